@@ -1,0 +1,105 @@
+/**
+ * Physical lines → log records. Detects the file's envelope from its first matching lines
+ * (a file may start with non-log lines and may mix layouts, so every layout stays available as
+ * a fallback), strips ANSI colour and trailing blanks, and folds lines that match no layout into
+ * the record before them (backtraces, indented continuations, println! output).
+ */
+import type { LineSink } from '../source/file-lines.js';
+import { ENVELOPES, type Envelope } from './envelopes.js';
+import { newRecord, type LogRecord } from './record.js';
+import { PartialTimeContext } from './timestamp.js';
+
+/** Receives complete records and lines that could not be read. */
+export interface RecordSink {
+  record(rec: LogRecord): void;
+  /** Physical lines that are not part of any record (no layout matched and no record before them). */
+  malformed(line: number, offset: number, reason: string, lines: number): void;
+  oversize(line: number, offset: number, bytes: number): void;
+}
+
+const DETECT_LINES = 50;
+/** A record stops growing past this (a runaway multi-line message must not hold the whole file). */
+const MAX_RECORD_CHARS = 64 * 1024;
+const ANSI = /\x1b\[[0-9;]*m/g;
+
+export class RecordAssembler implements LineSink {
+  private primary: Envelope | null = null;
+  private readonly matches = new Map<Envelope, number>();
+  private matched = 0;
+  private pending: LogRecord = newRecord();
+  private spare: LogRecord = newRecord();
+  private hasPending = false;
+  private readonly ctx: PartialTimeContext;
+
+  constructor(private readonly sink: RecordSink, baseDate: Date) {
+    this.ctx = new PartialTimeContext(baseDate);
+  }
+
+  /** The layout most lines matched (null until one line matched). */
+  get envelope(): Envelope | null {
+    return this.primary ?? this.bestSoFar();
+  }
+
+  line(raw: string, offset: number, lineNo: number): void {
+    let text = raw;
+    let end = text.length;
+    let c = text.charCodeAt(end - 1);
+    while (c === 32 || c === 13 || c === 9) c = text.charCodeAt(--end - 1);
+    if (end !== text.length) text = text.slice(0, end);
+    if (text.indexOf('\x1b') >= 0) text = text.replace(ANSI, '');
+
+    const rec = this.spare;
+    if (this.parse(text, rec)) {
+      rec.line = lineNo;
+      rec.offset = offset;
+      rec.lines = 1;
+      this.flush();
+      this.spare = this.pending;
+      this.pending = rec;
+      this.hasPending = true;
+      return;
+    }
+    if (this.hasPending && this.primary?.id !== 'tracing_json') {
+      const p = this.pending;
+      p.lines++;
+      if (p.message.length < MAX_RECORD_CHARS) p.message += '\n' + text;
+      return;
+    }
+    this.sink.malformed(lineNo, offset, text === '' ? 'empty line' : 'matches no known log layout', 1);
+  }
+
+  oversize(offset: number, lineNo: number, bytes: number): void {
+    this.sink.oversize(lineNo, offset, bytes);
+  }
+
+  /** Hands out the last record. Call at end of input. */
+  flush(): void {
+    if (this.hasPending) {
+      this.hasPending = false;
+      this.sink.record(this.pending);
+    }
+  }
+
+  private parse(text: string, rec: LogRecord): boolean {
+    const primary = this.primary;
+    if (primary !== null && primary.parse(text, rec, this.ctx)) return true;
+    for (const env of ENVELOPES) {
+      if (env === primary || !env.parse(text, rec, this.ctx)) continue;
+      if (primary === null) this.count(env);
+      return true;
+    }
+    return false;
+  }
+
+  private count(env: Envelope): void {
+    this.matches.set(env, (this.matches.get(env) ?? 0) + 1);
+    if (++this.matched >= DETECT_LINES) this.primary = this.bestSoFar();
+  }
+
+  private bestSoFar(): Envelope | null {
+    let best: Envelope | null = null;
+    let n = 0;
+    for (const [env, k] of this.matches) if (k > n) { best = env; n = k; }
+    return best;
+  }
+}

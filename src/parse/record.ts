@@ -1,0 +1,57 @@
+/**
+ * A log record: one logical entry of a log file after its envelope (the logger's layout) was
+ * taken apart. Continuation lines of a multi-line message are already folded into `message`.
+ *
+ * The parser reuses record objects (one per pending line), so a stage that wants to keep
+ * something from a record copies the values it needs; it never keeps the record itself.
+ */
+export interface LogRecord {
+  /** Unix seconds of the timestamp (integer), or 0 when the line has no timestamp (hasTime false). */
+  sec: number;
+  /** Nanoseconds within `sec` (0..999_999_999). Split from `sec` so µs/ns survive (a double holds ~15.9 digits). */
+  nsec: number;
+  /**
+   * Fraction digits the logger wrote (0 = whole seconds, 3 = ms, 6 = µs, 9 = ns).
+   * A duration shorter than 10^-digits s cannot be told from 0.
+   */
+  digits: number;
+  /** False for layouts without a timestamp (env_logger `format_timestamp(None)`, `without_time()`). */
+  hasTime: boolean;
+  /** TRACE | DEBUG | INFO | WARN | ERROR */
+  level: Level;
+  /** The log target (or the module path, for env_logger <= 0.8 and custom formats). */
+  target: string;
+  /** Thread id or name when the layout carries one (`ThreadId(07)` → "7", E7's tid column), else "". */
+  thread: string;
+  /**
+   * tracing span context, outermost first, as written: `Poller::wait{timeout=None}:wait{epoll_fd=3}`;
+   * "" when none. JSON records are rendered into the same shape.
+   */
+  spans: string;
+  /**
+   * Message text, with structured fields appended as ` key=value` when the layout keeps them apart
+   * (tracing JSON). Right-trimmed, ANSI stripped; continuation lines joined with "\n".
+   */
+  message: string;
+  /** 1-based number of the record's first physical line in its file. */
+  line: number;
+  /** Byte offset of the record's first physical line in its file. */
+  offset: number;
+  /** Physical lines this record spans (1 + continuation lines). */
+  lines: number;
+}
+
+export type Level = 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+
+export function newRecord(): LogRecord {
+  return {
+    sec: 0, nsec: 0, digits: 0, hasTime: false, level: 'TRACE', target: '', thread: '',
+    spans: '', message: '', line: 0, offset: 0, lines: 1,
+  };
+}
+
+export function copyRecord(from: LogRecord, to: LogRecord): void {
+  to.sec = from.sec; to.nsec = from.nsec; to.digits = from.digits; to.hasTime = from.hasTime;
+  to.level = from.level; to.target = from.target; to.thread = from.thread; to.spans = from.spans;
+  to.message = from.message; to.line = from.line; to.offset = from.offset; to.lines = from.lines;
+}

@@ -1,0 +1,494 @@
+/**
+ * The reactor model: per-poller wait state machines, per-thread swarm poll cycles, readiness
+ * tracking and stall detection (log-formats.md section 6). It is fed decoded events in file
+ * order and turns them into observations. It never reads the wall clock: every time is the log's.
+ */
+import type { ReactorEvent, ReactorEventSink, PollerKind } from '../decode/events.js';
+import { NOTIFY_KEY } from '../decode/events.js';
+import type { LogRecord } from '../parse/record.js';
+import { addNs, diffNs, logTime, resolutionNs, type LogTime } from '../time.js';
+import { requestedMask } from './flags.js';
+import type {
+  ObservationSink, ReadyEvent, SourcePos, StallKind, WaitObservation, WakeReason,
+} from './observations.js';
+
+export interface Thresholds {
+  /** A poll cycle this long is a slow poll (counted, not alarming). */
+  slowPollNs: number;
+  /** A poll cycle this long is a blocked_poll stall. */
+  blockedPollNs: number;
+  /** I/O readiness not followed by a swarm poll for this long is a starved stall. */
+  starvedNs: number;
+  /** Nothing logged for this long while the reactor was neither waiting nor polling: silent stall. */
+  silentNs: number;
+}
+
+export const DEFAULT_THRESHOLDS: Thresholds = {
+  slowPollNs: 50_000_000,
+  blockedPollNs: 1_000_000_000,
+  starvedNs: 1_000_000_000,
+  silentNs: 1_000_000_000,
+};
+
+/** What the reactor is doing right now, for live watchdogs (the `run` daemon). */
+export type ReactorState = 'unknown' | 'waiting' | 'polling' | 'readiness_pending' | 'running';
+
+interface OpenWait {
+  start: LogTime | null;
+  pos: SourcePos;
+  timeoutNs: number | null | undefined;
+  startThread: string;
+  gapBeforeNs: number | null;
+  wake: LogTime | null;
+  res: number | null;
+  ready: ReadyEvent[];
+  notified: boolean;
+  drained: boolean | null;
+  rearm: { fd: number | null; flags: number | null } | null;
+}
+
+/** A finished wait whose wake reason waits for async-io's verdict (polling 2.x logs no keys). */
+interface PendingClassification {
+  obs: WaitObservation;
+  notified: boolean;
+  /** async-io logged a second `process_timers` before `react:`: Poller::wait returned no user event. */
+  noUserEvents: boolean;
+  linesLeft: number;
+}
+
+class PollerState {
+  open: OpenWait | null = null;
+  readonly keyToFd = new Map<number, number>();
+  eventFd: number | null = null;
+  timerFd: number | null = null;
+  /** A notify since the last wait ended: a pending notify makes the next wait return at once. */
+  notifiedSinceEnd = false;
+  constructor(readonly kind: PollerKind, readonly fd: number) {}
+}
+
+interface OpenPoll {
+  start: LogTime;
+  pos: SourcePos;
+  thread: string;
+}
+
+/** Counters the model keeps about the input's reliability, for the report. */
+export interface ModelCounters {
+  waitStartsWithoutEnd: number;
+  waitEndsWithoutStart: number;
+  pollEndsWithoutStart: number;
+  pollStartsWithoutEnd: number;
+  threadMismatches: number;
+  timeInversions: number;
+  maxInversionNs: number;
+}
+
+const SECOND_PROCESS_TIMERS_WINDOW = 64; // lines to wait for async-io's react verdict
+
+export class ReactorModel implements ReactorEventSink {
+  private readonly pollers = new Map<number, PollerState>();
+  private readonly polls = new Map<string, OpenPoll>();
+  private pending: PendingClassification | null = null;
+  /** Most recent poller whose wait woke: the fork's `wait: list[i]` lines carry no fd. */
+  private lastWoken: PollerState | null = null;
+
+  private file = '';
+  /** Latest log time seen (lines may go back in time by µs across threads: never sort). */
+  private now: LogTime | null = null;
+  /** Log time between the previous line and the current one (null before the second timed line). */
+  private gapBeforeNs: number | null = null;
+  private prevLinePos: SourcePos = { file: '', line: 0, offset: 0 };
+  private silentCandidate: { start: LogTime; end: LogTime; pos: SourcePos } | null = null;
+
+  private reactorSeen = false;
+  private swarmSeen = false;
+  private readiness: { at: LogTime; pos: SourcePos } | null = null;
+  private lastPollStart: LogTime | null = null;
+  /** The swarm's last poll end (also from an end whose start the log did not show) and its result. */
+  lastPollEnd: LogTime | null = null;
+  lastPollReady: boolean | null = null;
+  lastLine: LogTime | null = null;
+
+  readonly counters: ModelCounters = {
+    waitStartsWithoutEnd: 0, waitEndsWithoutStart: 0, pollEndsWithoutStart: 0, pollStartsWithoutEnd: 0,
+    threadMismatches: 0, timeInversions: 0, maxInversionNs: 0,
+  };
+
+  constructor(private readonly sink: ObservationSink, private readonly thresholds: Thresholds = DEFAULT_THRESHOLDS) {}
+
+  /** Name of the file the next records come from (for positions in observations). */
+  setFile(file: string): void {
+    this.file = file;
+  }
+
+  /**
+   * Called for every record, decoded or not, before its events: advances log time and finds
+   * silences (a gap between two lines while the reactor was neither waiting nor polling).
+   */
+  advance(rec: LogRecord): void {
+    if (!rec.hasTime) return;
+    const t = logTime(rec.sec, rec.nsec, rec.digits);
+    const prev = this.now;
+    this.gapBeforeNs = prev === null ? null : Math.max(0, diffNs(prev, t));
+    if (prev === null) {
+      this.now = t;
+    } else {
+      const gap = diffNs(prev, t);
+      if (gap < 0) {
+        this.counters.timeInversions++;
+        if (-gap > this.counters.maxInversionNs) this.counters.maxInversionNs = -gap;
+      } else {
+        if (this.reactorSeen && this.stateAt() === 'running'
+          && gap - resolutionNs(Math.min(prev.digits, t.digits)) >= this.thresholds.silentNs) {
+          this.silentCandidate = { start: prev, end: t, pos: this.prevLinePos };
+        }
+        this.now = t;
+      }
+    }
+    this.lastLine = this.now;
+  }
+
+  /** Called after a record's events: a silence ended by the wake of a wait we never saw start was that wait. */
+  afterRecord(rec: LogRecord): void {
+    if (this.silentCandidate !== null) {
+      const c = this.silentCandidate;
+      this.silentCandidate = null;
+      this.stall('silent', c.start, c.end, c.pos, 'nothing was logged while the reactor was neither waiting in epoll nor polling');
+    }
+    if (this.pending !== null && --this.pending.linesLeft <= 0) this.resolvePending();
+    this.prevLinePos = { file: this.file, line: rec.line, offset: rec.offset };
+  }
+
+  /** Current state, as a live watchdog needs it. */
+  stateAt(): ReactorState {
+    if (this.polls.size > 0) return 'polling';
+    for (const p of this.pollers.values()) if (p.open !== null && p.open.wake === null) return 'waiting';
+    if (this.readiness !== null) return 'readiness_pending';
+    return this.reactorSeen ? 'running' : 'unknown';
+  }
+
+  event(ev: ReactorEvent, rec: LogRecord): void {
+    const t = rec.hasTime ? logTime(rec.sec, rec.nsec, rec.digits) : this.now ?? logTime(0, 0, 0);
+    const pos: SourcePos = { file: this.file, line: rec.line, offset: rec.offset };
+    const thread = ('tid' in ev && ev.tid) ? ev.tid : rec.thread;
+    switch (ev.kind) {
+      case 'wait_start': {
+        this.reactorSeen = true;
+        const p = this.poller(ev.poller, ev.fd);
+        if (this.pending !== null && this.pending.obs.fd === ev.fd) this.resolvePending();
+        if (p.open !== null) {
+          if (p.open.wake !== null) this.finishWait(p, p.open.wake, p.open.res, p.open.wake, thread, undefined);
+          else this.counters.waitStartsWithoutEnd++;
+        }
+        p.open = {
+          start: t, pos, timeoutNs: ev.timeoutNs, startThread: thread, gapBeforeNs: null, wake: null, res: null,
+          ready: [], notified: p.notifiedSinceEnd, drained: null, rearm: null,
+        };
+        p.notifiedSinceEnd = false;
+        break;
+      }
+      case 'wait_block':
+        break;
+      case 'wait_wake': {
+        this.reactorSeen = true;
+        const p = this.poller('epoll', ev.fd);
+        const w = p.open ?? this.openMidWait(p, pos, thread);
+        w.wake = t;
+        w.res = ev.res;
+        this.lastWoken = p;
+        break;
+      }
+      case 'wait_ready': {
+        const p = ev.fd !== null ? this.pollers.get(ev.fd) : this.lastWoken;
+        if (p?.open) p.open.ready.push({ key: ev.key, flags: ev.flags, fd: ev.key === NOTIFY_KEY ? null : p.keyToFd.get(ev.key) ?? null });
+        break;
+      }
+      case 'wait_end': {
+        this.reactorSeen = true;
+        const p = this.poller(ev.poller, ev.fd);
+        if (p.open === null) {
+          if (ev.busyNs !== undefined) {
+            // FmtSpan close: the span's own timing gives the start (log-formats.md 5.3).
+            p.open = {
+              start: addNs(t, -(ev.busyNs + (ev.idleNs ?? 0))), pos, timeoutNs: undefined, startThread: thread,
+              gapBeforeNs: null, wake: null, res: null, ready: [], notified: false, drained: null, rearm: null,
+            };
+          } else {
+            this.openMidWait(p, pos, thread);
+          }
+        }
+        const w = p.open!;
+        this.finishWait(p, w.wake ?? t, ev.res ?? w.res, t, thread, ev.busyNs);
+        break;
+      }
+      case 'interest':
+        this.interest(ev);
+        break;
+      case 'poller_new': {
+        const p = this.poller(ev.poller, ev.fd);
+        p.eventFd = ev.eventFd;
+        p.timerFd = ev.timerFd;
+        break;
+      }
+      case 'notify': {
+        if (ev.fd === null) break; // `Poller::notify()` is the API entry, logged even for no-ops
+        const p = this.poller('epoll', ev.fd);
+        if (p.open !== null && p.open.wake === null) p.open.notified = true;
+        else p.notifiedSinceEnd = true;
+        if (this.pending !== null && this.pending.obs.fd === ev.fd && p.open === null) this.pending.notified = true;
+        break;
+      }
+      case 'notify_drained': {
+        const w = this.pollers.get(ev.fd)?.open;
+        if (w) w.drained = ev.pending;
+        break;
+      }
+      case 'timers_processed':
+        // A second process_timers after the wait ended and before react: no user events returned.
+        if (this.pending !== null) this.pending.noUserEvents = true;
+        break;
+      case 'react_done':
+        if (this.pending !== null) this.resolvePending(true);
+        break;
+      case 'io_runner':
+        break;
+      case 'poll_start':
+        this.pollStart(t, pos, thread);
+        break;
+      case 'poll_end':
+        this.pollEnd(t, pos, thread, ev.ready, ev.busyNs, ev.idleNs);
+        break;
+    }
+  }
+
+  private poller(kind: PollerKind, fd: number): PollerState {
+    let p = this.pollers.get(fd);
+    if (p === undefined) {
+      p = new PollerState(kind, fd);
+      this.pollers.set(fd, p);
+    }
+    return p;
+  }
+
+  /** A wake or end for a wait whose start we never saw (log began mid-wait; polling 3.x logs no start). */
+  private openMidWait(p: PollerState, pos: SourcePos, thread: string): OpenWait {
+    this.counters.waitEndsWithoutStart++;
+    // The quiet stretch before this line was this wait, not a silence.
+    this.silentCandidate = null;
+    p.open = {
+      start: null, pos, timeoutNs: undefined, startThread: '', gapBeforeNs: this.gapBeforeNs, wake: null,
+      res: null, ready: [], notified: false, drained: null, rearm: null,
+    };
+    return p.open;
+  }
+
+  private interest(ev: Extract<ReactorEvent, { kind: 'interest' }>): void {
+    const p = this.poller('epoll', ev.fd);
+    if (ev.targetFd !== null && ev.key !== null) {
+      if (ev.op === 'delete') p.keyToFd.delete(ev.key);
+      else if (ev.key !== NOTIFY_KEY) p.keyToFd.set(ev.key, ev.targetFd);
+    }
+    if (ev.op === 'delete' || ev.key !== NOTIFY_KEY) return;
+    const w = p.open;
+    if (w === null) {
+      // polling 2.x: the key-MAX modify right after a wait ended is the eventfd re-arm.
+      if (ev.targetFd !== null && this.pending?.obs.fd === ev.fd) {
+        p.eventFd = ev.targetFd;
+        const flags = ev.flags ?? (ev.readable !== undefined ? requestedMask(ev.readable, ev.writable ?? false) : null);
+        if (this.pending.obs.notifierRearm === null) this.pending.obs.notifierRearm = { fd: ev.targetFd, flags };
+      }
+      return;
+    }
+    if (w.wake === null) {
+      // Before the wake: the timerfd armed for this wait (polling 2.x), block starts right after.
+      if (ev.targetFd !== null && p.timerFd === null && ev.targetFd !== p.eventFd) p.timerFd = ev.targetFd;
+      return;
+    }
+    // After the wake: the notifier (eventfd) re-armed; keep the literal requested mask when logged.
+    const flags = ev.flags ?? (ev.readable !== undefined ? requestedMask(ev.readable, ev.writable ?? false) : null);
+    if (w.rearm === null) w.rearm = { fd: ev.targetFd, flags };
+    else {
+      if (w.rearm.fd === null) w.rearm.fd = ev.targetFd;
+      if (ev.flags !== null) w.rearm.flags = ev.flags;
+    }
+    if (ev.targetFd !== null) p.eventFd = ev.targetFd;
+  }
+
+  private finishWait(
+    p: PollerState, wake: LogTime, res: number | null, end: LogTime, thread: string,
+    busyNs: number | undefined,
+  ): void {
+    const w = p.open!;
+    p.open = null;
+    if (this.lastWoken === p) this.lastWoken = null;
+    const durationNs = busyNs !== undefined ? busyNs : w.start !== null ? Math.max(0, diffNs(w.start, wake)) : null;
+    const mismatch = w.startThread !== '' && thread !== '' && w.startThread !== thread;
+    if (mismatch) this.counters.threadMismatches++;
+    const obs: WaitObservation = {
+      poller: p.kind, fd: p.fd, start: w.start, wake, end, durationNs, gapBeforeNs: w.gapBeforeNs,
+      sincePollEndNs: this.polls.size === 0 && this.lastPollEnd !== null ? diffNs(this.lastPollEnd, wake) : null,
+      timeoutNs: w.timeoutNs, res, reasons: [], ready: w.ready,
+      notifierRearm: w.rearm, thread: thread || w.startThread, threadMismatch: mismatch,
+      imprecise: durationNs !== null && durationNs < resolutionNs(wake.digits), pos: w.pos,
+    };
+    if (p.eventFd !== null && obs.notifierRearm && obs.notifierRearm.fd === null) obs.notifierRearm.fd = p.eventFd;
+    const needsAsyncIo = w.ready.length === 0 && res !== null && res > 0 && w.drained === null;
+    if (this.pending !== null) this.resolvePending();
+    if (needsAsyncIo) {
+      // polling 2.x does not log keys: async-io's next lines tell whether user events came back.
+      this.pending = { obs, notified: w.notified, noUserEvents: false, linesLeft: SECOND_PROCESS_TIMERS_WINDOW };
+      return;
+    }
+    obs.reasons = classify(obs, w.notified, w.drained, null);
+    this.emitWait(obs);
+  }
+
+  /** verdict: async-io's `react:` closed the cycle; otherwise (new wait, window passed, end of input) it was not seen. */
+  private resolvePending(verdict = false): void {
+    const pc = this.pending!;
+    this.pending = null;
+    pc.obs.reasons = classify(pc.obs, pc.notified, null, verdict ? (pc.noUserEvents ? 'no_io' : 'io') : null);
+    this.emitWait(pc.obs);
+  }
+
+  private emitWait(obs: WaitObservation): void {
+    this.sink.wait?.(obs);
+    if (!obs.reasons.includes('io') || !this.swarmSeen || this.readiness !== null) return;
+    // Readiness counts for the swarm only when no poll was in progress (that poll picks it up)
+    // and no poll started since the wake.
+    if (this.polls.size > 0) return;
+    if (this.lastPollStart !== null && diffNs(obs.wake, this.lastPollStart) >= 0) return;
+    this.readiness = { at: obs.wake, pos: obs.pos };
+  }
+
+  private pollStart(t: LogTime, pos: SourcePos, thread: string): void {
+    this.swarmSeen = true;
+    if (this.polls.has(thread)) this.counters.pollStartsWithoutEnd++;
+    this.polls.set(thread, { start: t, pos, thread });
+    this.lastPollStart = t;
+    const r = this.readiness;
+    if (r !== null) {
+      this.readiness = null;
+      const delay = diffNs(r.at, t);
+      this.sink.wakeToPoll?.({ readyAt: r.at, pollStart: t, delayNs: delay, pos });
+      if (delay - resolutionNs(t.digits) >= this.thresholds.starvedNs) {
+        this.stall('starved', r.at, t, r.pos, 'epoll reported I/O readiness and no swarm poll started');
+      }
+    }
+  }
+
+  private pollEnd(t: LogTime, pos: SourcePos, thread: string, ready: boolean | null, busyNs?: number, idleNs?: number): void {
+    this.swarmSeen = true;
+    const open = this.polls.get(thread);
+    this.polls.delete(thread);
+    this.lastPollEnd = t;
+    this.lastPollReady = ready;
+    let start: LogTime;
+    let startPos: SourcePos;
+    if (open !== undefined) {
+      start = open.start;
+      startPos = open.pos;
+    } else if (busyNs !== undefined) {
+      start = addNs(t, -(busyNs + (idleNs ?? 0)));
+      startPos = pos;
+    } else {
+      this.counters.pollEndsWithoutStart++;
+      return;
+    }
+    const durationNs = busyNs ?? Math.max(0, diffNs(start, t));
+    const res = resolutionNs(t.digits);
+    this.sink.pollCycle?.({ start, end: t, durationNs, ready, thread, imprecise: durationNs < res, pos: startPos });
+    const lower = durationNs - res;
+    if (lower >= this.thresholds.blockedPollNs) {
+      this.stall('blocked_poll', start, t, startPos, 'a swarm poll cycle did not return');
+    } else if (lower >= this.thresholds.slowPollNs) {
+      this.stall('slow_poll', start, t, startPos, 'a swarm poll cycle was slow');
+    }
+  }
+
+  private stall(kind: StallKind, start: LogTime, end: LogTime, pos: SourcePos, detail: string): void {
+    this.sink.stall?.({ kind, start, end, durationNs: diffNs(start, end), pos, detail });
+  }
+
+  /** End of input: whatever is still open is unfinished, with how much log time followed it. */
+  finish(): void {
+    if (this.pending !== null) this.resolvePending();
+    const last = this.now;
+    const followed = (since: LogTime): number => (last === null ? 0 : Math.max(0, diffNs(since, last)));
+    for (const p of this.pollers.values()) {
+      const w = p.open;
+      if (w === null) continue;
+      const since = w.start ?? w.wake!;
+      this.sink.unfinished?.({
+        what: 'wait', since, followedByNs: followed(since), fd: p.fd, pos: w.pos,
+        detail: w.wake !== null ? `epoll_fd ${p.fd}: woke (res=${w.res}) but the wait's end was not logged`
+          : `epoll_fd ${p.fd}: waiting (timeout ${formatTimeout(w.timeoutNs)}) when the log ended`,
+      });
+      p.open = null;
+    }
+    for (const poll of this.polls.values()) {
+      this.sink.unfinished?.({
+        what: 'poll', since: poll.start, followedByNs: followed(poll.start), pos: poll.pos,
+        detail: `swarm poll cycle on thread ${poll.thread || '?'} had not returned when the log ended`,
+      });
+    }
+    this.polls.clear();
+    if (this.readiness !== null) {
+      const r = this.readiness;
+      this.sink.unfinished?.({
+        what: 'readiness', since: r.at, followedByNs: followed(r.at), pos: r.pos,
+        detail: 'epoll reported I/O readiness and no swarm poll followed before the log ended',
+      });
+      this.readiness = null;
+    }
+  }
+}
+
+export function formatTimeout(ns: number | null | undefined): string {
+  if (ns === undefined) return 'not logged';
+  if (ns === null) return 'None';
+  return `${ns / 1e9}s`;
+}
+
+/**
+ * Why a wait returned (log-formats.md 6.3). Reasons come only from what the log says; when it
+ * cannot be told the answer is `unknown`, never a guess.
+ * asyncIo: async-io's verdict after a polling 2.x wait ('io' = user events came back, 'no_io' =
+ * a second process_timers said none did), null when not seen.
+ */
+export function classify(
+  w: WaitObservation, notified: boolean, drained: boolean | null, asyncIo: 'io' | 'no_io' | null,
+): WakeReason[] {
+  const reasons = new Set<WakeReason>();
+  const timedOut = w.timeoutNs !== undefined && w.timeoutNs !== null && w.timeoutNs > 0 && w.durationNs !== null
+    && w.durationNs >= w.timeoutNs - 1_000_000 - resolutionNs(w.wake.digits);
+  const notifyKeyReason = (): WakeReason => {
+    if (drained === true) return 'notify';
+    if (drained === false) return 'timeout'; // the eventfd was empty, so the key-MAX event was the timerfd
+    if (w.timeoutNs === null) return 'notify'; // timeout None: the timerfd is disarmed
+    if (notified) return 'notify';
+    if (timedOut) return 'timeout';
+    return 'unknown';
+  };
+  if (w.ready.length > 0) {
+    for (const r of w.ready) reasons.add(r.key === NOTIFY_KEY ? notifyKeyReason() : 'io');
+  } else if (w.res === 0) {
+    reasons.add(w.timeoutNs !== undefined && w.timeoutNs !== null && w.timeoutNs > 0 ? 'timeout' : 'spurious');
+  } else if (asyncIo === 'io') {
+    reasons.add('io');
+    if (notified && (w.res ?? 0) >= 2) reasons.add('notify');
+  } else if (asyncIo === 'no_io') {
+    if (notified || w.timeoutNs === null) reasons.add('notify');
+    else if (timedOut) reasons.add('timeout');
+    else reasons.add('unknown');
+  } else if (drained !== null) {
+    reasons.add(drained ? 'notify' : 'unknown');
+  } else if (notified) {
+    reasons.add('notify');
+  } else if (timedOut) {
+    reasons.add('timeout');
+  } else {
+    reasons.add('unknown');
+  }
+  return [...reasons];
+}

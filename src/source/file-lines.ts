@@ -1,0 +1,130 @@
+/**
+ * Reads a file as physical lines, streaming in 1 MiB chunks: memory does not grow with the
+ * file. Bytes are split on '\n' before decoding (a UTF-8 sequence never contains 0x0a), so a
+ * multi-byte character is never cut; invalid UTF-8 becomes U+FFFD and NUL bytes pass through.
+ */
+import { open } from 'node:fs/promises';
+
+export interface LineSink {
+  /** One physical line without its '\n'. offset = byte offset of its first byte; lineNo is 1-based. */
+  line(text: string, offset: number, lineNo: number): void;
+  /** A line longer than the limit: skipped, never buffered whole. */
+  oversize(offset: number, lineNo: number, bytes: number): void;
+}
+
+export interface ReadStats {
+  bytes: number;
+  lines: number;
+}
+
+export interface ReadOptions {
+  maxLineBytes: number;
+  chunkBytes?: number;
+  /** Called after each chunk with bytes read so far. */
+  onProgress?: (bytes: number) => void;
+}
+
+export async function readFileLines(path: string, sink: LineSink, opts: ReadOptions): Promise<ReadStats> {
+  const fh = await open(path, 'r');
+  try {
+    const chunkBytes = opts.chunkBytes ?? 1 << 20;
+    const chunk = Buffer.allocUnsafe(chunkBytes);
+    const splitter = new LineSplitter(sink, opts.maxLineBytes);
+    let pos = 0;
+    for (;;) {
+      const { bytesRead } = await fh.read(chunk, 0, chunkBytes, pos);
+      if (bytesRead === 0) break;
+      pos += bytesRead;
+      splitter.push(chunk.subarray(0, bytesRead));
+      opts.onProgress?.(pos);
+    }
+    splitter.end();
+    return { bytes: pos, lines: splitter.lineNo };
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Splits pushed byte chunks into lines; keeps an incomplete last line (up to the limit) for the next push. */
+export class LineSplitter {
+  lineNo = 0;
+  /** Byte offset of the first byte not yet handed out. */
+  private offset = 0;
+  private carry: Buffer | null = null;
+  /** Inside an oversize line: bytes skipped so far (-1 = not skipping). */
+  private skipped = -1;
+  private skipStart = 0;
+
+  constructor(private readonly sink: LineSink, private readonly maxLineBytes: number) {}
+
+  push(bytes: Buffer): void {
+    let data = bytes;
+    if (this.skipped >= 0) {
+      const nl = data.indexOf(10);
+      if (nl < 0) { this.skipped += data.length; this.offset += data.length; return; }
+      this.lineNo++;
+      this.sink.oversize(this.skipStart, this.lineNo, this.skipped + nl);
+      this.skipped = -1;
+      this.offset += nl + 1;
+      data = data.subarray(nl + 1);
+    }
+    if (this.carry !== null) {
+      data = Buffer.concat([this.carry, data]);
+      this.carry = null;
+    }
+    const lastNl = data.lastIndexOf(10);
+    if (lastNl >= 0) this.emitLines(data, lastNl + 1);
+    const rest = data.length - (lastNl + 1);
+    if (rest > this.maxLineBytes) {
+      this.skipStart = this.offset;
+      this.skipped = rest;
+      this.offset += rest;
+    } else if (rest > 0) {
+      this.carry = Buffer.from(data.subarray(lastNl + 1)); // copy: the caller reuses its buffer
+    }
+  }
+
+  /** End of input: a last line without '\n' is still a line. */
+  end(): void {
+    if (this.skipped >= 0) {
+      this.lineNo++;
+      this.sink.oversize(this.skipStart, this.lineNo, this.skipped);
+      this.skipped = -1;
+    }
+    if (this.carry !== null && this.carry.length > 0) {
+      const tail = this.carry;
+      this.carry = null;
+      this.lineNo++;
+      this.sink.line(tail.toString('utf8'), this.offset, this.lineNo);
+      this.offset += tail.length;
+    }
+  }
+
+  /** Bytes held for an incomplete last line. */
+  get pendingBytes(): number {
+    return this.carry?.length ?? 0;
+  }
+
+  private emitLines(data: Buffer, end: number): void {
+    const text = data.toString('utf8', 0, end);
+    // Same length in UTF-16 units as in bytes ⇔ one unit per byte: char index = byte offset.
+    const ascii = text.length === end;
+    const base = this.offset;
+    const sink = this.sink;
+    const max = this.maxLineBytes;
+    let start = 0;
+    let byteOff = base;
+    for (;;) {
+      const nl = text.indexOf('\n', start);
+      if (nl < 0) break;
+      this.lineNo++;
+      const off = ascii ? base + start : byteOff;
+      const len = ascii ? nl - start : Buffer.byteLength(text.slice(start, nl), 'utf8');
+      if (len > max) sink.oversize(off, this.lineNo, len);
+      else sink.line(text.slice(start, nl), off, this.lineNo);
+      if (!ascii) byteOff += len + 1;
+      start = nl + 1;
+    }
+    this.offset += end;
+  }
+}

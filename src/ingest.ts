@@ -3,6 +3,7 @@
  * physical lines by outcome (decoded, ignored, malformed, oversize) and by target.
  */
 import type { Decoder } from './decode/events.js';
+import { DecoderRegistry } from './decode/registry.js';
 import type { LogRecord } from './parse/record.js';
 import type { RecordSink } from './parse/record-assembler.js';
 import type { ReactorModel } from './reactor/model.js';
@@ -41,16 +42,12 @@ export class Ingest implements RecordSink {
   readonly lines: LineCounts = { decoded: 0, ignored: 0, malformed: 0, oversize: 0 };
   readonly problems: Problem[] = [];
   private readonly targets = new Map<string, TargetEntry>();
-  private readonly byTarget = new Map<string, readonly Decoder[]>();
   file = '';
   /** Decoder exceptions: a bug on our side, counted and the line treated as malformed. */
   decoderErrors = 0;
 
-  constructor(decoders: readonly Decoder[], private readonly reactor: ReactorModel) {
-    for (const d of decoders) {
-      for (const t of d.targets) this.byTarget.set(t, [...(this.byTarget.get(t) ?? []), d]);
-    }
-  }
+  /** registry: decoders keep per-run state, so each run gets its own (the default). */
+  constructor(private readonly reactor: ReactorModel, private readonly registry = new DecoderRegistry()) {}
 
   record(rec: LogRecord): void {
     const reactor = this.reactor;
@@ -98,7 +95,7 @@ export class Ingest implements RecordSink {
 
   private addTarget(target: string): TargetEntry {
     let key = target;
-    let decoders = this.byTarget.get(target) ?? [];
+    let decoders = this.registry.forTarget(target) ?? [];
     if (this.targets.size >= MAX_TARGETS && decoders.length === 0) {
       key = OTHER_TARGETS;
       decoders = [];

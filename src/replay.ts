@@ -4,7 +4,6 @@
  * the order given (rotated segments, oldest first): the reactor's state carries across them.
  */
 import { stat } from 'node:fs/promises';
-import { DECODERS } from './decode/registry.js';
 import { buildReport, ReportCollector, type FileSummary, type ReplayReport } from './export/report.js';
 import { Ingest } from './ingest.js';
 import { RecordAssembler, type RecordSink } from './parse/record-assembler.js';
@@ -48,7 +47,7 @@ export async function replay(paths: string[], opts: ReplayOptions = {}): Promise
   const collector = new ReportCollector();
   const sink = opts.sinks?.length ? fanOut([collector, ...opts.sinks]) : collector;
   const model = new ReactorModel(sink, opts.thresholds ?? DEFAULT_THRESHOLDS);
-  const ingest = new Ingest(DECODERS, model);
+  const ingest = new Ingest(model);
   const files: FileSummary[] = [];
   let doneBytes = 0;
   let lines = 0;

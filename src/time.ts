@@ -36,8 +36,10 @@ export function compareTime(a: LogTime, b: LogTime): number {
 
 /** Resolution of a timestamp with `digits` fraction digits, in ns (1 s at 0 digits). */
 export function resolutionNs(digits: number): number {
-  return digits >= 9 ? 1 : 10 ** (9 - digits);
+  return RESOLUTION_NS[digits < 0 ? 0 : digits > 9 ? 9 : digits];
 }
+
+const RESOLUTION_NS = [1e9, 1e8, 1e7, 1e6, 1e5, 1e4, 1e3, 1e2, 1e1, 1];
 
 /** ISO 8601 UTC with as many fraction digits as the log had: 2022-04-21T22:35:27.437652Z */
 export function formatTime(t: LogTime): string {

@@ -13,8 +13,12 @@ export const NOTIFY_KEY = -1;
 export type PollerKind = 'epoll' | 'kqueue' | 'poll';
 
 export type ReactorEvent =
-  /** A wait begins (polling 2.x `wait: epoll_fd=…, timeout=…`, fork `wait:+`, FmtSpan `new`/`enter` of span `wait`). */
-  | { kind: 'wait_start'; poller: PollerKind; fd: number; timeoutNs: number | null; tid?: string }
+  /**
+   * A wait begins (polling 2.x `wait: epoll_fd=…, timeout=…`, fork `wait:+`, FmtSpan `new`/`enter` of span `wait`).
+   * timeoutNs: null = `None` (block until an event), undefined = not logged or not a duration
+   * (polling ≥3.10 logs a `deadline` Instant that cannot be related to log time).
+   */
+  | { kind: 'wait_start'; poller: PollerKind; fd: number; timeoutNs?: number | null; tid?: string }
   /** The sys wait actually blocks (fork `wait: waiting … timeout_ms=…`). */
   | { kind: 'wait_block'; fd: number; timeoutMs: number | null; tid?: string }
   /** epoll_wait returned (fork `wait: running epoll_fd=…, events.len=N`): the wake. */
@@ -42,8 +46,11 @@ export type ReactorEvent =
   | { kind: 'notify_drained'; fd: number; pending: boolean }
   /** async-io `process_timers: N ready wakers` (also 2.x `N ready wakers` inside span process_timers). */
   | { kind: 'timers_processed'; wakers: number }
-  /** async-io `react: N ready wakers` (2.x `N ready wakers` inside span react, fork `ReactorLock::react:- res=`). */
-  | { kind: 'react_done'; wakers: number }
+  /**
+   * async-io `react: N ready wakers` (2.x `N ready wakers` inside span react, fork `ReactorLock::react:- res=`).
+   * wakers null: the fork's `res=` exit line carries no count.
+   */
+  | { kind: 'react_done'; wakers: number | null }
   /** async-io: which thread runs the poller wait next (`main_loop: waiting on I/O` / `block_on: waiting on I/O`). */
   | { kind: 'io_runner'; runner: 'main_loop' | 'block_on' }
   /** Swarm poll cycle begins (fork `Swarm<TBehavior>::Stream::poll_next:+`, upstream `Swarm::poll` enter/new). */

@@ -253,7 +253,11 @@ export function formatReport(r: ReplayReport): string {
   for (const p of r.problems.slice(0, 5)) out.push(`  ! ${p.file}:${p.line}: ${p.reason}`);
 
   out.push('');
-  out.push(`Epoll waits: ${r.waits.count}` + (r.waits.startUnknown ? ` (${r.waits.startUnknown} with start not in the log)` : ''));
+  const waitNotes = [
+    r.waits.startUnknown && `${r.waits.startUnknown} with start not in the log`,
+    r.waits.belowTimestampResolution && `${r.waits.belowTimestampResolution} shorter than the timestamp resolution`,
+  ].filter(Boolean);
+  out.push(`Epoll waits: ${r.waits.count}` + (waitNotes.length ? ` (${waitNotes.join(', ')})` : ''));
   out.push(`  latency (start → wake): ${dist(r.waits.latency)}`);
   const reasons = WAKE_REASONS.filter((k) => r.wakeups[k] > 0).map((k) => `${k} ${r.wakeups[k]}`);
   out.push(`  wakeups by reason: ${reasons.length ? reasons.join(', ') : 'none'}`);

@@ -6,7 +6,7 @@
 import type { ReactorEvent, ReactorEventSink, PollerKind } from '../decode/events.js';
 import { NOTIFY_KEY } from '../decode/events.js';
 import type { LogRecord } from '../parse/record.js';
-import { addNs, diffNs, logTime, resolutionNs, type LogTime } from '../time.js';
+import { addNs, diffNs, logTime, NS_PER_SEC, resolutionNs, type LogTime } from '../time.js';
 import { requestedMask } from './flags.js';
 import type {
   ObservationSink, ReadyEvent, SourcePos, StallKind, WaitObservation, WakeReason,
@@ -45,6 +45,8 @@ interface OpenWait {
   notified: boolean;
   drained: boolean | null;
   rearm: { fd: number | null; flags: number | null } | null;
+  /** A `tid=` logged inside the wait's messages (fork re-arm lines), when its start/end carry none. */
+  tidSeen: string;
 }
 
 /** A finished wait whose wake reason waits for async-io's verdict (polling 2.x logs no keys). */
@@ -93,11 +95,15 @@ export class ReactorModel implements ReactorEventSink {
   private lastWoken: PollerState | null = null;
 
   private file = '';
-  /** Latest log time seen (lines may go back in time by µs across threads: never sort). */
-  private now: LogTime | null = null;
+  /** Latest log time seen (lines may go back in time by µs across threads: never sort). Kept as numbers: set per line. */
+  private hasNow = false;
+  private nowSec = 0;
+  private nowNsec = 0;
+  private nowDigits = 0;
   /** Log time between the previous line and the current one (null before the second timed line). */
   private gapBeforeNs: number | null = null;
-  private prevLinePos: SourcePos = { file: '', line: 0, offset: 0 };
+  private prevLine = 0;
+  private prevOffset = 0;
   private silentCandidate: { start: LogTime; end: LogTime; pos: SourcePos } | null = null;
 
   private reactorSeen = false;
@@ -107,7 +113,6 @@ export class ReactorModel implements ReactorEventSink {
   /** The swarm's last poll end (also from an end whose start the log did not show) and its result. */
   lastPollEnd: LogTime | null = null;
   lastPollReady: boolean | null = null;
-  lastLine: LogTime | null = null;
 
   readonly counters: ModelCounters = {
     waitStartsWithoutEnd: 0, waitEndsWithoutStart: 0, pollEndsWithoutStart: 0, pollStartsWithoutEnd: 0,
@@ -126,26 +131,39 @@ export class ReactorModel implements ReactorEventSink {
    * silences (a gap between two lines while the reactor was neither waiting nor polling).
    */
   advance(rec: LogRecord): void {
+    // Per line: numbers only; a LogTime is made when something needs to keep the time.
     if (!rec.hasTime) return;
-    const t = logTime(rec.sec, rec.nsec, rec.digits);
-    const prev = this.now;
-    this.gapBeforeNs = prev === null ? null : Math.max(0, diffNs(prev, t));
-    if (prev === null) {
-      this.now = t;
-    } else {
-      const gap = diffNs(prev, t);
-      if (gap < 0) {
-        this.counters.timeInversions++;
-        if (-gap > this.counters.maxInversionNs) this.counters.maxInversionNs = -gap;
-      } else {
-        if (this.reactorSeen && this.stateAt() === 'running'
-          && gap - resolutionNs(Math.min(prev.digits, t.digits)) >= this.thresholds.silentNs) {
-          this.silentCandidate = { start: prev, end: t, pos: this.prevLinePos };
-        }
-        this.now = t;
-      }
+    if (!this.hasNow) {
+      this.hasNow = true;
+      this.setNow(rec);
+      return;
     }
-    this.lastLine = this.now;
+    const gap = (rec.sec - this.nowSec) * NS_PER_SEC + (rec.nsec - this.nowNsec);
+    if (gap < 0) {
+      this.gapBeforeNs = 0;
+      this.counters.timeInversions++;
+      if (-gap > this.counters.maxInversionNs) this.counters.maxInversionNs = -gap;
+      return;
+    }
+    this.gapBeforeNs = gap;
+    if (gap - resolutionNs(Math.min(this.nowDigits, rec.digits)) >= this.thresholds.silentNs
+      && this.reactorSeen && this.stateAt() === 'running') {
+      this.silentCandidate = {
+        start: this.nowTime(), end: logTime(rec.sec, rec.nsec, rec.digits),
+        pos: { file: this.file, line: this.prevLine, offset: this.prevOffset },
+      };
+    }
+    this.setNow(rec);
+  }
+
+  private setNow(rec: LogRecord): void {
+    this.nowSec = rec.sec;
+    this.nowNsec = rec.nsec;
+    this.nowDigits = rec.digits;
+  }
+
+  private nowTime(): LogTime {
+    return logTime(this.nowSec, this.nowNsec, this.nowDigits);
   }
 
   /** Called after a record's events: a silence ended by the wake of a wait we never saw start was that wait. */
@@ -156,7 +174,8 @@ export class ReactorModel implements ReactorEventSink {
       this.stall('silent', c.start, c.end, c.pos, 'nothing was logged while the reactor was neither waiting in epoll nor polling');
     }
     if (this.pending !== null && --this.pending.linesLeft <= 0) this.resolvePending();
-    this.prevLinePos = { file: this.file, line: rec.line, offset: rec.offset };
+    this.prevLine = rec.line;
+    this.prevOffset = rec.offset;
   }
 
   /** Current state, as a live watchdog needs it. */
@@ -168,7 +187,7 @@ export class ReactorModel implements ReactorEventSink {
   }
 
   event(ev: ReactorEvent, rec: LogRecord): void {
-    const t = rec.hasTime ? logTime(rec.sec, rec.nsec, rec.digits) : this.now ?? logTime(0, 0, 0);
+    const t = rec.hasTime ? logTime(rec.sec, rec.nsec, rec.digits) : this.nowTime();
     const pos: SourcePos = { file: this.file, line: rec.line, offset: rec.offset };
     const thread = ('tid' in ev && ev.tid) ? ev.tid : rec.thread;
     switch (ev.kind) {
@@ -182,7 +201,7 @@ export class ReactorModel implements ReactorEventSink {
         }
         p.open = {
           start: t, pos, timeoutNs: ev.timeoutNs, startThread: thread, gapBeforeNs: null, wake: null, res: null,
-          ready: [], notified: p.notifiedSinceEnd, drained: null, rearm: null,
+          ready: [], notified: p.notifiedSinceEnd, drained: null, rearm: null, tidSeen: '',
         };
         p.notifiedSinceEnd = false;
         break;
@@ -211,7 +230,7 @@ export class ReactorModel implements ReactorEventSink {
             // FmtSpan close: the span's own timing gives the start (log-formats.md 5.3).
             p.open = {
               start: addNs(t, -(ev.busyNs + (ev.idleNs ?? 0))), pos, timeoutNs: undefined, startThread: thread,
-              gapBeforeNs: null, wake: null, res: null, ready: [], notified: false, drained: null, rearm: null,
+              gapBeforeNs: null, wake: null, res: null, ready: [], notified: false, drained: null, rearm: null, tidSeen: '',
             };
           } else {
             this.openMidWait(p, pos, thread);
@@ -277,7 +296,7 @@ export class ReactorModel implements ReactorEventSink {
     this.silentCandidate = null;
     p.open = {
       start: null, pos, timeoutNs: undefined, startThread: '', gapBeforeNs: this.gapBeforeNs, wake: null,
-      res: null, ready: [], notified: false, drained: null, rearm: null,
+      res: null, ready: [], notified: false, drained: null, rearm: null, tidSeen: '',
     };
     return p.open;
   }
@@ -290,6 +309,7 @@ export class ReactorModel implements ReactorEventSink {
     }
     if (ev.op === 'delete' || ev.key !== NOTIFY_KEY) return;
     const w = p.open;
+    if (w !== null && ev.tid) w.tidSeen = ev.tid;
     if (w === null) {
       // polling 2.x: the key-MAX modify right after a wait ended is the eventfd re-arm.
       if (ev.targetFd !== null && this.pending?.obs.fd === ev.fd) {
@@ -328,7 +348,7 @@ export class ReactorModel implements ReactorEventSink {
       poller: p.kind, fd: p.fd, start: w.start, wake, end, durationNs, gapBeforeNs: w.gapBeforeNs,
       sincePollEndNs: this.polls.size === 0 && this.lastPollEnd !== null ? diffNs(this.lastPollEnd, wake) : null,
       timeoutNs: w.timeoutNs, res, reasons: [], ready: w.ready,
-      notifierRearm: w.rearm, thread: thread || w.startThread, threadMismatch: mismatch,
+      notifierRearm: w.rearm, thread: thread || w.startThread || w.tidSeen, threadMismatch: mismatch,
       imprecise: durationNs !== null && durationNs < resolutionNs(wake.digits), pos: w.pos,
     };
     if (p.eventFd !== null && obs.notifierRearm && obs.notifierRearm.fd === null) obs.notifierRearm.fd = p.eventFd;
@@ -413,8 +433,8 @@ export class ReactorModel implements ReactorEventSink {
   /** End of input: whatever is still open is unfinished, with how much log time followed it. */
   finish(): void {
     if (this.pending !== null) this.resolvePending();
-    const last = this.now;
-    const followed = (since: LogTime): number => (last === null ? 0 : Math.max(0, diffNs(since, last)));
+    const last = this.nowTime();
+    const followed = (since: LogTime): number => Math.max(0, diffNs(since, last));
     for (const p of this.pollers.values()) {
       const w = p.open;
       if (w === null) continue;

@@ -1,0 +1,119 @@
+/**
+ * Swarm poll cycles, target `libp2p_swarm` (log-formats.md 5.7, 5.8, 6.7):
+ * - winksaville/rust-libp2p fork (7f0e16c3..45daf8e0): `Swarm<TBehavior>::Stream::poll_next:+[ tid=N]`
+ *   and `…poll_next:- result.is_ready(): b` (..39782a25) / `:- tid=N res.is_ready(): b`
+ *   (283932f4..58846ab0) / `:- res.is_ready(): b` (eaba2e85..); its other `Swarm<TBehavior>::…`
+ *   and `Listener:…` lines are recognised without events (they nest inside a cycle);
+ * - upstream libp2p ≥0.53 (`tracing`): FmtSpan lifecycle events of the debug span `Swarm::poll`.
+ * Upstream's own `libp2p_swarm` debug lines (`Listener {:?}; …`, `Connection established …`) are
+ * left to the caller as ignored.
+ *
+ * Double counting, decided here: with FmtSpan::FULL one poll logs new, enter, exit and close.
+ * `new` starts a cycle; `enter` starts one only while no `new` was ever seen (FmtSpan is one
+ * subscriber-wide setting, so NEW shows for every span or none). `exit` ends the cycle until a
+ * `close` has been seen once; from then on close carries the end (with time.busy/time.idle) and
+ * exit adds nothing. A close right after an exit that already ended the cycle (the first cycle
+ * under FULL) adds nothing either: tracked per thread.
+ */
+import type { Decoder, ReactorEvent, ReactorEventSink } from './events.js';
+import type { LogRecord } from '../parse/record.js';
+import {
+  boolAt, durationAt, fieldStart, innermostSpanStart, isWordMessage, scan, spanNameIs, tidAt,
+} from './fields.js';
+
+const FORK_PREFIX = 'Swarm<TBehavior>::';
+const POLL_NEXT = 'Stream::poll_next:';
+
+type PollEnd = Extract<ReactorEvent, { kind: 'poll_end' }>;
+
+export class SwarmDecoder implements Decoder {
+  readonly name = 'swarm';
+  readonly targets: readonly string[] = ['libp2p_swarm'];
+
+  private sawNew = false;
+  private sawClose = false;
+  /** Threads whose cycle an `exit` ended since their last `close`. */
+  private readonly exitEnded = new Set<string>();
+
+  reset(): void {
+    this.sawNew = false;
+    this.sawClose = false;
+    this.exitEnded.clear();
+  }
+
+  decode(rec: LogRecord, sink: ReactorEventSink): boolean {
+    const m = rec.message;
+    switch (m.charCodeAt(0)) {
+      case 83: // S
+        if (!m.startsWith(FORK_PREFIX)) return false;
+        if (m.startsWith(POLL_NEXT, 18)) return this.pollNext(m, rec, sink);
+        return true; // `Swarm<TBehavior>::poll_next_event:±` and the like
+      case 76: // L: fork `Listener:+`, `Listener:- …`, `Listener: …` (upstream writes `Listener {:?}; …`)
+        return m.startsWith('Listener:');
+      case 110: // n
+        if (isWordMessage(m, 'new')) return this.lifecycle(0, m, rec, sink);
+        return false;
+      case 101: // e
+        if (isWordMessage(m, 'enter')) return this.lifecycle(1, m, rec, sink);
+        if (isWordMessage(m, 'exit')) return this.lifecycle(2, m, rec, sink);
+        return false;
+      case 99: // c
+        if (isWordMessage(m, 'close')) return this.lifecycle(3, m, rec, sink);
+        return false;
+      default:
+        return false;
+    }
+  }
+
+  private pollNext(m: string, rec: LogRecord, sink: ReactorEventSink): boolean {
+    const p = 18 + POLL_NEXT.length;
+    const sign = m.charCodeAt(p);
+    if (sign === 43 /* + */) {
+      const tid = m.charCodeAt(p + 1) === 32 ? tidAt(m, p + 2) : undefined;
+      sink.event(tid === undefined ? { kind: 'poll_start' } : { kind: 'poll_start', tid }, rec);
+      return true;
+    }
+    if (sign !== 45 /* - */) return false;
+    const tid = m.charCodeAt(p + 1) === 32 ? tidAt(m, p + 2) : undefined;
+    // `result.is_ready(): b` / `res.is_ready(): b`
+    const r = m.indexOf('is_ready(): ', p);
+    const ready = r < 0 ? undefined : boolAt(m, r + 12);
+    const ev: PollEnd = { kind: 'poll_end', ready: ready === undefined ? null : ready };
+    if (tid !== undefined) ev.tid = tid;
+    sink.event(ev, rec);
+    return true;
+  }
+
+  /** FmtSpan event `lc` (0 new, 1 enter, 2 exit, 3 close) of span `Swarm::poll`, if that is the innermost span. */
+  private lifecycle(lc: number, m: string, rec: LogRecord, sink: ReactorEventSink): boolean {
+    const spans = rec.spans;
+    if (!spanNameIs(spans, innermostSpanStart(spans), 'Swarm::poll')) return false;
+    const thread = rec.thread;
+    switch (lc) {
+      case 0:
+        this.sawNew = true;
+        sink.event({ kind: 'poll_start' }, rec);
+        break;
+      case 1:
+        if (!this.sawNew) sink.event({ kind: 'poll_start' }, rec);
+        break;
+      case 2:
+        if (!this.sawClose) {
+          this.exitEnded.add(thread);
+          sink.event({ kind: 'poll_end', ready: null }, rec);
+        }
+        break;
+      default: {
+        this.sawClose = true;
+        if (this.exitEnded.delete(thread)) break;
+        const ev: PollEnd = { kind: 'poll_end', ready: null };
+        const b = fieldStart(m, 'time.busy=', 5);
+        if (b >= 0) { const v = durationAt(m, b); if (!Number.isNaN(v)) ev.busyNs = v; }
+        const i = fieldStart(m, 'time.idle=', b >= 0 ? scan.end : 5);
+        if (i >= 0) { const v = durationAt(m, i); if (!Number.isNaN(v)) ev.idleNs = v; }
+        sink.event(ev, rec);
+      }
+    }
+    return true;
+  }
+}

@@ -299,6 +299,7 @@ export function formatReport(r: ReplayReport): string {
     m.pollEndsWithoutStart && `${m.pollEndsWithoutStart} poll ends without a start`,
     m.pollStartsWithoutEnd && `${m.pollStartsWithoutEnd} poll starts without an end`,
     m.threadMismatches && `${m.threadMismatches} waits started and ended on different threads`,
+    m.clockJumpsBack && `log time went back by more than 1 s ${m.clockJumpsBack} time(s) (clock set back, or logs joined out of order); followed`,
   ].filter(Boolean);
   if (odd.length || r.warnings.length) out.push('');
   if (odd.length) out.push(`Notes: ${odd.join('; ')}`);

@@ -83,9 +83,13 @@ export interface ModelCounters {
   threadMismatches: number;
   timeInversions: number;
   maxInversionNs: number;
+  /** Backward steps larger than any thread race (> 1 s): log time restarts from the new value. */
+  clockJumpsBack: number;
 }
 
 const SECOND_PROCESS_TIMERS_WINDOW = 64; // lines to wait for async-io's react verdict
+/** Lines stamped before they are written go back by µs, at most ms; beyond this it is a clock step. */
+const MAX_INVERSION_NS = 1_000_000_000;
 
 export class ReactorModel implements ReactorEventSink {
   private readonly pollers = new Map<number, PollerState>();
@@ -116,7 +120,7 @@ export class ReactorModel implements ReactorEventSink {
 
   readonly counters: ModelCounters = {
     waitStartsWithoutEnd: 0, waitEndsWithoutStart: 0, pollEndsWithoutStart: 0, pollStartsWithoutEnd: 0,
-    threadMismatches: 0, timeInversions: 0, maxInversionNs: 0,
+    threadMismatches: 0, timeInversions: 0, maxInversionNs: 0, clockJumpsBack: 0,
   };
 
   constructor(private readonly sink: ObservationSink, private readonly thresholds: Thresholds = DEFAULT_THRESHOLDS) {}
@@ -141,6 +145,12 @@ export class ReactorModel implements ReactorEventSink {
     const gap = (rec.sec - this.nowSec) * NS_PER_SEC + (rec.nsec - this.nowNsec);
     if (gap < 0) {
       this.gapBeforeNs = 0;
+      if (gap < -MAX_INVERSION_NS) {
+        // Not threads racing: the clock was set back (or logs were concatenated). Follow it.
+        this.counters.clockJumpsBack++;
+        this.setNow(rec);
+        return;
+      }
       this.counters.timeInversions++;
       if (-gap > this.counters.maxInversionNs) this.counters.maxInversionNs = -gap;
       return;

@@ -205,3 +205,17 @@ describe('poll cycles and stalls', () => {
     expect(seconds.polls.every((p) => p.imprecise === false)).toBe(true);
   });
 });
+
+describe('log time', () => {
+  it('tolerates µs inversions across threads and follows a clock set back', () => {
+    const { model, stalls } = run([
+      [10 * S, [pollStart]],
+      [10 * S - 30, []],           // stamped before the line above was written
+      [10 * S + 100, [pollEnd(false)]],
+      [2 * S, [pollStart]],        // clock set back 8 s
+      [2 * S + 1_500_000, [pollEnd(false)]],
+    ]);
+    expect(model.counters).toMatchObject({ timeInversions: 1, maxInversionNs: 30_000, clockJumpsBack: 1 });
+    expect(stalls.map((s) => [s.kind, s.durationNs])).toEqual([['blocked_poll', 1.5e9]]);
+  });
+});

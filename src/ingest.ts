@@ -100,7 +100,7 @@ export class Ingest implements RecordSink {
       key = OTHER_TARGETS;
       decoders = [];
     } else {
-      // Copy the key: `target` is a slice of a 1 MiB chunk string, which it would keep alive.
+      // Copy the key: `target` is a slice of a chunk string, which it would keep alive.
       key = Buffer.from(target, 'utf8').toString('utf8');
     }
     let entry = this.targets.get(key);

@@ -14,6 +14,27 @@ export interface Envelope {
   parse(line: string, rec: LogRecord, ctx: PartialTimeContext): boolean;
 }
 
+/**
+ * Recent distinct targets. A log has a few dozen targets, and returning the same string object
+ * for the same target spares every later stage a fresh string to hash (the per-target Map
+ * lookups) and keeps no slice of a chunk string alive.
+ */
+const RECENT_TARGETS = 32;
+const recentTargets: string[] = [];
+let recentNext = 0;
+
+export function internTarget(s: string, a: number, b: number): string {
+  const len = b - a;
+  for (let k = 0; k < recentTargets.length; k++) {
+    const t = recentTargets[k];
+    if (t.length === len && s.startsWith(t, a)) return t;
+  }
+  const t = Buffer.from(s.slice(a, b), 'utf8').toString('utf8');
+  if (recentTargets.length < RECENT_TARGETS) recentTargets.push(t);
+  else { recentTargets[recentNext] = t; recentNext = (recentNext + 1) % RECENT_TARGETS; }
+  return t;
+}
+
 /** Level at s[i]: returns the level constant, or undefined. Length is LEVEL_LEN[level]. */
 function levelAt(s: string, i: number): Level | undefined {
   switch (s.charCodeAt(i)) {
@@ -76,7 +97,7 @@ const envLoggerBracket: Envelope = {
     if (space < 0 || space > close) space = close;
     if (space === i) return false;
     rec.level = level;
-    rec.target = s.slice(i, space);
+    rec.target = internTarget(s, i, space);
     if (space < close) {
       // E7: ` {line} {tid:>2}]`
       let j = skipSpaces(s, space + 1);
@@ -170,7 +191,7 @@ function targetArrowMessage(s: string, i: number, level: Level, rec: LogRecord):
   const k = skipSpaces(s, j);
   if (s.charCodeAt(k) !== 62 /* > */ || (s.charCodeAt(k + 1) !== 32 && k + 1 < s.length)) return false;
   rec.level = level;
-  rec.target = s.slice(i, j);
+  rec.target = internTarget(s, i, j);
   rec.message = k + 2 >= s.length ? '' : s.slice(k + 2);
   return true;
 }
@@ -260,7 +281,7 @@ function splitSpansTarget(s: string, i: number, rec: LogRecord): boolean {
       const nextEnd = n < 3 ? moduleChunkEnd(s, next) : -1;
       if (!(nextEnd > 0 && isKnownCrate(s, next, nextEnd))) {
         rec.spans = chunkStart === i ? '' : s.slice(i, chunkStart - 2);
-        rec.target = s.slice(chunkStart, end);
+        rec.target = internTarget(s, chunkStart, end);
         rec.message = s.slice(end + 2);
         return true;
       }

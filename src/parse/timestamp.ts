@@ -46,6 +46,9 @@ function fraction(s: string, i: number, rec: LogRecord): number {
 // common case compares 16 chars instead of parsing five fields.
 let cachedMinute = '';
 let cachedMinuteSec = 0;
+// …and at µs precision a busy relay writes thousands of lines within one second.
+let cachedSecond = '';
+let cachedSecondSec = 0;
 
 /**
  * RFC 3339 `YYYY-MM-DDTHH:MM:SS[.f{1,9}](Z|±HH:MM)` at s[i] (also a space instead of T).
@@ -53,6 +56,7 @@ let cachedMinuteSec = 0;
  */
 export function scanIsoTimestamp(s: string, i: number, rec: LogRecord): number {
   let sec: number;
+  if (cachedSecond !== '' && s.startsWith(cachedSecond, i)) return scanFractionZone(s, i, cachedSecondSec, rec);
   const se = digitsAt(s, i + 17, 2);
   if (se < 0 || se > 60 || s.charCodeAt(i + 16) !== 58) return -1;
   if (cachedMinute !== '' && s.startsWith(cachedMinute, i)) {
@@ -64,10 +68,22 @@ export function scanIsoTimestamp(s: string, i: number, rec: LogRecord): number {
     const y = digitsAt(s, i, 4), mo = digitsAt(s, i + 5, 2), d = digitsAt(s, i + 8, 2);
     const h = digitsAt(s, i + 11, 2), mi = digitsAt(s, i + 14, 2);
     if (y < 0 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 || mi > 59) return -1;
-    cachedMinute = s.slice(i, i + 16);
+    cachedMinute = flat(s.slice(i, i + 16));
     cachedMinuteSec = daysFromCivil(y, mo, d) * 86400 + h * 3600 + mi * 60;
     sec = cachedMinuteSec + se;
   }
+  cachedSecond = flat(s.slice(i, i + 19));
+  cachedSecondSec = sec;
+  return scanFractionZone(s, i, sec, rec);
+}
+
+/** A copy that does not keep the (512 KiB) chunk string it was sliced from alive. */
+function flat(s: string): string {
+  return Buffer.from(s, 'latin1').toString('latin1');
+}
+
+/** The `.fff` fraction and `Z`/offset after `YYYY-MM-DDTHH:MM:SS` at s[i]. */
+function scanFractionZone(s: string, i: number, sec: number, rec: LogRecord): number {
   let j = i + 19;
   if (s.charCodeAt(j) === 46 /* . */) {
     j = fraction(s, j + 1, rec);

@@ -1,0 +1,63 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { readFileLines, type LineSink } from '../../src/source/file-lines.js';
+
+const dir = mkdtempSync(path.join(tmpdir(), 'pollscope-lines-'));
+
+async function read(bytes: Buffer, chunkBytes: number, maxLineBytes = 1 << 20) {
+  const file = path.join(dir, `f${chunkBytes}-${maxLineBytes}.log`);
+  writeFileSync(file, bytes);
+  const lines: Array<[string, number, number]> = [];
+  const oversize: Array<[number, number, number]> = [];
+  const sink: LineSink = {
+    line: (t, off, n) => lines.push([t, off, n]),
+    oversize: (off, n, b) => oversize.push([off, n, b]),
+  };
+  const stats = await readFileLines(file, sink, { maxLineBytes, chunkBytes });
+  return { lines, oversize, stats };
+}
+
+/** Byte offsets of each line start, computed independently from the raw bytes. */
+function lineStarts(bytes: Buffer): number[] {
+  const starts = [0];
+  for (let i = 0; i < bytes.length; i++) if (bytes[i] === 10 && i + 1 < bytes.length) starts.push(i + 1);
+  return starts;
+}
+
+describe('readFileLines', () => {
+  const text = Buffer.concat([
+    Buffer.from('[2022-04-21T22:35:27.437652Z TRACE libp2p_swarm] close time.busy=41.2µs time.idle=3.10µs\n'),
+    Buffer.from('ascii only line\n'),
+    Buffer.from([0x62, 0x61, 0x64, 0x20, 0xff, 0xfe, 0xc3, 0x20, 0x00, 0x0a]), // invalid UTF-8 and a NUL
+    Buffer.from('日本語 and emoji 🎉 straddle chunk edges\n'),
+    Buffer.from('last line without newline'),
+  ]);
+
+  for (const chunk of [3, 7, 16, 64, 1 << 16]) {
+    it(`splits lines with exact byte offsets at chunk size ${chunk}`, async () => {
+      const { lines, stats } = await read(text, chunk);
+      expect(lines.map((l) => l[0])).toEqual([
+        '[2022-04-21T22:35:27.437652Z TRACE libp2p_swarm] close time.busy=41.2µs time.idle=3.10µs',
+        'ascii only line',
+        'bad \ufffd\ufffd\ufffd \u0000',
+        '日本語 and emoji 🎉 straddle chunk edges',
+        'last line without newline',
+      ]);
+      expect(lines.map((l) => l[1])).toEqual(lineStarts(text));
+      expect(lines.map((l) => l[2])).toEqual([1, 2, 3, 4, 5]);
+      expect(stats).toEqual({ bytes: text.length, lines: 5 });
+    });
+  }
+
+  it('skips lines over the limit without buffering them, inside and across chunks', async () => {
+    const long = 'y'.repeat(5000);
+    const bytes = Buffer.from(`short\n${long}\nmid\n${long}`);
+    for (const chunk of [64, 1 << 16]) {
+      const { lines, oversize } = await read(bytes, chunk, 100);
+      expect(lines.map((l) => [l[0], l[1], l[2]])).toEqual([['short', 0, 1], ['mid', 5007, 3]]);
+      expect(oversize).toEqual([[6, 2, 5000], [5011, 4, 5000]]);
+    }
+  });
+});

@@ -192,7 +192,7 @@ export function buildReport(
     if (f.envelope === 'wezterm') warnings.push(`${f.path}: the log has no dates; the date is taken from the file's modification time (--date overrides)`);
   }
   if (model.timeInversions > 0) {
-    warnings.push(`${model.timeInversions} lines carry a time earlier than a line before them (up to ${formatDuration(model.maxInversionNs)}): threads stamp lines before writing them; processed in file order`);
+    warnings.push(`${model.timeInversions} line(s) carry a time earlier than a line before them (up to ${formatDuration(model.maxInversionNs)}): threads stamp lines before writing them; processed in file order`);
   }
   return {
     run, files,
@@ -314,7 +314,7 @@ function formatWait(w: WaitDetail): string[] {
     : `    epoll_fd ${w.fd}: start not in the log (${d(w.gapBeforeNs)} quiet before the wake) → woke ${w.wake}`;
   lines.push(`${head}, ended ${w.end}, res=${w.res ?? '?'}, timeout ${w.timeout}, ${w.at}${w.thread ? `, thread ${w.thread}` : ''}`);
   const why = w.ready.length
-    ? w.ready.map((e) => `${e.key === 'NOTIFY_KEY' ? 'notify key' : `key ${e.key}`}${e.fd !== null ? ` (fd ${e.fd})` : ''} with ${e.flags}`).join('; ')
+    ? w.ready.map((e) => `${e.key === 'NOTIFY_KEY' ? 'key usize::MAX (eventfd/timerfd)' : `key ${e.key}`}${e.fd !== null ? ` (fd ${e.fd})` : ''} with ${e.flags}`).join('; ')
     : '';
   lines.push(`      woken by ${w.reasons.join('+')}${why ? `: ${why}` : ''}`);
   if (w.notifierRearm) {

@@ -459,7 +459,7 @@ export class ReactorModel implements ReactorEventSink {
     for (const poll of this.polls.values()) {
       this.sink.unfinished?.({
         what: 'poll', since: poll.start, followedByNs: followed(poll.start), pos: poll.pos,
-        detail: `swarm poll cycle on thread ${poll.thread || '?'} had not returned when the log ended`,
+        detail: `swarm poll cycle${poll.thread ? ` on thread ${poll.thread}` : ''} had not returned when the log ended`,
       });
     }
     this.polls.clear();

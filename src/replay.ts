@@ -5,11 +5,10 @@
  */
 import { stat } from 'node:fs/promises';
 import { buildReport, ReportCollector, type FileSummary, type ReplayReport } from './export/report.js';
-import { Ingest } from './ingest.js';
-import { RecordAssembler, type RecordSink } from './parse/record-assembler.js';
 import { ENVELOPES } from './parse/envelopes.js';
 import type { LogRecord } from './parse/record.js';
-import { DEFAULT_THRESHOLDS, ReactorModel, type Thresholds } from './reactor/model.js';
+import { RelayPipeline } from './pipeline.js';
+import { DEFAULT_THRESHOLDS, type Thresholds } from './reactor/model.js';
 import type { ObservationSink } from './reactor/observations.js';
 import { readFileLines } from './source/file-lines.js';
 import { formatTime, logTime } from './time.js';
@@ -21,6 +20,8 @@ export interface ReplayOptions {
   maxLineBytes?: number;
   /** Other observers (metrics, traces) next to the report. */
   sinks?: ObservationSink[];
+  /** Relay name for exporters' labels (default 'replay'). */
+  relay?: string;
   onProgress?: (doneBytes: number, totalBytes: number) => void;
 }
 
@@ -45,17 +46,13 @@ export async function replay(paths: string[], opts: ReplayOptions = {}): Promise
   const totalBytes = sizes.reduce((n, f) => n + f.size, 0);
 
   const collector = new ReportCollector();
-  const sink = opts.sinks?.length ? fanOut([collector, ...opts.sinks]) : collector;
-  const model = new ReactorModel(sink, opts.thresholds ?? DEFAULT_THRESHOLDS);
-  const ingest = new Ingest(model);
+  const pipeline = new RelayPipeline(opts.relay ?? 'replay', [collector, ...(opts.sinks ?? [])], opts.thresholds ?? DEFAULT_THRESHOLDS);
   const files: FileSummary[] = [];
   let doneBytes = 0;
   let lines = 0;
   for (const f of sizes) {
-    model.setFile(f.path);
-    ingest.file = f.path;
-    const tracker = new FileTracker(ingest);
-    const assembler = new RecordAssembler(tracker, opts.date ?? f.mtime);
+    const tracker = new FileTracker();
+    const assembler = pipeline.openFile(f.path, opts.date ?? f.mtime, (rec) => tracker.record(rec));
     let read;
     try {
       read = await readFileLines(f.path, assembler, {
@@ -73,7 +70,8 @@ export async function replay(paths: string[], opts: ReplayOptions = {}): Promise
       firstTime: tracker.first, lastTime: tracker.lastTime, timestampDigits: tracker.timed ? tracker.minDigits : null,
     });
   }
-  model.finish();
+  pipeline.finish();
+  const { model, ingest } = pipeline;
   const elapsedMs = Number(process.hrtime.bigint() - started) / 1e6;
   return buildReport(collector, files, ingest.lines, ingest.targetCounts(), ingest.problems, model.counters,
     model.lastPollEnd, model.lastPollReady, {
@@ -88,8 +86,8 @@ export function layoutsTried(): string[] {
   return ENVELOPES.map((e) => e.description);
 }
 
-/** Remembers a file's first and last timestamp and its coarsest precision, then passes records on. */
-class FileTracker implements RecordSink {
+/** Remembers a file's first and last timestamp and its coarsest precision. */
+class FileTracker {
   first: string | null = null;
   minDigits = 9;
   timed = false;
@@ -97,38 +95,16 @@ class FileTracker implements RecordSink {
   private lastNsec = 0;
   private lastDigits = 0;
 
-  constructor(private readonly next: Ingest) {}
-
   record(rec: LogRecord): void {
-    if (rec.hasTime) {
-      if (!this.timed) { this.timed = true; this.first = formatTime(logTime(rec.sec, rec.nsec, rec.digits)); }
-      if (rec.digits < this.minDigits) this.minDigits = rec.digits;
-      this.lastSec = rec.sec; this.lastNsec = rec.nsec; this.lastDigits = rec.digits;
-    }
-    this.next.record(rec);
-  }
-
-  malformed(line: number, offset: number, reason: string, lines: number): void {
-    this.next.malformed(line, offset, reason, lines);
-  }
-
-  oversize(line: number, offset: number, bytes: number): void {
-    this.next.oversize(line, offset, bytes);
+    if (!rec.hasTime) return;
+    if (!this.timed) { this.timed = true; this.first = formatTime(logTime(rec.sec, rec.nsec, rec.digits)); }
+    if (rec.digits < this.minDigits) this.minDigits = rec.digits;
+    this.lastSec = rec.sec; this.lastNsec = rec.nsec; this.lastDigits = rec.digits;
   }
 
   get lastTime(): string | null {
     return this.timed ? formatTime(logTime(this.lastSec, this.lastNsec, this.lastDigits)) : null;
   }
-}
-
-function fanOut(sinks: ObservationSink[]): ObservationSink {
-  return {
-    wait: (o) => { for (const s of sinks) s.wait?.(o); },
-    pollCycle: (o) => { for (const s of sinks) s.pollCycle?.(o); },
-    wakeToPoll: (o) => { for (const s of sinks) s.wakeToPoll?.(o); },
-    stall: (o) => { for (const s of sinks) s.stall?.(o); },
-    unfinished: (o) => { for (const s of sinks) s.unfinished?.(o); },
-  };
 }
 
 function describeFsError(err: unknown): string {

@@ -1,0 +1,60 @@
+/**
+ * One relay's pipeline: records → decoders → reactor model → observation sinks, with the line
+ * accounting. `replay` builds one for the files it reads; the live daemon builds one per relay
+ * and feeds it lines from its tailers. Exporters attach as ObservationSinks and read the
+ * counters (`lines`, `model.counters`, `model.stateAt()`) when they need them.
+ */
+import { Ingest } from './ingest.js';
+import { RecordAssembler, type RecordSink } from './parse/record-assembler.js';
+import type { LogRecord } from './parse/record.js';
+import { DEFAULT_THRESHOLDS, ReactorModel, type Thresholds } from './reactor/model.js';
+import type { ObservationSink } from './reactor/observations.js';
+
+export class RelayPipeline {
+  readonly model: ReactorModel;
+  readonly ingest: Ingest;
+  /** Log time of the last timed record, unix seconds (NaN before one). */
+  lastRecordSec = Number.NaN;
+
+  constructor(readonly relay: string, sinks: readonly ObservationSink[], thresholds: Thresholds = DEFAULT_THRESHOLDS) {
+    this.model = new ReactorModel(sinks.length === 1 ? sinks[0] : fanOut(sinks), thresholds);
+    this.ingest = new Ingest(this.model);
+  }
+
+  /**
+   * A line reader for one file of this relay (a new file, or the next one after rotation):
+   * push its lines into the returned assembler, call `flush()` at the file's end.
+   * baseDate: the date for layouts without one (default the file's mtime).
+   */
+  openFile(path: string, baseDate: Date, tracker?: (rec: LogRecord) => void): RecordAssembler {
+    this.model.setFile(path);
+    this.ingest.file = path;
+    const ingest = this.ingest;
+    const self = this;
+    const sink: RecordSink = {
+      record(rec) {
+        if (rec.hasTime) self.lastRecordSec = rec.sec + rec.nsec / 1e9;
+        tracker?.(rec);
+        ingest.record(rec);
+      },
+      malformed: (line, offset, reason, lines) => ingest.malformed(line, offset, reason, lines),
+      oversize: (line, offset, bytes) => ingest.oversize(line, offset, bytes),
+    };
+    return new RecordAssembler(sink, baseDate);
+  }
+
+  /** End of input: open waits, polls and readiness become unfinished observations. */
+  finish(): void {
+    this.model.finish();
+  }
+}
+
+export function fanOut(sinks: readonly ObservationSink[]): ObservationSink {
+  return {
+    wait: (o) => { for (const s of sinks) s.wait?.(o); },
+    pollCycle: (o) => { for (const s of sinks) s.pollCycle?.(o); },
+    wakeToPoll: (o) => { for (const s of sinks) s.wakeToPoll?.(o); },
+    stall: (o) => { for (const s of sinks) s.stall?.(o); },
+    unfinished: (o) => { for (const s of sinks) s.unfinished?.(o); },
+  };
+}

@@ -49,6 +49,15 @@ interface OpenWait {
   tidSeen: string;
 }
 
+function openWait(
+  start: LogTime | null, pos: SourcePos, timeoutNs: number | null | undefined, startThread: string, gapBeforeNs: number | null,
+): OpenWait {
+  return {
+    start, pos, timeoutNs, startThread, gapBeforeNs, wake: null, res: null, ready: [], notified: false, drained: null,
+    rearm: null, tidSeen: '',
+  };
+}
+
 /** A finished wait whose wake reason waits for async-io's verdict (polling 2.x logs no keys). */
 interface PendingClassification {
   obs: WaitObservation;
@@ -209,10 +218,8 @@ export class ReactorModel implements ReactorEventSink {
           if (p.open.wake !== null) this.finishWait(p, p.open.wake, p.open.res, p.open.wake, thread, undefined);
           else this.counters.waitStartsWithoutEnd++;
         }
-        p.open = {
-          start: t, pos, timeoutNs: ev.timeoutNs, startThread: thread, gapBeforeNs: null, wake: null, res: null,
-          ready: [], notified: p.notifiedSinceEnd, drained: null, rearm: null, tidSeen: '',
-        };
+        p.open = openWait(t, pos, ev.timeoutNs, thread, null);
+        p.open.notified = p.notifiedSinceEnd;
         p.notifiedSinceEnd = false;
         break;
       }
@@ -221,7 +228,7 @@ export class ReactorModel implements ReactorEventSink {
       case 'wait_wake': {
         this.reactorSeen = true;
         const p = this.poller('epoll', ev.fd);
-        const w = p.open ?? this.openMidWait(p, pos, thread);
+        const w = p.open ?? this.openMidWait(p, pos);
         w.wake = t;
         w.res = ev.res;
         this.lastWoken = p;
@@ -238,12 +245,9 @@ export class ReactorModel implements ReactorEventSink {
         if (p.open === null) {
           if (ev.busyNs !== undefined) {
             // FmtSpan close: the span's own timing gives the start (log-formats.md 5.3).
-            p.open = {
-              start: addNs(t, -(ev.busyNs + (ev.idleNs ?? 0))), pos, timeoutNs: undefined, startThread: thread,
-              gapBeforeNs: null, wake: null, res: null, ready: [], notified: false, drained: null, rearm: null, tidSeen: '',
-            };
+            p.open = openWait(addNs(t, -(ev.busyNs + (ev.idleNs ?? 0))), pos, undefined, thread, null);
           } else {
-            this.openMidWait(p, pos, thread);
+            this.openMidWait(p, pos);
           }
         }
         const w = p.open!;
@@ -300,14 +304,11 @@ export class ReactorModel implements ReactorEventSink {
   }
 
   /** A wake or end for a wait whose start we never saw (log began mid-wait; polling 3.x logs no start). */
-  private openMidWait(p: PollerState, pos: SourcePos, thread: string): OpenWait {
+  private openMidWait(p: PollerState, pos: SourcePos): OpenWait {
     this.counters.waitEndsWithoutStart++;
     // The quiet stretch before this line was this wait, not a silence.
     this.silentCandidate = null;
-    p.open = {
-      start: null, pos, timeoutNs: undefined, startThread: '', gapBeforeNs: this.gapBeforeNs, wake: null,
-      res: null, ready: [], notified: false, drained: null, rearm: null, tidSeen: '',
-    };
+    p.open = openWait(null, pos, undefined, '', this.gapBeforeNs);
     return p.open;
   }
 

@@ -1,40 +1,11 @@
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { newRecord, type LogRecord } from '../../src/parse/record.js';
+import { rec, run, fixture } from './support.js';
+import type { LogRecord } from '../../src/parse/record.js';
 import type { Decoder, ReactorEvent } from '../../src/decode/events.js';
 import { AsyncIoDecoder } from '../../src/decode/async-io.js';
 
-const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../shared/fixtures');
 const DRIVER = 'async_io::driver';
 const REACTOR = 'async_io::reactor';
-
-function rec(target: string, message: string, spans = ''): LogRecord {
-  const r = newRecord();
-  r.target = target;
-  r.message = message;
-  r.spans = spans;
-  return r;
-}
-
-function run(d: Decoder, r: LogRecord): { ok: boolean; events: ReactorEvent[] } {
-  const events: ReactorEvent[] = [];
-  const ok = d.decode(r, { event: (ev) => { events.push(ev); } });
-  return { ok, events };
-}
-
-function fixture(name: string): LogRecord[] {
-  const out: LogRecord[] = [];
-  for (const line of readFileSync(path.join(FIXTURES, name), 'utf8').split('\n')) {
-    if (line === '' || line.startsWith('# source:')) continue;
-    const m = /^\[\S+ (?:TRACE|DEBUG|INFO|WARN|ERROR) +(\S+)\] (.*)$/.exec(line)
-      ?? /^\d\d:\d\d:\d\d\.\d{3} +(?:TRACE|DEBUG|INFO|WARN|ERROR) +(\S+) +> (.*)$/.exec(line);
-    if (m === null) throw new Error(`unparsed fixture line: ${line}`);
-    out.push(rec(m[1], m[2].trimEnd()));
-  }
-  return out;
-}
 
 describe('async-io 1.x, real lines', () => {
   it('lapin-392: driver parks and block_on calls are recognised, no events', () => {

@@ -1,26 +1,13 @@
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { newRecord, type LogRecord } from '../../src/parse/record.js';
+import { fixture as fixturePath } from '../helpers.js';
+import { rec, run } from './support.js';
+import type { LogRecord } from '../../src/parse/record.js';
 import { NOTIFY_KEY, type Decoder, type ReactorEvent } from '../../src/decode/events.js';
 import { PollingForkDecoder } from '../../src/decode/polling-fork.js';
 
-const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../shared/fixtures');
 const E = 'polling::epoll';
-
-function rec(target: string, message: string): LogRecord {
-  const r = newRecord();
-  r.target = target;
-  r.message = message;
-  return r;
-}
-
-function run(d: Decoder, r: LogRecord): { ok: boolean; events: ReactorEvent[] } {
-  const events: ReactorEvent[] = [];
-  const ok = d.decode(r, { event: (ev) => { events.push(ev); } });
-  return { ok, events };
-}
 
 const d = new PollingForkDecoder();
 const one = (m: string): ReactorEvent[] => {
@@ -32,7 +19,7 @@ const none = (m: string): void => { expect(run(d, rec(E, m)), m).toEqual({ ok: t
 
 describe('seed excerpt (fork e1c433b shapes)', () => {
   // E3 lines `[ts LEVEL target] msg`; the envelope parser right-trims, line 3 keeps its space here.
-  const lines = readFileSync(path.join(FIXTURES, 'seed/relay_v2-excerpt.log'), 'utf8').split('\n').filter((l) => l !== '');
+  const lines = readFileSync(fixturePath('seed/relay_v2-excerpt.log'), 'utf8').split('\n').filter((l) => l !== '');
   const recs = lines.map((l) => {
     const m = /^\[(\S+) TRACE (\S+)\] (.*)$/.exec(l)!;
     return rec(m[2], m[3]);

@@ -1,38 +1,9 @@
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { newRecord, type LogRecord } from '../../src/parse/record.js';
+import { rec, run, fixture } from './support.js';
+import type { LogRecord } from '../../src/parse/record.js';
 import { NOTIFY_KEY, type Decoder, type ReactorEvent } from '../../src/decode/events.js';
 import { Polling2Decoder } from '../../src/decode/polling2.js';
 
-const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../shared/fixtures');
-
-function rec(target: string, message: string): LogRecord {
-  const r = newRecord();
-  r.target = target;
-  r.message = message;
-  return r;
-}
-
-function run(d: Decoder, r: LogRecord): { ok: boolean; events: ReactorEvent[] } {
-  const events: ReactorEvent[] = [];
-  const ok = d.decode(r, { event: (ev) => { events.push(ev); } });
-  return { ok, events };
-}
-
-/** Real fixture lines split by a test-only envelope reader (E1/E2 `[ts LEVEL target] msg`, E10 wezterm). */
-function fixture(name: string): LogRecord[] {
-  const out: LogRecord[] = [];
-  for (const line of readFileSync(path.join(FIXTURES, name), 'utf8').split('\n')) {
-    if (line === '' || line.startsWith('# source:')) continue;
-    const m = /^\[\S+ (?:TRACE|DEBUG|INFO|WARN|ERROR) +(\S+)\] (.*)$/.exec(line)
-      ?? /^\d\d:\d\d:\d\d\.\d{3} +(?:TRACE|DEBUG|INFO|WARN|ERROR) +(\S+) +> (.*)$/.exec(line);
-    if (m === null) throw new Error(`unparsed fixture line: ${line}`);
-    out.push(rec(m[1], m[2].trimEnd()));
-  }
-  return out;
-}
 
 const d = new Polling2Decoder();
 const E = 'polling::epoll';

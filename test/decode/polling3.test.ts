@@ -1,24 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { newRecord, type LogRecord } from '../../src/parse/record.js';
+import { rec, run } from './support.js';
+import type { LogRecord } from '../../src/parse/record.js';
 import { NOTIFY_KEY, type Decoder, type ReactorEvent } from '../../src/decode/events.js';
 import { Polling3Decoder } from '../../src/decode/polling3.js';
 
 const E = 'polling::epoll';
-
-function rec(target: string, message: string, spans = '', thread = ''): LogRecord {
-  const r = newRecord();
-  r.target = target;
-  r.message = message;
-  r.spans = spans;
-  r.thread = thread;
-  return r;
-}
-
-function run(d: Decoder, r: LogRecord): { ok: boolean; events: ReactorEvent[] } {
-  const events: ReactorEvent[] = [];
-  const ok = d.decode(r, { event: (ev) => { events.push(ev); } });
-  return { ok, events };
-}
 
 const WAIT_SPANS = 'Poller::wait{timeout=None}:wait{epoll_fd=3 timeout=None}';
 

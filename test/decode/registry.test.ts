@@ -1,38 +1,9 @@
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { newRecord, type LogRecord } from '../../src/parse/record.js';
+import { rec, fixture } from './support.js';
+import type { LogRecord } from '../../src/parse/record.js';
 import { NOTIFY_KEY, type ReactorEvent } from '../../src/decode/events.js';
 import { DECODERS, DecoderRegistry, createDecoders } from '../../src/decode/registry.js';
 
-const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../shared/fixtures');
-
-function rec(target: string, message: string, spans = ''): LogRecord {
-  const r = newRecord();
-  r.target = target;
-  r.message = message;
-  r.spans = spans;
-  return r;
-}
-
-/** Test-only envelope reader for the fixtures: E1/E2/E3, E10 (wezterm), T4 (JSON). */
-function fixture(name: string): LogRecord[] {
-  const out: LogRecord[] = [];
-  for (const line of readFileSync(path.join(FIXTURES, name), 'utf8').split('\n')) {
-    if (line === '' || line.startsWith('# source:')) continue;
-    if (line.startsWith('{')) {
-      const o = JSON.parse(line) as { target: string; fields: { message: string } };
-      out.push(rec(o.target, o.fields.message));
-      continue;
-    }
-    const m = /^\[\S+ (?:TRACE|DEBUG|INFO|WARN|ERROR) +(\S+)\] (.*)$/.exec(line)
-      ?? /^\d\d:\d\d:\d\d\.\d{3} +(?:TRACE|DEBUG|INFO|WARN|ERROR) +(\S+) +> (.*)$/.exec(line);
-    if (m === null) throw new Error(`unparsed fixture line: ${line}`);
-    out.push(rec(m[1], m[2].trimEnd()));
-  }
-  return out;
-}
 
 function replay(reg: DecoderRegistry, recs: LogRecord[]) {
   const events: Array<[number, ReactorEvent]> = [];

@@ -1,12 +1,12 @@
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { fixture as fixturePath } from '../helpers.js';
+import { run } from './support.js';
 import { newRecord, type LogRecord } from '../../src/parse/record.js';
 import type { Decoder, ReactorEvent } from '../../src/decode/events.js';
 import { SwarmDecoder } from '../../src/decode/swarm.js';
 
-const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../shared/fixtures');
 const S = 'libp2p_swarm';
 
 function rec(message: string, spans = '', thread = ''): LogRecord {
@@ -16,12 +16,6 @@ function rec(message: string, spans = '', thread = ''): LogRecord {
   r.spans = spans;
   r.thread = thread;
   return r;
-}
-
-function run(d: Decoder, r: LogRecord): { ok: boolean; events: ReactorEvent[] } {
-  const events: ReactorEvent[] = [];
-  const ok = d.decode(r, { event: (ev) => { events.push(ev); } });
-  return { ok, events };
 }
 
 function runAll(d: Decoder, recs: LogRecord[]): ReactorEvent[] {
@@ -34,7 +28,7 @@ function runAll(d: Decoder, recs: LogRecord[]): ReactorEvent[] {
 
 describe('fork Swarm<TBehavior>::Stream::poll_next', () => {
   it('seed excerpt line 1: a cycle ends Pending', () => {
-    const line = readFileSync(path.join(FIXTURES, 'seed/relay_v2-excerpt.log'), 'utf8').split('\n')[0];
+    const line = readFileSync(fixturePath('seed/relay_v2-excerpt.log'), 'utf8').split('\n')[0];
     const m = /^\[\S+ TRACE (\S+)\] (.*)$/.exec(line)!;
     expect(m[1]).toBe(S);
     expect(run(new SwarmDecoder(), rec(m[2]))).toEqual({ ok: true, events: [{ kind: 'poll_end', ready: false }] });

@@ -130,13 +130,7 @@ const envLogger05: Envelope = {
     if (s.charCodeAt(i) !== 32 || !isDigit(s.charCodeAt(i + 1))) return false;
     i = scanIsoTimestamp(s, i + 1, rec);
     if (i < 0 || s.charCodeAt(i) !== 58 || s.charCodeAt(i + 1) !== 32) return false;
-    const t = i + 2;
-    const end = s.indexOf(': ', t);
-    if (end <= t || !isModulePath(s, t, end)) return false;
-    rec.level = level;
-    rec.target = s.slice(t, end);
-    rec.message = s.slice(end + 2);
-    return true;
+    return modulePathMessage(s, i + 2, level, rec);
   },
 };
 
@@ -149,15 +143,20 @@ const envLogger04: Envelope = {
     if (level === undefined) return false;
     const t = levelLength(level);
     if (s.charCodeAt(t) !== 58) return false;
-    const end = s.indexOf(': ', t + 1);
-    if (end <= t + 1 || !isModulePath(s, t + 1, end)) return false;
     clear(rec);
-    rec.level = level;
-    rec.target = s.slice(t + 1, end);
-    rec.message = s.slice(end + 2);
-    return true;
+    return modulePathMessage(s, t + 1, level, rec);
   },
 };
+
+/** `{module_path}: {msg}` from s[t] (env_logger ≤0.5). */
+function modulePathMessage(s: string, t: number, level: Level, rec: LogRecord): boolean {
+  const end = s.indexOf(': ', t);
+  if (end <= t || !isModulePath(s, t, end)) return false;
+  rec.level = level;
+  rec.target = internTarget(s, t, end);
+  rec.message = s.slice(end + 2);
+  return true;
+}
 
 /** pretty_env_logger (E8 timed, E9 untimed): ` {ts_ms}Z? {LEVEL:5} {target:<w} > {msg}`. */
 const prettyEnvLogger: Envelope = {

@@ -65,6 +65,8 @@ interface PendingClassification {
   /** async-io logged a second `process_timers` before `react:`: Poller::wait returned no user event. */
   noUserEvents: boolean;
   linesLeft: number;
+  /** The model's poll-start count at the wait's end line: a poll started after it took the readiness. */
+  pollStarts: number;
 }
 
 class PollerState {
@@ -123,6 +125,8 @@ export class ReactorModel implements ReactorEventSink {
   private swarmSeen = false;
   private readiness: { at: LogTime; pos: SourcePos } | null = null;
   private lastPollStart: LogTime | null = null;
+  /** Poll starts so far, in file order: orders a poll start and a wake that carry the same timestamp. */
+  private pollStarts = 0;
   /** The swarm's last poll end (also from an end whose start the log did not show) and its result. */
   lastPollEnd: LogTime | null = null;
   lastPollReady: boolean | null = null;
@@ -367,7 +371,7 @@ export class ReactorModel implements ReactorEventSink {
     if (this.pending !== null) this.resolvePending();
     if (needsAsyncIo) {
       // polling 2.x does not log keys: async-io's next lines tell whether user events came back.
-      this.pending = { obs, notified: w.notified, noUserEvents: false, linesLeft: SECOND_PROCESS_TIMERS_WINDOW };
+      this.pending = { obs, notified: w.notified, noUserEvents: false, linesLeft: SECOND_PROCESS_TIMERS_WINDOW, pollStarts: this.pollStarts };
       return;
     }
     obs.reasons = classify(obs, w.notified, w.drained, null);
@@ -379,16 +383,19 @@ export class ReactorModel implements ReactorEventSink {
     const pc = this.pending!;
     this.pending = null;
     pc.obs.reasons = classify(pc.obs, pc.notified, null, verdict ? (pc.noUserEvents ? 'no_io' : 'io') : null);
-    this.emitWait(pc.obs);
+    this.emitWait(pc.obs, pc.pollStarts);
   }
 
-  private emitWait(obs: WaitObservation): void {
+  private emitWait(obs: WaitObservation, pollStartsAtEnd = this.pollStarts): void {
     this.sink.wait?.(obs);
     if (!obs.reasons.includes('io') || !this.swarmSeen || this.readiness !== null) return;
     // Readiness counts for the swarm only when no poll was in progress (that poll picks it up)
     // and no poll started since the wake.
+    // Since the wake: a poll start logged after the wait's end line, or stamped later than the
+    // wake. Equal stamps (whole-second logs) are ordered by the file, not taken as "since".
     if (this.polls.size > 0) return;
-    if (this.lastPollStart !== null && diffNs(obs.wake, this.lastPollStart) >= 0) return;
+    if (this.pollStarts !== pollStartsAtEnd) return;
+    if (this.lastPollStart !== null && diffNs(obs.wake, this.lastPollStart) > 0) return;
     this.readiness = { at: obs.wake, pos: obs.pos };
   }
 
@@ -397,6 +404,7 @@ export class ReactorModel implements ReactorEventSink {
     if (this.polls.has(thread)) this.counters.pollStartsWithoutEnd++;
     this.polls.set(thread, { start: t, pos, thread });
     this.lastPollStart = t;
+    this.pollStarts++;
     const r = this.readiness;
     if (r !== null) {
       this.readiness = null;

@@ -1,0 +1,137 @@
+/**
+ * The host Prometheus config with the alert rules, run for real: Debian's Prometheus (loopback,
+ * temporary storage, 1 s intervals) scrapes a real `pollscope run` that has read the bundled
+ * sample, evaluates every alert rule without an error, and answers every dashboard query.
+ * Needs `npm run build` first (it runs dist/cli.js).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { dashboardExpressions, readYaml, repo } from './support.js';
+
+const CLI = repo('dist/cli.js');
+const tmp = mkdtempSync(path.join(tmpdir(), 'pollscope-liveprom-'));
+const children: ChildProcess[] = [];
+
+const freePort = (): Promise<number> => new Promise((resolve, reject) => {
+  const srv = createServer();
+  srv.once('error', reject);
+  srv.listen(0, '127.0.0.1', () => {
+    const port = (srv.address() as { port: number }).port;
+    srv.close(() => resolve(port));
+  });
+});
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function start(cmd: string, args: string[]): { child: ChildProcess; log: () => string } {
+  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let out = '';
+  child.stdout!.on('data', (d) => { out += d; });
+  child.stderr!.on('data', (d) => { out += d; });
+  return { child, log: () => out };
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  process.kill(child.pid, 'SIGTERM');
+  await Promise.race([exited, sleep(6000)]);
+  if (child.exitCode === null && child.signalCode === null) process.kill(child.pid, 'SIGKILL');
+}
+
+afterAll(async () => {
+  for (const c of children) await stop(c);
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+describe('Prometheus with prometheus-host.yml and the rules, scraping a real pollscope run', () => {
+  let prom = '';
+  let pollscopeLog = () => '';
+  let prometheusLog = () => '';
+
+  const api = async (p: string): Promise<any> => {
+    const res = await fetch(`${prom}${p}`);
+    return res.json();
+  };
+
+  beforeAll(async () => {
+    if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first`);
+    const log = path.join(tmp, 'relay.log');
+    copyFileSync(repo('samples/relay-stall.log'), log);
+    const metricsPort = await freePort();
+    const pollscope = start(process.execPath, [CLI, 'run', '--log', log, '--relay', 'relay-a', '--from', 'start',
+      '--metrics-listen', `127.0.0.1:${metricsPort}`, '--checkpoint', path.join(tmp, 'checkpoint.json')]);
+    pollscopeLog = pollscope.log;
+
+    // The host config as shipped, with the test's port, the repository's rules and 1 s intervals.
+    const config = readYaml('deploy/prometheus/prometheus-host.yml');
+    config.global = { scrape_interval: '1s', evaluation_interval: '1s' };
+    config.rule_files = [repo('deploy/prometheus/rules/*.yml')];
+    const job = config.scrape_configs.find((j: any) => j.job_name === 'pollscope');
+    expect(job.static_configs[0].targets).toEqual(['127.0.0.1:9464']);
+    job.static_configs[0].targets = [`127.0.0.1:${metricsPort}`];
+    job.scrape_interval = '1s';
+    config.scrape_configs = [job];
+    delete config.alerting; // no Alertmanager here
+    const configFile = path.join(tmp, 'prometheus.yml');
+    writeFileSync(configFile, stringify(config));
+    const promPort = await freePort();
+    prom = `http://127.0.0.1:${promPort}`;
+    const prometheus = start('prometheus', [`--config.file=${configFile}`, `--storage.tsdb.path=${path.join(tmp, 'data')}`,
+      `--web.listen-address=127.0.0.1:${promPort}`, '--enable-feature=exemplar-storage']);
+    prometheusLog = prometheus.log;
+
+    // Wait until pollscope has been scraped with relay metrics in it, and rules evaluated since.
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      if (pollscope.child.exitCode !== null) throw new Error(`pollscope run exited ${pollscope.child.exitCode}: ${pollscopeLog()}`);
+      if (prometheus.child.exitCode !== null) throw new Error(`prometheus exited ${prometheus.child.exitCode}: ${prometheusLog().slice(-800)}`);
+      try {
+        const r = await api('/api/v1/query?query=' + encodeURIComponent('count_over_time(relay_epoll_wakeups_total[1m])'));
+        if (r.status === 'success' && r.data.result.some((s: any) => Number(s.value[1]) >= 3)) break;
+      } catch { /* not up yet */ }
+      if (Date.now() > deadline) throw new Error(`no relay metrics in Prometheus after 20 s\npollscope: ${pollscopeLog().slice(-600)}\nprometheus: ${prometheusLog().slice(-600)}`);
+      await sleep(250);
+    }
+  }, 40_000);
+
+  it('the scrape target is up', async () => {
+    const r = await api('/api/v1/targets');
+    const targets = r.data.activeTargets.filter((t: any) => t.labels.job === 'pollscope');
+    expect(targets).toHaveLength(1);
+    expect(targets[0].health, targets[0].lastError).toBe('up');
+  });
+
+  it('every alert rule is loaded and evaluates without an error', async () => {
+    const r = await api('/api/v1/rules');
+    const rules = r.data.groups.flatMap((g: any) => g.rules);
+    expect(rules.map((x: any) => x.name).sort()).toEqual([
+      'PollscopeDown', 'PollscopeExportErrors', 'PollscopeSpansDropped', 'RelayLogNotAdvancing', 'RelayPollStallActive',
+      'RelayRepeatedStalls', 'RelaySwarmPollSlow', 'RelayWakeToPollDelayHigh']);
+    for (const rule of rules) {
+      expect(rule.health, `${rule.name}: ${rule.lastError ?? ''}`).toBe('ok');
+      expect(rule.lastEvaluation, rule.name).not.toMatch(/^0001-/);
+    }
+  });
+
+  it('every dashboard query runs on the live data, and the relay panels have series', async () => {
+    const relayPanels = ['Wakeups per second by reason', 'Ready events by flag', 'Swarm polls per second by result',
+      'Epoll wait latency', 'Swarm poll duration', 'Lines per second by outcome', 'Stalls by kind'];
+    for (const e of dashboardExpressions()) {
+      const r = await api(`/api/v1/query?query=${encodeURIComponent(e.expr)}`);
+      expect(r.status, `${e.where}: ${r.error ?? ''}`).toBe('success');
+      if (relayPanels.some((t) => e.where.includes(`"${t}"`))) {
+        expect(r.data.result.length, `${e.where}: ${e.expr}`).toBeGreaterThan(0);
+      }
+    }
+    // The sample has one stall of each kind; Prometheus sees them through the counter.
+    const stalls = await api(`/api/v1/query?query=${encodeURIComponent('sum by (kind) (relay_poll_stalls_total{relay="relay-a"})')}`);
+    const byKind = Object.fromEntries(stalls.data.result.map((s: any) => [s.metric.kind, Number(s.value[1])]));
+    expect(byKind).toMatchObject({ slow_poll: 1, blocked_poll: 1, starved: 1, silent: 1 });
+  });
+});

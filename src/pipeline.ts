@@ -15,8 +15,13 @@ export class RelayPipeline {
   readonly ingest: Ingest;
   /** Log time of the last timed record, unix seconds (NaN before one). */
   lastRecordSec = Number.NaN;
+  /**
+   * Log time of the first timed record since a reader set this to NaN: the live daemon resets it
+   * per chunk read, so the chunk's oldest line shows how late lines reach us (watchdog clock offset).
+   */
+  firstRecordSec = Number.NaN;
 
-  constructor(readonly relay: string, sinks: readonly ObservationSink[], thresholds: Thresholds = DEFAULT_THRESHOLDS) {
+  constructor(readonly relay: string, private readonly sinks: readonly ObservationSink[], thresholds: Thresholds = DEFAULT_THRESHOLDS) {
     this.model = new ReactorModel(sinks.length === 1 ? sinks[0] : fanOut(sinks), thresholds);
     this.ingest = new Ingest(this.model);
   }
@@ -33,7 +38,10 @@ export class RelayPipeline {
     const self = this;
     const sink: RecordSink = {
       record(rec) {
-        if (rec.hasTime) self.lastRecordSec = rec.sec + rec.nsec / 1e9;
+        if (rec.hasTime) {
+          self.lastRecordSec = rec.sec + rec.nsec / 1e9;
+          if (Number.isNaN(self.firstRecordSec)) self.firstRecordSec = self.lastRecordSec;
+        }
         tracker?.(rec);
         ingest.record(rec);
       },
@@ -46,6 +54,8 @@ export class RelayPipeline {
   /** End of input: open waits, polls and readiness become unfinished observations. */
   finish(): void {
     this.model.finish();
+    // Sinks that hold observations back (the trace exporter groups them into turns) pass them on.
+    for (const s of this.sinks) s.finish?.();
   }
 }
 

@@ -72,6 +72,14 @@ export class RecordAssembler implements LineSink {
     this.sink.oversize(lineNo, offset, bytes);
   }
 
+  /**
+   * The record held back for possible continuation lines (null when none): a live follower
+   * flushes it after a quiet time and checkpoints its offset, not past it.
+   */
+  get held(): Readonly<LogRecord> | null {
+    return this.hasPending ? this.pending : null;
+  }
+
   /** Hands out the last record. Call at end of input. */
   flush(): void {
     if (this.hasPending) {

@@ -127,6 +127,8 @@ export class ReactorModel implements ReactorEventSink {
   private lastPollStart: LogTime | null = null;
   /** Poll starts so far, in file order: orders a poll start and a wake that carry the same timestamp. */
   private pollStarts = 0;
+  /** End of the last stall reported (slow polls aside): a stretch of log time is one stall at most. */
+  private lastStallEnd: LogTime | null = null;
   /** The swarm's last poll end (also from an end whose start the log did not show) and its result. */
   lastPollEnd: LogTime | null = null;
   lastPollReady: boolean | null = null;
@@ -207,6 +209,24 @@ export class ReactorModel implements ReactorEventSink {
     for (const p of this.pollers.values()) if (p.open !== null && p.open.wake === null) return 'waiting';
     if (this.readiness !== null) return 'readiness_pending';
     return this.reactorSeen ? 'running' : 'unknown';
+  }
+
+  /**
+   * For live watchdogs: the state the reactor is stuck in if no progress is logged, and since
+   * when (log time): the oldest open poll cycle (blocked_poll), pending readiness (starved), or
+   * the last line while running (silent) — the starts replay's stall observations would carry.
+   * Null while waiting in epoll (silence is fine there) or before any reactor line.
+   */
+  stuckSince(): { state: 'polling' | 'readiness_pending' | 'running'; since: LogTime; pos: SourcePos } | null {
+    if (this.polls.size > 0) {
+      let oldest: OpenPoll | null = null;
+      for (const p of this.polls.values()) if (oldest === null || diffNs(p.start, oldest.start) > 0) oldest = p;
+      return { state: 'polling', since: oldest!.start, pos: oldest!.pos };
+    }
+    for (const p of this.pollers.values()) if (p.open !== null && p.open.wake === null) return null;
+    if (this.readiness !== null) return { state: 'readiness_pending', since: this.starvedSince(this.readiness), pos: this.readiness.pos };
+    if (!this.reactorSeen || !this.hasNow) return null;
+    return { state: 'running', since: this.nowTime(), pos: { file: this.file, line: this.prevLine, offset: this.prevOffset } };
   }
 
   event(ev: ReactorEvent, rec: LogRecord): void {
@@ -410,8 +430,9 @@ export class ReactorModel implements ReactorEventSink {
       this.readiness = null;
       const delay = diffNs(r.at, t);
       this.sink.wakeToPoll?.({ readyAt: r.at, pollStart: t, delayNs: delay, pos });
-      if (delay - resolutionNs(t.digits) >= this.thresholds.starvedNs) {
-        this.stall('starved', r.at, t, r.pos, 'epoll reported I/O readiness and no swarm poll started');
+      const since = this.starvedSince(r);
+      if (diffNs(since, t) - resolutionNs(t.digits) >= this.thresholds.starvedNs) {
+        this.stall('starved', since, t, r.pos, 'epoll reported I/O readiness and no swarm poll started');
       }
     }
   }
@@ -446,7 +467,17 @@ export class ReactorModel implements ReactorEventSink {
   }
 
   private stall(kind: StallKind, start: LogTime, end: LogTime, pos: SourcePos, detail: string): void {
+    if (kind !== 'slow_poll' && (this.lastStallEnd === null || diffNs(this.lastStallEnd, end) > 0)) this.lastStallEnd = end;
     this.sink.stall?.({ kind, start, end, durationNs: diffNs(start, end), pos, detail });
+  }
+
+  /**
+   * When pending readiness starts counting as starvation: at the wake, or after a stall already
+   * reported from that stretch — a wake followed by silence is one `silent` stall, not also a
+   * `starved` one once the wait's end reveals the readiness.
+   */
+  private starvedSince(r: { at: LogTime }): LogTime {
+    return this.lastStallEnd !== null && diffNs(r.at, this.lastStallEnd) > 0 ? this.lastStallEnd : r.at;
   }
 
   /** End of input: whatever is still open is unfinished, with how much log time followed it. */

@@ -5,6 +5,16 @@
 import type { LogTime } from '../time.js';
 import type { PollerKind } from '../decode/events.js';
 
+/**
+ * Set by the trace exporter on the observations of a kept turn (the span that shows this
+ * observation), before they reach the metrics sink: histogram exemplars point only at traces
+ * that were exported. Absent with traces off or for a dropped turn.
+ */
+export interface TraceExemplar {
+  traceId: string;
+  spanId: string;
+}
+
 /** Where in the input an observation's first line is. */
 export interface SourcePos {
   file: string;
@@ -48,6 +58,7 @@ export interface WaitObservation {
   /** The duration is below the timestamp resolution (e.g. whole-second logs). */
   imprecise: boolean;
   pos: SourcePos;                 // first line of the wait (its start, else its wake)
+  exemplar?: TraceExemplar;
 }
 
 export interface PollCycleObservation {
@@ -58,6 +69,7 @@ export interface PollCycleObservation {
   thread: string;
   imprecise: boolean;
   pos: SourcePos;
+  exemplar?: TraceExemplar;
 }
 
 export interface WakeToPollObservation {
@@ -66,6 +78,7 @@ export interface WakeToPollObservation {
   pollStart: LogTime;
   delayNs: number;
   pos: SourcePos;                 // the poll start
+  exemplar?: TraceExemplar;
 }
 
 export type StallKind = 'slow_poll' | 'blocked_poll' | 'starved' | 'silent';
@@ -79,6 +92,7 @@ export interface StallObservation {
   /** Where the stalled interval begins in the input (the poll start, the readiness, the last line before the silence). */
   pos: SourcePos;
   detail: string;
+  exemplar?: TraceExemplar;
 }
 
 /** Something still open when the input ended: reported with how much log time followed it. */
@@ -90,6 +104,21 @@ export interface UnfinishedObservation {
   fd?: number;
   pos: SourcePos;
   detail: string;
+  exemplar?: TraceExemplar;
+}
+
+/**
+ * A stall in progress, seen live by the `run` daemon's watchdog before the log shows its end.
+ * start is what the closing StallObservation will carry (the poll start, the readiness, the last
+ * line before the silence); durationNs runs to the relay's estimated current log time (wall
+ * clock corrected by the source's log/wall offset). The closing StallObservation comes through
+ * `stall()` from the model as in replay, never from the watchdog.
+ */
+export interface ActiveStallObservation {
+  kind: Exclude<StallKind, 'slow_poll'>;
+  start: LogTime;
+  durationNs: number;
+  pos: SourcePos;
 }
 
 /** Receives observations as the model makes them. Exporters implement it. */
@@ -99,4 +128,12 @@ export interface ObservationSink {
   wakeToPoll?(d: WakeToPollObservation): void;
   stall?(s: StallObservation): void;
   unfinished?(u: UnfinishedObservation): void;
+  /**
+   * Live only (`run`): the relay's active stall, called when the watchdog raises it, on every
+   * watchdog tick while it lasts (durationNs current), and with null when it closes — after the
+   * model's `stall()` for it, or without one when the log showed it was none after all.
+   */
+  activeStall?(a: ActiveStallObservation | null): void;
+  /** End of this relay's input: a sink holding observations back (the trace exporter) passes them on now. */
+  finish?(): void;
 }

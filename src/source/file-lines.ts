@@ -23,6 +23,11 @@ export interface ReadOptions {
   chunkBytes?: number;
   /** Called after each chunk with bytes read so far. */
   onProgress?: (bytes: number) => void;
+  /**
+   * Called after each chunk; a returned promise is awaited before the next one is processed
+   * (a slower consumer, e.g. a trace exporter's full queue, holds the reader back).
+   */
+  pace?: () => Promise<void> | null;
 }
 
 export async function readFileLines(path: string, sink: LineSink, opts: ReadOptions): Promise<ReadStats> {
@@ -44,6 +49,8 @@ export async function readFileLines(path: string, sink: LineSink, opts: ReadOpti
       next = fh.read(buffers[which], 0, chunkBytes, pos);
       splitter.push(chunk.subarray(0, bytesRead));
       opts.onProgress?.(pos);
+      const wait = opts.pace?.();
+      if (wait) await wait;
     }
     splitter.end();
     return { bytes: pos, lines: splitter.lineNo };
@@ -130,6 +137,36 @@ export class LineSplitter {
   /** Bytes held for an incomplete last line. */
   get pendingBytes(): number {
     return this.carry?.length ?? 0;
+  }
+
+  /**
+   * Byte offset where the next line starts (the held partial line, or the oversize line being
+   * skipped): everything before it was handed out. A follower resumes here after a restart.
+   */
+  get lineStart(): number {
+    return this.skipped >= 0 ? this.skipStart : this.offset;
+  }
+
+  /** Continues a file from a saved position: the next pushed byte is at `offset`, after line `lineNo`. */
+  resumeAt(offset: number, lineNo: number): void {
+    this.offset = offset;
+    this.lineNo = lineNo;
+    this.carry = null;
+    this.skipped = -1;
+  }
+
+  /**
+   * Hands out the held partial line as a line now (live follow, `--flush-partial-after`): its
+   * rest, if it ever comes, becomes a line of its own. Returns whether there was one.
+   */
+  flushPartial(): boolean {
+    if (this.carry === null || this.carry.length === 0) return false;
+    const tail = this.carry;
+    this.carry = null;
+    this.lineNo++;
+    this.sink.line(tail.toString('utf8'), this.offset, this.lineNo);
+    this.offset += tail.length;
+    return true;
   }
 
   private emitLines(data: Buffer, end: number): void {

@@ -219,3 +219,18 @@ describe('log time', () => {
     expect(stalls.map((s) => [s.kind, s.durationNs])).toEqual([['blocked_poll', 1.5e9]]);
   });
 });
+
+describe('one stall per stretch of log time', () => {
+  it('a wake, then silence, then the wait ends and a poll starts: one silent stall, not also starved', () => {
+    const { stalls, delays } = run([
+      [0, [pollStart]], [100, [pollEnd(false)]],
+      [200, [waitStart()]], [1_000, [waitEnd(0)]],
+      [2_000, [waitStart()]],
+      [5_000, [wake(1)]],                                  // epoll_wait returned …
+      [2_005_000, [ready(0)]], [2_005_100, [waitEnd(1)]],  // … and nothing was logged for 2 s
+      [2_007_000, [pollStart]], [2_007_100, [pollEnd(true)]],
+    ]);
+    expect(stalls.map((s) => [s.kind, s.durationNs])).toEqual([['silent', 2e9]]);
+    expect(delays.map((d) => d.delayNs)).toEqual([2_002_000_000]); // the delay itself is still the wake's
+  });
+});

@@ -1,0 +1,146 @@
+/**
+ * The metrics endpoint: `/metrics` (Prometheus text, or OpenMetrics when the scraper's Accept
+ * asks for it — only OpenMetrics carries exemplars), `/healthz` (the process is up), `/readyz`
+ * (every source opened and read to its end once). Every other path is 404.
+ * Loopback by default: binding beyond it is an explicit choice (`--metrics-listen`).
+ */
+import { statSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { hasGlob, type LogSpec, type Tailer } from '../source/tailer.js';
+import { CONTENT_TYPES, type MetricsFormat, type PollscopeMetrics } from './metrics.js';
+
+export const DEFAULT_METRICS_HOST = '127.0.0.1';
+export const DEFAULT_METRICS_PORT = 9464;
+
+export interface MetricsServer {
+  readonly server: Server;
+  readonly host: string;
+  readonly port: number;
+  /** http://host:port */
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+export interface MetricsServerOptions {
+  host?: string;
+  /** 0 picks a free port (tests). */
+  port?: number;
+  /** True once every source was opened and read to its end once. */
+  ready?: () => boolean;
+}
+
+/** `HOST:PORT`, `:PORT`, `PORT` or `[v6]:PORT` → host and port; throws on anything else. */
+export function parseListen(value: string): { host: string; port: number } {
+  let host = DEFAULT_METRICS_HOST;
+  let portText = value;
+  const v6 = /^\[([0-9a-fA-F:.]+)\]:(\d+)$/.exec(value);
+  if (v6) {
+    host = v6[1];
+    portText = v6[2];
+  } else {
+    const colon = value.lastIndexOf(':');
+    if (colon > 0) host = value.slice(0, colon);
+    if (colon >= 0) portText = value.slice(colon + 1);
+  }
+  const port = Number(portText);
+  if (!/^\d{1,5}$/.test(portText) || port > 65535 || (!v6 && host.includes(':'))) {
+    throw new Error(`'${value}' is not HOST:PORT (e.g. 127.0.0.1:9464, [::1]:9464)`);
+  }
+  return { host, port };
+}
+
+/**
+ * The format a scraper asked for: OpenMetrics when its Accept ranks application/openmetrics-text
+ * at least as high as text/plain (Prometheus sends OpenMetrics first), else Prometheus text.
+ */
+export function negotiateFormat(accept: string | undefined): MetricsFormat {
+  if (!accept) return 'prometheus';
+  let openmetrics = -1;
+  let text = -1;
+  for (const part of accept.split(',')) {
+    const [type, ...params] = part.split(';').map((s) => s.trim().toLowerCase());
+    let q = 1;
+    for (const p of params) if (p.startsWith('q=')) q = Number(p.slice(2)) || 0;
+    if (type === 'application/openmetrics-text') openmetrics = Math.max(openmetrics, q);
+    else if (type === 'text/plain' || type === 'text/*' || type === '*/*') text = Math.max(text, q);
+  }
+  return openmetrics > 0 && openmetrics >= text ? 'openmetrics' : 'prometheus';
+}
+
+/**
+ * `/readyz` for `run`: every literal --log path is open and every open file has been read up to
+ * the size it had at some check (latched per file: a file that keeps growing is still "read to
+ * its end once"). Glob patterns may match nothing yet; stdin has no end to reach and is not waited for.
+ * Once ready, ready for good: readiness is about the start, not about keeping up (the lag gauge is).
+ */
+export function sourcesReadOnce(tailer: Pick<Tailer, 'openFiles'>, logs: () => readonly LogSpec[]): () => boolean {
+  const caughtUp = new Set<string>();
+  let ready = false;
+  return () => {
+    if (ready) return true;
+    const open = tailer.openFiles().filter((f) => !f.draining);
+    for (const spec of logs()) {
+      if (!hasGlob(spec.pattern) && !open.some((f) => f.file === path.resolve(spec.pattern))) return false;
+    }
+    for (const f of open) {
+      if (caughtUp.has(f.file)) continue;
+      let size: number;
+      try { size = statSync(f.file).size; } catch { continue; }   // rotated away meanwhile: the next file counts
+      if (f.offset < size) return false;
+      caughtUp.add(f.file);
+    }
+    ready = true;
+    return true;
+  };
+}
+
+export async function startMetricsServer(metrics: PollscopeMetrics, opts: MetricsServerOptions = {}): Promise<MetricsServer> {
+  const host = opts.host ?? DEFAULT_METRICS_HOST;
+  const ready = opts.ready ?? (() => true);
+  const server = createServer((req, res) => { handle(metrics, ready, req, res); });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? DEFAULT_METRICS_PORT, host, () => { server.off('error', reject); resolve(); });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const urlHost = host.includes(':') ? `[${host}]` : host;
+  return {
+    server, host, port, url: `http://${urlHost}:${port}`,
+    close: () => new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    }),
+  };
+}
+
+function handle(metrics: PollscopeMetrics, ready: () => boolean, req: IncomingMessage, res: ServerResponse): void {
+  const url = req.url ?? '/';
+  const q = url.indexOf('?');
+  const path = q < 0 ? url : url.slice(0, q);
+  if (path !== '/metrics' && path !== '/healthz' && path !== '/readyz') {
+    return reply(res, 404, 'text/plain; charset=utf-8', 'not found: /metrics, /healthz and /readyz are served here\n');
+  }
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    res.setHeader('Allow', 'GET, HEAD');
+    return reply(res, 405, 'text/plain; charset=utf-8', 'method not allowed\n');
+  }
+  const head = req.method === 'HEAD';
+  if (path === '/healthz') return reply(res, 200, 'text/plain; charset=utf-8', 'ok\n', head);
+  if (path === '/readyz') {
+    return ready()
+      ? reply(res, 200, 'text/plain; charset=utf-8', 'ready\n', head)
+      : reply(res, 503, 'text/plain; charset=utf-8', 'not ready: a source has not been read to its end yet\n', head);
+  }
+  const format = negotiateFormat(req.headers.accept);
+  metrics.render(format).then(
+    (body) => reply(res, 200, CONTENT_TYPES[format], body, head),
+    (err: unknown) => reply(res, 500, 'text/plain; charset=utf-8', `metrics failed: ${(err as Error).message}\n`),
+  );
+}
+
+function reply(res: ServerResponse, status: number, contentType: string, body: string, head = false): void {
+  res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-store' });
+  res.end(head ? undefined : body);
+}

@@ -1,0 +1,371 @@
+/**
+ * Prometheus metrics (prom-client) for what the reactor model observes: one registry per process,
+ * one RelayMetrics (an ObservationSink) per relay. Names and labels are fixed by docs/metrics.md:
+ * dashboards and alert rules are written against them.
+ *
+ * What is counted where:
+ * - histograms and observation counters (waits, wakeups, ready events, poll cycles, wake → poll
+ *   delays, stalls) move per observation, in the sink;
+ * - everything the pipeline already counts (lines by outcome, last line and last poll time) and
+ *   what the daemon's sources count (bytes, rotations, truncations, the active stall) is read at
+ *   scrape time by `collect()` callbacks: nothing here runs per line.
+ *
+ * Samples carry no timestamps: a value is what the log said so far. The `relay` label comes from
+ * configuration, never from log content, so the series count does not depend on the log.
+ */
+import { readFileSync } from 'node:fs';
+import {
+  collectDefaultMetrics, Counter, exponentialBuckets, Gauge, Histogram, Registry, type RegistryContentType,
+} from 'prom-client';
+import type { LineCounts } from '../ingest.js';
+import type { RelayPipeline } from '../pipeline.js';
+import { READY_FLAG_LABELS } from '../reactor/flags.js';
+import {
+  STALL_KINDS, WAKE_REASONS, type ActiveStallObservation, type ObservationSink, type PollCycleObservation, type StallKind,
+  type StallObservation, type TraceExemplar, type WaitObservation, type WakeReason, type WakeToPollObservation,
+} from '../reactor/observations.js';
+
+/**
+ * 1 µs … 67 s in factors of 2 (27 bounds): epoll waits span 8 orders of magnitude, from a busy
+ * reactor's µs to an idle relay's minute-long timeout. Powers of two times 1e-6 are exact doubles.
+ */
+export const DURATION_BUCKETS: readonly number[] = exponentialBuckets(1e-6, 2, 27);
+/** Events one epoll_wait returned: polling's default buffer holds 1024. */
+export const EVENTS_PER_WAKEUP_BUCKETS: readonly number[] = [0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024];
+
+export const POLL_RESULTS = ['ready', 'pending', 'unknown'] as const;
+export type PollResult = (typeof POLL_RESULTS)[number];
+export const LINE_OUTCOMES: ReadonlyArray<keyof LineCounts> = ['decoded', 'ignored', 'malformed', 'oversize'];
+export const READY_FLAGS: readonly string[] = READY_FLAG_LABELS.map(([, label]) => label);
+
+export type MetricsFormat = 'prometheus' | 'openmetrics';
+export const CONTENT_TYPES: Record<MetricsFormat, RegistryContentType> = {
+  prometheus: Registry.PROMETHEUS_CONTENT_TYPE,
+  openmetrics: Registry.OPENMETRICS_CONTENT_TYPE,
+};
+
+/** What the sources (the daemon's tailer, over all relays) count; read at scrape time. */
+export interface SourceCounters {
+  readonly bytesRead: number;
+  readonly rotations: number;
+  readonly truncations: number;
+}
+
+/** Where a relay's scrape-time values come from; any may be attached after the sink is made. */
+export interface RelayReadouts {
+  /** Lines by outcome, log time of the last line, the swarm's last poll end. */
+  pipeline?: RelayPipeline;
+}
+
+export interface PollscopeMetricsOptions {
+  /**
+   * Live (`run`): also process metrics, `pollscope_log_lag_seconds` and
+   * `relay_poll_stall_active_seconds`. Off for `replay --metrics-out`, whose output describes
+   * the log, not the process that read it.
+   */
+  live?: boolean;
+  /** The version label of pollscope_build_info (default: package.json's). */
+  version?: string;
+}
+
+type Labels = Record<string, string>;
+
+export class PollscopeMetrics {
+  /**
+   * Switched to OpenMetrics before any metric is made: prom-client accepts exemplar-carrying
+   * metrics only in such a registry. `render()` sets the content type per scrape. The trace
+   * exporter registers its counters here too.
+   */
+  readonly registry = new Registry<RegistryContentType>();
+  readonly live: boolean;
+  private readonly relays = new Map<string, RelayMetrics>();
+  private source: SourceCounters | null = null;
+  /** Counter names as registered, with `_total` (see render()); also counters others register here. */
+  private readonly counterNames = new WeakMap<object, string>();
+  /** Renders run one at a time: each sets the registry's content type for its whole run. */
+  private renderChain: Promise<unknown> = Promise.resolve();
+
+  readonly waitDuration: Histogram<'relay' | 'reason'>;
+  readonly wakeups: Counter<'relay' | 'reason'>;
+  readonly readyEvents: Counter<'relay' | 'flag'>;
+  readonly eventsPerWakeup: Histogram<'relay'>;
+  readonly pollDuration: Histogram<'relay' | 'result'>;
+  readonly polls: Counter<'relay' | 'result'>;
+  readonly wakeToPollDelay: Histogram<'relay'>;
+  readonly stalls: Counter<'relay' | 'kind'>;
+
+  constructor(opts: PollscopeMetricsOptions = {}) {
+    this.live = opts.live ?? false;
+    this.registry.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
+    const registers = [this.registry];
+    const relays = this.relays;
+    const metrics = this;
+
+    this.waitDuration = new Histogram({
+      name: 'relay_epoll_wait_duration_seconds', registers, enableExemplars: true,
+      help: 'Time blocked in epoll_wait (start to wake, log time), by wake reason; a wait with several reasons counts under each.',
+      labelNames: ['relay', 'reason'], buckets: [...DURATION_BUCKETS],
+    });
+    this.wakeups = this.counter('relay_epoll_wakeups_total', 'epoll_wait returns by wake reason; a wait with several reasons counts under each.', ['relay', 'reason']);
+    this.readyEvents = this.counter('relay_epoll_ready_events_total', 'Ready events epoll_wait returned, by flag in the returned mask (an event counts under each flag it has).', ['relay', 'flag']);
+    this.eventsPerWakeup = new Histogram({
+      name: 'relay_epoll_events_per_wakeup', registers, enableExemplars: true,
+      help: 'Events one epoll_wait returned (its res, else the events it listed).',
+      labelNames: ['relay'], buckets: [...EVENTS_PER_WAKEUP_BUCKETS],
+    });
+    this.pollDuration = new Histogram({
+      name: 'relay_swarm_poll_duration_seconds', registers, enableExemplars: true,
+      help: 'Duration of one swarm poll cycle (log time), by its result.',
+      labelNames: ['relay', 'result'], buckets: [...DURATION_BUCKETS],
+    });
+    this.polls = this.counter('relay_swarm_polls_total', 'Swarm poll cycles by result.', ['relay', 'result']);
+    this.wakeToPollDelay = new Histogram({
+      name: 'relay_wake_to_poll_delay_seconds', registers, enableExemplars: true,
+      help: 'Log time from the epoll wake that reported I/O readiness to the next swarm poll start.',
+      labelNames: ['relay'], buckets: [...DURATION_BUCKETS],
+    });
+    this.stalls = this.counter('relay_poll_stalls_total', 'Stalls by kind (counted when the stall ends).', ['relay', 'kind']);
+
+    new Gauge({
+      name: 'relay_swarm_last_poll_timestamp_seconds', registers, labelNames: ['relay'],
+      help: 'Log time of the swarm\'s last poll end, unix seconds.',
+      collect() {
+        this.reset();
+        for (const r of relays.values()) {
+          const t = r.readouts.pipeline?.model.lastPollEnd;
+          if (t) this.set(r.labels, t.sec + t.nsec / 1e9);
+        }
+      },
+    });
+    new Gauge({
+      name: 'relay_log_last_line_timestamp_seconds', registers, labelNames: ['relay'],
+      help: 'Log time of the last timestamped line read, unix seconds.',
+      collect() {
+        this.reset();
+        for (const r of relays.values()) {
+          const sec = r.readouts.pipeline?.lastRecordSec;
+          if (sec !== undefined && Number.isFinite(sec)) this.set(r.labels, sec);
+        }
+      },
+    });
+    // Read from the pipeline's own line accounting at scrape time: nothing is counted per line here.
+    new Counter({
+      name: 'pollscope_lines_total', registers, labelNames: ['relay', 'outcome'],
+      help: 'Physical lines read, by outcome; a continuation line counts with its record. Sums to the lines read.',
+      collect() {
+        this.reset();
+        for (const r of relays.values()) {
+          const lines = r.readouts.pipeline?.ingest.lines;
+          if (lines !== undefined) for (const outcome of LINE_OUTCOMES) this.inc(r.outcomeLabels[outcome], lines[outcome]);
+        }
+      },
+    });
+    // The tailer counts these over all the files it follows, not per relay.
+    const sourceCounter = (name: string, help: string, read: (s: SourceCounters) => number) => new Counter({
+      name, help, registers,
+      collect() {
+        this.reset();
+        if (metrics.source !== null) this.inc(read(metrics.source));
+      },
+    });
+    sourceCounter('pollscope_bytes_read_total', 'Bytes of log read, all sources.', (s) => s.bytesRead);
+    sourceCounter('pollscope_file_rotations_total', 'Log file rotations followed (a new file at the path), all sources.', (s) => s.rotations);
+    sourceCounter('pollscope_file_truncations_total', 'Log file truncations followed (the file shrank; read again from its start), all sources.', (s) => s.truncations);
+    const buildInfo = new Gauge({
+      name: 'pollscope_build_info', registers, labelNames: ['version', 'nodejs'],
+      help: 'pollscope\'s version and the Node.js running it (value 1).',
+    });
+    buildInfo.set({ version: opts.version ?? packageVersion(), nodejs: process.version }, 1);
+
+    if (this.live) {
+      new Gauge({
+        name: 'relay_poll_stall_active_seconds', registers, labelNames: ['relay'],
+        help: 'Length of the stall going on now (log time), 0 when none.',
+        collect() {
+          this.reset();
+          for (const r of relays.values()) this.set(r.labels, r.activeStallSeconds);
+        },
+      });
+      new Gauge({
+        name: 'pollscope_log_lag_seconds', registers, labelNames: ['relay'],
+        help: 'Wall time minus the log time of the last line read.',
+        collect() {
+          this.reset();
+          const now = Date.now() / 1000;
+          for (const r of relays.values()) {
+            const sec = r.readouts.pipeline?.lastRecordSec;
+            if (sec !== undefined && Number.isFinite(sec)) this.set(r.labels, now - sec);
+          }
+        },
+      });
+      collectDefaultMetrics({ register: this.registry });
+      // Gauges named like counters (promtool: "non-counter metrics should not have _total"):
+      // their by-type siblings nodejs_active_handles/_resources and nodejs_active_requests stay.
+      for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) {
+        this.registry.removeSingleMetric(name);
+      }
+    }
+  }
+
+  /**
+   * The sink for one relay (names come from configuration). Attach the pipeline with `attach()`
+   * once it exists, when the sink is needed to build it.
+   * The daemon's watchdog reports the active stall through the sink's `activeStall()`.
+   */
+  forRelay(relay: string, readouts: RelayReadouts = {}): RelayMetrics {
+    // One sink per relay name: asked again (a daemon re-creating a relay), the same series go on.
+    const known = this.relays.get(relay);
+    if (known !== undefined) return known.attach(readouts);
+    const r = new RelayMetrics(this, relay, readouts);
+    this.relays.set(relay, r);
+    return r;
+  }
+
+  /** The sources' counters (bytes read, rotations, truncations), read at each scrape. */
+  attachSource(source: SourceCounters): void {
+    this.source = source;
+  }
+
+  /** Metrics text in the format asked for, from prom-client's own serializer. */
+  render(format: MetricsFormat): Promise<string> {
+    const next = this.renderChain.then(() => {
+      this.registry.setContentType(CONTENT_TYPES[format]);
+      // prom-client 15 renames a counter in place (drops `_total`) when it renders OpenMetrics
+      // and never puts the name back (prometheus/client_js#829): restore it before each render,
+      // so the Prometheus text keeps the fixed names and OpenMetrics derives its own from them.
+      // A counter is first seen here before any render touched it (renders only run in this chain).
+      for (const metric of this.registry.getMetricsAsArray() as unknown as Array<{ type: string; name: string }>) {
+        if (metric.type !== 'counter') continue;
+        const name = this.counterNames.get(metric);
+        if (name === undefined) this.counterNames.set(metric, metric.name);
+        else metric.name = name;
+      }
+      return this.registry.metrics();
+    });
+    this.renderChain = next.catch(() => undefined);
+    return next;
+  }
+
+  /**
+   * OpenMetrics text with every sample stamped `timestampSec` (log time, unix seconds): the final
+   * values of a replay, in the form `promtool tsdb create-blocks-from openmetrics` needs (it
+   * rejects samples without a timestamp). The live endpoint never stamps samples.
+   */
+  async renderStamped(timestampSec: number): Promise<string> {
+    const text = await this.render('openmetrics');
+    if (!Number.isFinite(timestampSec)) return text;
+    const ts = String(timestampSec);
+    return text.split('\n').map((line) => (line === '' || line.startsWith('#') ? line : stampSample(line, ts))).join('\n');
+  }
+
+  private counter<L extends string>(name: string, help: string, labelNames: L[]): Counter<L> {
+    return new Counter<L>({ name, help, labelNames, registers: [this.registry] });
+  }
+}
+
+/** One relay's metrics: an ObservationSink moving the histograms and observation counters. */
+export class RelayMetrics implements ObservationSink {
+  readonly labels: Labels;
+  readonly outcomeLabels: Record<keyof LineCounts, Labels>;
+  // Label objects made once: prom-client hashes them per observation, we do not allocate them.
+  private readonly byReason: Record<WakeReason, Labels>;
+  private readonly byFlag: Labels[];
+  private readonly byResult: Record<PollResult, Labels>;
+  private readonly byKind: Record<StallKind, Labels>;
+  /** The stall going on now (the watchdog's last tick), 0 when none: relay_poll_stall_active_seconds. */
+  activeStallSeconds = 0;
+
+  constructor(private readonly m: PollscopeMetrics, readonly relay: string, public readouts: RelayReadouts) {
+    const labels = (extra: Labels = {}): Labels => ({ relay, ...extra });
+    this.labels = labels();
+    this.byReason = Object.fromEntries(WAKE_REASONS.map((reason) => [reason, labels({ reason })])) as Record<WakeReason, Labels>;
+    this.byFlag = READY_FLAGS.map((flag) => labels({ flag }));
+    this.byResult = Object.fromEntries(POLL_RESULTS.map((result) => [result, labels({ result })])) as Record<PollResult, Labels>;
+    this.byKind = Object.fromEntries(STALL_KINDS.map((kind) => [kind, labels({ kind })])) as Record<StallKind, Labels>;
+    this.outcomeLabels = Object.fromEntries(LINE_OUTCOMES.map((outcome) => [outcome, labels({ outcome })])) as Record<keyof LineCounts, Labels>;
+    // Every series exists from the start at 0: rates work from the first scrape, and the
+    // series count is fixed by configuration whatever the log holds.
+    for (const reason of WAKE_REASONS) { m.wakeups.inc(this.byReason[reason], 0); m.waitDuration.zero(this.byReason[reason]); }
+    for (const l of this.byFlag) m.readyEvents.inc(l, 0);
+    m.eventsPerWakeup.zero(this.labels);
+    for (const result of POLL_RESULTS) { m.polls.inc(this.byResult[result], 0); m.pollDuration.zero(this.byResult[result]); }
+    m.wakeToPollDelay.zero(this.labels);
+    for (const kind of STALL_KINDS) m.stalls.inc(this.byKind[kind], 0);
+  }
+
+  /** Scrape-time sources, as they become available (the pipeline is built with this sink in it). */
+  attach(readouts: RelayReadouts): this {
+    this.readouts = { ...this.readouts, ...readouts };
+    return this;
+  }
+
+  wait(w: WaitObservation): void {
+    const m = this.m;
+    const seconds = w.durationNs !== null ? Math.max(0, w.durationNs) / 1e9 : null;
+    for (const reason of w.reasons) {
+      const labels = this.byReason[reason];
+      m.wakeups.inc(labels);
+      if (seconds !== null) observe(m.waitDuration, labels, seconds, w.exemplar);
+    }
+    for (const e of w.ready) {
+      for (let i = 0; i < READY_FLAG_LABELS.length; i++) {
+        if (e.flags & READY_FLAG_LABELS[i][0]) m.readyEvents.inc(this.byFlag[i]);
+      }
+    }
+    const events = w.res !== null && w.res >= 0 ? w.res : w.ready.length > 0 ? w.ready.length : null;
+    if (events !== null) observe(m.eventsPerWakeup, this.labels, events, w.exemplar);
+  }
+
+  pollCycle(p: PollCycleObservation): void {
+    const labels = this.byResult[p.ready === true ? 'ready' : p.ready === false ? 'pending' : 'unknown'];
+    this.m.polls.inc(labels);
+    observe(this.m.pollDuration, labels, Math.max(0, p.durationNs) / 1e9, p.exemplar);
+  }
+
+  wakeToPoll(d: WakeToPollObservation): void {
+    // Lines may be stamped µs out of order across threads: a "negative" delay is no delay.
+    observe(this.m.wakeToPollDelay, this.labels, Math.max(0, d.delayNs) / 1e9, d.exemplar);
+  }
+
+  stall(s: StallObservation): void {
+    this.m.stalls.inc(this.byKind[s.kind]);
+  }
+
+  activeStall(a: ActiveStallObservation | null): void {
+    this.activeStallSeconds = a === null ? 0 : Math.max(0, a.durationNs) / 1e9;
+  }
+}
+
+/**
+ * `name{labels} value[ # exemplar]` → `name{labels} value ts[ # exemplar]`. prom-client 15 has no
+ * sample timestamps, so the stamp goes in after its serializer; label values are skipped quote-aware
+ * (a relay name may hold spaces, `}` or `#`).
+ */
+export function stampSample(line: string, ts: string): string {
+  let i = 0;
+  while (i < line.length && line[i] !== '{' && line[i] !== ' ') i++;
+  if (line[i] === '{') {
+    let quoted = false;
+    for (i++; i < line.length; i++) {
+      const c = line[i];
+      if (quoted) { if (c === '\\') i++; else if (c === '"') quoted = false; }
+      else if (c === '"') quoted = true;
+      else if (c === '}') { i++; break; }
+    }
+  }
+  const valueEnd = line.indexOf(' ', i + 1);   // line[i] is the space before the value
+  return valueEnd < 0 ? `${line} ${ts}` : `${line.slice(0, valueEnd)} ${ts}${line.slice(valueEnd)}`;
+}
+
+function observe(h: Histogram<string>, labels: Labels, value: number, exemplar: TraceExemplar | undefined): void {
+  if (exemplar === undefined) h.observe({ labels, value });
+  else h.observe({ labels, value, exemplarLabels: { traceId: exemplar.traceId, spanId: exemplar.spanId } });
+}
+
+function packageVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}

@@ -22,6 +22,10 @@ export interface ReplayOptions {
   sinks?: ObservationSink[];
   /** Relay name for exporters' labels (default 'replay'). */
   relay?: string;
+  /** Called with the pipeline once it exists: exporters read its counters (metrics at the end). */
+  onPipeline?: (pipeline: RelayPipeline) => void;
+  /** Awaited between chunks when it returns a promise: lets a slow exporter hold the reader back. */
+  pace?: () => Promise<void> | null;
   onProgress?: (doneBytes: number, totalBytes: number) => void;
 }
 
@@ -47,6 +51,7 @@ export async function replay(paths: string[], opts: ReplayOptions = {}): Promise
 
   const collector = new ReportCollector();
   const pipeline = new RelayPipeline(opts.relay ?? 'replay', [collector, ...(opts.sinks ?? [])], opts.thresholds ?? DEFAULT_THRESHOLDS);
+  opts.onPipeline?.(pipeline);
   const files: FileSummary[] = [];
   let doneBytes = 0;
   let lines = 0;
@@ -58,6 +63,7 @@ export async function replay(paths: string[], opts: ReplayOptions = {}): Promise
       read = await readFileLines(f.path, assembler, {
         maxLineBytes: opts.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES,
         onProgress: (b) => opts.onProgress?.(doneBytes + b, totalBytes),
+        pace: opts.pace,
       });
     } catch (err) {
       throw new InputError(`${f.path}: ${describeFsError(err)}`);

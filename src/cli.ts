@@ -82,6 +82,22 @@ Exit status: 0 report printed; 1 no file had a recognisable log line; 2 bad usag
 that does not exist or cannot be read.
 `;
 
+/** Flags `replay` and `run` share (parseArgs specs). */
+const THRESHOLD_FLAGS = {
+  'slow-poll': { type: 'string' },
+  'blocked-poll': { type: 'string' },
+  starved: { type: 'string' },
+  silent: { type: 'string' },
+} as const;
+
+const TRACE_FLAGS = {
+  'otlp-endpoint': { type: 'string' },
+  'trace-sample': { type: 'string' },
+  'trace-max-spans': { type: 'string' },
+  'trace-keep-wait': { type: 'string' },
+  'trace-keep-delay': { type: 'string' },
+} as const;
+
 function usage(message: string): never {
   process.stderr.write(`pollscope: ${message}\nTry 'pollscope --help'.\n`);
   process.exit(2);
@@ -94,6 +110,16 @@ function durationFlag(name: string, value: string | undefined, fallback: number)
   return ns;
 }
 
+/** Stall thresholds: the flags given, else `base` (defaults, or the config file's). */
+function thresholdsFromFlags(v: { [K in keyof typeof THRESHOLD_FLAGS]?: string }, base: Thresholds): Thresholds {
+  return {
+    slowPollNs: durationFlag('slow-poll', v['slow-poll'], base.slowPollNs),
+    blockedPollNs: durationFlag('blocked-poll', v['blocked-poll'], base.blockedPollNs),
+    starvedNs: durationFlag('starved', v.starved, base.starvedNs),
+    silentNs: durationFlag('silent', v.silent, base.silentNs),
+  };
+}
+
 async function replayCommand(args: string[]): Promise<number> {
   let parsed;
   try {
@@ -101,22 +127,15 @@ async function replayCommand(args: string[]): Promise<number> {
       args, allowPositionals: true, strict: true,
       options: {
         json: { type: 'boolean' },
-        'slow-poll': { type: 'string' },
-        'blocked-poll': { type: 'string' },
-        starved: { type: 'string' },
-        silent: { type: 'string' },
+        ...THRESHOLD_FLAGS,
         date: { type: 'string' },
         'max-line-bytes': { type: 'string' },
         progress: { type: 'boolean' },
         'no-progress': { type: 'boolean' },
         'metrics-out': { type: 'string' },
         relay: { type: 'string' },
-        'otlp-endpoint': { type: 'string' },
+        ...TRACE_FLAGS,
         'jaeger-ui': { type: 'string' },
-        'trace-sample': { type: 'string' },
-        'trace-max-spans': { type: 'string' },
-        'trace-keep-wait': { type: 'string' },
-        'trace-keep-delay': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -126,12 +145,7 @@ async function replayCommand(args: string[]): Promise<number> {
   const v = parsed.values;
   if (v.help) { process.stdout.write(HELP); return 0; }
   if (parsed.positionals.length === 0) usage('replay needs at least one FILE');
-  const thresholds: Thresholds = {
-    slowPollNs: durationFlag('slow-poll', v['slow-poll'], DEFAULT_THRESHOLDS.slowPollNs),
-    blockedPollNs: durationFlag('blocked-poll', v['blocked-poll'], DEFAULT_THRESHOLDS.blockedPollNs),
-    starvedNs: durationFlag('starved', v.starved, DEFAULT_THRESHOLDS.starvedNs),
-    silentNs: durationFlag('silent', v.silent, DEFAULT_THRESHOLDS.silentNs),
-  };
+  const thresholds = thresholdsFromFlags(v, DEFAULT_THRESHOLDS);
   let date: Date | undefined;
   if (v.date !== undefined) {
     if (!/^\d{4}-\d\d-\d\d$/.test(v.date)) usage(`--date: '${v.date}' is not YYYY-MM-DD`);
@@ -259,17 +273,10 @@ async function runCommand(args: string[]): Promise<number> {
         'flush-partial-after': { type: 'string' },
         'no-watch': { type: 'boolean' },
         'max-line-bytes': { type: 'string' },
-        'slow-poll': { type: 'string' },
-        'blocked-poll': { type: 'string' },
-        starved: { type: 'string' },
-        silent: { type: 'string' },
+        ...THRESHOLD_FLAGS,
         'audit-records': { type: 'string' },
         'metrics-listen': { type: 'string' },
-        'otlp-endpoint': { type: 'string' },
-        'trace-sample': { type: 'string' },
-        'trace-max-spans': { type: 'string' },
-        'trace-keep-wait': { type: 'string' },
-        'trace-keep-delay': { type: 'string' },
+        ...TRACE_FLAGS,
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -312,11 +319,7 @@ async function runCommand(args: string[]): Promise<number> {
       cfg.maxLineBytes = Number(v['max-line-bytes']);
       if (!Number.isInteger(cfg.maxLineBytes) || cfg.maxLineBytes < 1) usage(`--max-line-bytes: '${v['max-line-bytes']}' is not a positive integer`);
     }
-    const t = cfg.thresholds;
-    t.slowPollNs = durationFlag('slow-poll', v['slow-poll'], t.slowPollNs);
-    t.blockedPollNs = durationFlag('blocked-poll', v['blocked-poll'], t.blockedPollNs);
-    t.starvedNs = durationFlag('starved', v.starved, t.starvedNs);
-    t.silentNs = durationFlag('silent', v.silent, t.silentNs);
+    cfg.thresholds = thresholdsFromFlags(v, cfg.thresholds);
     if (v['audit-records'] !== undefined) cfg.auditPath = v['audit-records'];
     return cfg;
   };

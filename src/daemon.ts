@@ -8,7 +8,7 @@
  */
 import { closeSync, fstatSync, openSync, truncateSync, writeSync } from 'node:fs';
 import type { Readable } from 'node:stream';
-import { RelayPipeline } from './pipeline.js';
+import { fanOut, RelayPipeline } from './pipeline.js';
 import type { RunConfig } from './config.js';
 import type { Thresholds } from './reactor/model.js';
 import type { ActiveStallObservation, ObservationSink } from './reactor/observations.js';
@@ -151,7 +151,7 @@ export class Daemon {
     let r = this.relays.get(relay);
     if (r !== undefined) return r;
     const sinks: ObservationSink[] = [];
-    const pipeline = new RelayPipeline(relay, [liveFanOut(sinks)], this.thresholds);
+    const pipeline = new RelayPipeline(relay, [fanOut(sinks)], this.thresholds); // sinks are added below
     const watchdog = new StallWatchdog(relay, pipeline.model, this.thresholds, this.listener);
     sinks.push(watchdog.sink);
     const exporters = this.hooks.sinksFor?.(relay, pipeline) ?? [];
@@ -198,16 +198,4 @@ export function startDaemon(cfg: RunConfig, hooks: DaemonHooks = {}): Daemon {
   const d = new Daemon(cfg, hooks);
   d.start();
   return d;
-}
-
-/** Like pipeline.ts fanOut, over a list that is filled after the pipeline exists, and with the live hooks. */
-function liveFanOut(sinks: ObservationSink[]): ObservationSink {
-  return {
-    wait: (o) => { for (const s of sinks) s.wait?.(o); },
-    pollCycle: (o) => { for (const s of sinks) s.pollCycle?.(o); },
-    wakeToPoll: (o) => { for (const s of sinks) s.wakeToPoll?.(o); },
-    stall: (o) => { for (const s of sinks) s.stall?.(o); },
-    unfinished: (o) => { for (const s of sinks) s.unfinished?.(o); },
-    finish: () => { for (const s of sinks) s.finish?.(); },
-  };
 }

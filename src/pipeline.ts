@@ -59,8 +59,10 @@ export class RelayPipeline {
   }
 }
 
+/** One sink for many; reads the array at each call, so sinks added later are included. */
 export function fanOut(sinks: readonly ObservationSink[]): ObservationSink {
   return {
+    finish: () => { for (const s of sinks) s.finish?.(); },
     wait: (o) => { for (const s of sinks) s.wait?.(o); },
     pollCycle: (o) => { for (const s of sinks) s.pollCycle?.(o); },
     wakeToPoll: (o) => { for (const s of sinks) s.wakeToPoll?.(o); },

@@ -12,6 +12,7 @@ import { DEFAULT_THRESHOLDS, type Thresholds } from './reactor/model.js';
 import type { ObservationSink } from './reactor/observations.js';
 import { readFileLines } from './source/file-lines.js';
 import { formatTime, logTime } from './time.js';
+import { describeFsError } from './source/fs-errors.js';
 
 export interface ReplayOptions {
   thresholds?: Thresholds;
@@ -110,15 +111,5 @@ class FileTracker {
 
   get lastTime(): string | null {
     return this.timed ? formatTime(logTime(this.lastSec, this.lastNsec, this.lastDigits)) : null;
-  }
-}
-
-function describeFsError(err: unknown): string {
-  const e = err as NodeJS.ErrnoException;
-  switch (e.code) {
-    case 'ENOENT': return 'no such file';
-    case 'EACCES': case 'EPERM': return 'permission denied';
-    case 'EISDIR': return 'is a directory';
-    default: return e.message ?? String(err);
   }
 }

@@ -152,7 +152,7 @@ describe('replay CLI errors', () => {
     const { code, stderr, stdout } = await cli(['replay', path.join(tmp, 'nope.log')]);
     expect(code).toBe(2);
     expect(stdout).toBe('');
-    expect(stderr.trim().split('\n')).toEqual([`pollscope: ${path.join(tmp, 'nope.log')}: no such file`]);
+    expect(stderr.trim().split('\n')).toEqual([`pollscope: ${path.join(tmp, 'nope.log')}: does not exist`]);
   });
 
   it('a directory and a bad flag: exit 2', async () => {

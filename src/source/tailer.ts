@@ -15,6 +15,7 @@ import { watch, type FSWatcher } from 'chokidar';
 import type { RecordAssembler } from '../parse/record-assembler.js';
 import { FINGERPRINT_BYTES, fingerprintOf, sameStart, type FilePosition, type FileIdentity } from './checkpoint.js';
 import { LineSplitter } from './file-lines.js';
+import { describeFsError } from './fs-errors.js';
 
 export interface LogSpec {
   /** A path, or a glob whose wildcards (`*`, `?`, `[…]`) are in the file name only. */
@@ -281,7 +282,7 @@ export class Tailer {
         this.toDraining(slot, now);
         return;
       }
-      this.report(slot, code === 'ENOENT' ? `${slot.file}: does not exist (yet); waiting for it` : `${slot.file}: ${describe(err)}; retrying`);
+      this.report(slot, code === 'ENOENT' ? `${slot.file}: does not exist (yet); waiting for it` : `${slot.file}: ${describeFsError(err)}; retrying`);
       return;
     }
     if (!st.isFile()) { this.report(slot, `${slot.file}: not a regular file; waiting`); return; }
@@ -310,7 +311,7 @@ export class Tailer {
     try {
       fd = openSync(slot.file, 'r');
     } catch (err) {
-      this.report(slot, `${slot.file}: ${describe(err)}; retrying`);
+      this.report(slot, `${slot.file}: ${describeFsError(err)}; retrying`);
       return false;
     }
     const fst = fstatSync(fd);
@@ -377,7 +378,7 @@ export class Tailer {
       found.sort((a, b) => a.st.mtimeMs - b.st.mtimeMs);
       for (const { file, st, pos } of found) {
         let fd: number;
-        try { fd = openSync(file, 'r'); } catch (err) { this.host.notice(`${file}: ${describe(err)}`); continue; }
+        try { fd = openSync(file, 'r'); } catch (err) { this.host.notice(`${file}: ${describeFsError(err)}`); continue; }
         const fst = fstatSync(fd);
         const key = idKey(fst.dev, fst.ino);
         if (key !== idKey(st.dev, st.ino) || (pos !== null && !sameStart(fd, pos, fst.size, this.scratch))) { closeSync(fd); continue; }
@@ -519,14 +520,4 @@ export function relayFromFileName(file: string): string {
   const base = path.basename(file);
   const stripped = base.replace(/(\.\d+)?(\.log|\.txt|\.out)?(\.\d+)?$/, '');
   return stripped === '' ? base : stripped;
-}
-
-function describe(err: unknown): string {
-  const e = err as NodeJS.ErrnoException;
-  switch (e.code) {
-    case 'ENOENT': return 'does not exist';
-    case 'EACCES': case 'EPERM': return 'permission denied';
-    case 'EISDIR': return 'is a directory';
-    default: return e.message ?? String(err);
-  }
 }

@@ -96,6 +96,8 @@ class Slot {
   reported = '';
   /** Only a file found by the first look at startup is "seen the first time" for --from; later ones are new: from 0. */
   existedAtStart: boolean;
+  /** Wall time of the last look at the path. */
+  lastPollMs = Date.now();
   constructor(readonly file: string, readonly relay: string, atStartup: boolean) {
     this.existedAtStart = atStartup;
   }
@@ -105,6 +107,8 @@ const idKey = (dev: number, ino: number): string => `${dev}:${ino}`;
 /** Closed files remembered (so a glob that matches a rotated name does not read it again). */
 const MAX_CLOSED = 256;
 const UNSEEN_MARGIN_MS = 5000;
+/** mtime granularity and clock slack when comparing a sibling's mtime with our last look. */
+const SIBLING_MTIME_SLACK_MS = 50;
 /** Re-poll delay while a file keeps growing. */
 const ACTIVE_POLL_MS = 40;
 
@@ -260,6 +264,9 @@ export class Tailer {
   }
 
   private pollSlot(slot: Slot, now: number): void {
+    // Generations rotated away since the previous look were written after it (mtime slack aside).
+    const since = slot.lastPollMs - SIBLING_MTIME_SLACK_MS;
+    slot.lastPollMs = now;
     for (let i = 0; i < slot.draining.length; i++) {
       const d = slot.draining[i];
       const before = d.readPos;
@@ -292,6 +299,16 @@ export class Tailer {
       this.toDraining(slot, now);
       // Read the old file to its current end before the new one: lines stay in write order.
       this.readAvailable(slot.draining[slot.draining.length - 1], now);
+    }
+    if (slot.current === null && !slot.existedAtStart) {
+      // A generation created and rotated away since the last look (two rotations between polls,
+      // or the path appearing and rotating before we first saw it) was never at the path when we
+      // looked. Read those (oldest first) before the file now at the path.
+      for (const f of this.adoptRotatedSiblings(slot, since, now)) {
+        this.counters.rotations++;
+        this.host.notice(`${slot.file}: rotated more than once between two looks; reading ${f.file} from offset ${f.readPos}`);
+        this.readAvailable(f, now);
+      }
     }
     if (slot.current === null && !this.openSlot(slot, st, now)) return;
     this.readAvailable(slot.current!, now);
@@ -354,47 +371,61 @@ export class Tailer {
   private resumeRotatedAway(savedAtMs: number): void {
     const now = Date.now();
     for (const slot of this.slots.values()) {
-      let currentKey = '';
-      try { const st = statSync(slot.file); currentKey = idKey(st.dev, st.ino); } catch { /* not there */ }
       const hadCheckpoint = [...this.known.values()].some((p) => p.path === slot.file || p.relay === slot.relay);
       if (!hadCheckpoint) continue;
-      const dir = path.dirname(slot.file);
-      const base = path.basename(slot.file);
-      let names: string[];
-      try { names = readdirSync(dir); } catch { continue; }
-      const found: Array<{ file: string; st: Stats; pos: FilePosition | null }> = [];
-      for (const n of names) {
-        if (n.length <= base.length || !n.startsWith(base) || (n[base.length] !== '.' && n[base.length] !== '-') || /\.(gz|xz|bz2|zst|lz4)$/.test(n)) continue;
-        const file = path.join(dir, n);
-        let st: Stats;
-        try { st = statSync(file); } catch { continue; }
-        const key = idKey(st.dev, st.ino);
-        if (!st.isFile() || key === currentKey || this.open.has(key)) continue;
-        const pos = this.known.get(key) ?? null;
-        // Unknown and written since shortly before the checkpoint: created and rotated away while we were down
-        // (or before our first look at it). The margin covers files the last polls had not opened yet.
-        if (pos !== null ? st.size > pos.offset : st.mtimeMs > savedAtMs - UNSEEN_MARGIN_MS) found.push({ file, st, pos });
-      }
-      found.sort((a, b) => a.st.mtimeMs - b.st.mtimeMs);
-      for (const { file, st, pos } of found) {
-        let fd: number;
-        try { fd = openSync(file, 'r'); } catch (err) { this.host.notice(`${file}: ${describeFsError(err)}`); continue; }
-        const fst = fstatSync(fd);
-        const key = idKey(fst.dev, fst.ino);
-        if (key !== idKey(st.dev, st.ino) || (pos !== null && !sameStart(fd, pos, fst.size, this.scratch))) { closeSync(fd); continue; }
-        const fp = fingerprintOf(fd, fst.size, this.scratch);
-        this.known.delete(key);
-        const offset = pos !== null ? Math.min(pos.offset, fst.size) : 0;
-        const f = new OpenFile(fd, { dev: fst.dev, ino: fst.ino, fp: fp.fp, fpLen: fp.fpLen }, file, slot.relay,
-          this.host.open(slot.relay, file, fst.mtime), this.opts.maxLineBytes, offset, pos?.lineNo ?? 0, now);
-        f.drainUntil = now + this.opts.drainGraceMs;
-        slot.draining.push(f);
-        this.open.set(key, f);
-        this.counters.filesOpened++;
-        this.host.notice(`${slot.file}: rotated while stopped; reading ${file} from offset ${offset} first`);
+      // The margin covers files the last polls before the stop had not opened yet.
+      for (const f of this.adoptRotatedSiblings(slot, savedAtMs - UNSEEN_MARGIN_MS, now)) {
+        this.host.notice(`${slot.file}: rotated while stopped; reading ${f.file} from offset ${f.readPos} first`);
       }
       slot.existedAtStart = false; // the file now at the path came after the checkpoint: from 0
     }
+  }
+
+  /**
+   * Rotated generations of `slot` we have not read to their end: siblings of the path (`relay.log.1`,
+   * `relay.log-20260101`, …) that are not open, either known with more bytes than our position or
+   * never seen and modified after `sinceMs`. Opened as draining, oldest first, from the known
+   * position or 0. Used after a restart, and when a poll sees a rotation: two rotations between
+   * polls leave a whole generation that was never at the path when we looked.
+   */
+  private adoptRotatedSiblings(slot: Slot, sinceMs: number, now: number): OpenFile[] {
+    let currentKey = '';
+    try { const st = statSync(slot.file); currentKey = idKey(st.dev, st.ino); } catch { /* not there */ }
+    const dir = path.dirname(slot.file);
+    const base = path.basename(slot.file);
+    let names: string[];
+    try { names = readdirSync(dir); } catch { return []; }
+    const found: Array<{ file: string; st: Stats; pos: FilePosition | null }> = [];
+    for (const n of names) {
+      if (n.length <= base.length || !n.startsWith(base) || (n[base.length] !== '.' && n[base.length] !== '-') || /\.(gz|xz|bz2|zst|lz4)$/.test(n)) continue;
+      const file = path.join(dir, n);
+      let st: Stats;
+      try { st = statSync(file); } catch { continue; }
+      const key = idKey(st.dev, st.ino);
+      if (!st.isFile() || key === currentKey || this.open.has(key)) continue;
+      const pos = this.known.get(key) ?? null;
+      if (pos !== null ? st.size > pos.offset : st.mtimeMs > sinceMs) found.push({ file, st, pos });
+    }
+    found.sort((a, b) => a.st.mtimeMs - b.st.mtimeMs);
+    const adopted: OpenFile[] = [];
+    for (const { file, st, pos } of found) {
+      let fd: number;
+      try { fd = openSync(file, 'r'); } catch (err) { this.host.notice(`${file}: ${describeFsError(err)}`); continue; }
+      const fst = fstatSync(fd);
+      const key = idKey(fst.dev, fst.ino);
+      if (key !== idKey(st.dev, st.ino) || (pos !== null && !sameStart(fd, pos, fst.size, this.scratch))) { closeSync(fd); continue; }
+      const fp = fingerprintOf(fd, fst.size, this.scratch);
+      this.known.delete(key);
+      const offset = pos !== null ? Math.min(pos.offset, fst.size) : 0;
+      const f = new OpenFile(fd, { dev: fst.dev, ino: fst.ino, fp: fp.fp, fpLen: fp.fpLen }, file, slot.relay,
+        this.host.open(slot.relay, file, fst.mtime), this.opts.maxLineBytes, offset, pos?.lineNo ?? 0, now);
+      f.drainUntil = now + this.opts.drainGraceMs;
+      slot.draining.push(f);
+      this.open.set(key, f);
+      this.counters.filesOpened++;
+      adopted.push(f);
+    }
+    return adopted;
   }
 
   private readAvailable(f: OpenFile, now: number): void {

@@ -81,6 +81,20 @@ describe('pollscope run: following files', () => {
     expect(d.lines.some((l) => /relay\.log: (rewritten|truncated)/.test(l.text))).toBe(true);
   });
 
+  it('several rename rotations between two looks (slow polls, no change hints): the generations never seen at the path are read too', async () => {
+    const { dir, audit, common } = setup();
+    const f = path.join(dir, 'relay.log');
+    const d = await runDaemon([...common, '--log', f, '--no-watch', '--poll-interval', '1s'], dir);
+    await d.waitForLine(/relay\.log: does not exist \(yet\); waiting for it/);
+    // 50 lines per generation at 2,000 lines/s: a rotation every 25 ms, ~40 per look.
+    const r = await runWriter({ path: f, count: 1500, rate: 2000, rotateEvery: 50, rotate: 'rename' }).done;
+    expect(r.rotations).toBe(29);
+    await waitUntil(() => total(audit, 'relay') >= 1500, 6000, 'all lines processed');
+    expect(await stopDaemon(d)).toBe(0);
+    expect(exactlyOnceProblems(auditCounts(audit).get('relay'), 1500)).toEqual([]);
+    expect(d.lines.some((l) => /rotated more than once between two looks/.test(l.text))).toBe(true);
+  });
+
   it('a file deleted and created again (the inode may be reused): each line once', async () => {
     const { dir, audit, common } = setup();
     const f = path.join(dir, 'relay.log');

@@ -414,11 +414,14 @@ export class Tailer {
       const fst = fstatSync(fd);
       const key = idKey(fst.dev, fst.ino);
       if (key !== idKey(st.dev, st.ino) || (pos !== null && !sameStart(fd, pos, fst.size, this.scratch))) { closeSync(fd); continue; }
+      // A file never seen that starts like one we had read is its copy (copytruncate while we were
+      // down): what we read of the original is already processed.
+      const from = pos ?? this.copiedFrom(slot, fd, fst.size);
       const fp = fingerprintOf(fd, fst.size, this.scratch);
       this.known.delete(key);
-      const offset = pos !== null ? Math.min(pos.offset, fst.size) : 0;
+      const offset = from !== null ? Math.min(from.offset, fst.size) : 0;
       const f = new OpenFile(fd, { dev: fst.dev, ino: fst.ino, fp: fp.fp, fpLen: fp.fpLen }, file, slot.relay,
-        this.host.open(slot.relay, file, fst.mtime), this.opts.maxLineBytes, offset, pos?.lineNo ?? 0, now);
+        this.host.open(slot.relay, file, fst.mtime), this.opts.maxLineBytes, offset, from?.lineNo ?? 0, now);
       f.drainUntil = now + this.opts.drainGraceMs;
       slot.draining.push(f);
       this.open.set(key, f);
@@ -426,6 +429,14 @@ export class Tailer {
       adopted.push(f);
     }
     return adopted;
+  }
+
+  /** A known position of this relay whose file started with the same bytes as `fd` (of which `fd` is a copy). */
+  private copiedFrom(slot: Slot, fd: number, size: number): FilePosition | null {
+    for (const p of this.known.values()) {
+      if (p.relay === slot.relay && p.fpLen > 0 && p.offset <= size && sameStart(fd, p, size, this.scratch)) return p;
+    }
+    return null;
   }
 
   private readAvailable(f: OpenFile, now: number): void {

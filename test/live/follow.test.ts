@@ -4,7 +4,7 @@
  * carries a sequence number; the daemon's audit file (committed together with its checkpoint)
  * says which lines went through the pipeline, so the tests assert exactly-once, not counts.
  */
-import { chmodSync, existsSync, readFileSync, writeFileSync, appendFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, copyFileSync, existsSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -93,6 +93,26 @@ describe('pollscope run: following files', () => {
     expect(await stopDaemon(d)).toBe(0);
     expect(exactlyOnceProblems(auditCounts(audit).get('relay'), 1500)).toEqual([]);
     expect(d.lines.some((l) => /rotated more than once between two looks/.test(l.text))).toBe(true);
+  });
+
+  it('copytruncate while the daemon is stopped: the copy is the content it had read, not a new file', async () => {
+    const { dir, audit, common } = setup();
+    const f = path.join(dir, 'relay.log');
+    const args = [...common, '--log', f];
+    let d = await runDaemon(args, dir);
+    await d.waitForLine(/relay\.log: does not exist \(yet\); waiting for it/);
+    await runWriter({ path: f, count: 400, rate: 4000 }).done;
+    await waitUntil(() => total(audit, 'relay') >= 400, 5000, 'first lines processed');
+    expect(await stopDaemon(d)).toBe(0);
+    // logrotate's copytruncate while we are down, then the relay writes on into the truncated file.
+    copyFileSync(f, `${f}.1`);
+    truncateSync(f, 0);
+    await runWriter({ path: f, count: 300, rate: 4000, start: 400 }).done;
+    d = await runDaemon(args, dir);
+    await waitUntil(() => total(audit, 'relay') >= 700, 5000, 'lines after the copy processed');
+    await sleep(300);
+    expect(await stopDaemon(d)).toBe(0);
+    expect(exactlyOnceProblems(auditCounts(audit).get('relay'), 700)).toEqual([]);
   });
 
   it('a file deleted and created again (the inode may be reused): each line once', async () => {

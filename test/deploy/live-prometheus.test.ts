@@ -6,10 +6,10 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../helpers.js';
 import { stringify } from 'yaml';
 import { dashboardExpressions, readYaml, repo } from './support.js';
 
@@ -17,14 +17,6 @@ const CLI = repo('dist/cli.js');
 const tmp = mkdtempSync(path.join(tmpdir(), 'pollscope-liveprom-'));
 const children: ChildProcess[] = [];
 
-const freePort = (): Promise<number> => new Promise((resolve, reject) => {
-  const srv = createServer();
-  srv.once('error', reject);
-  srv.listen(0, '127.0.0.1', () => {
-    const port = (srv.address() as { port: number }).port;
-    srv.close(() => resolve(port));
-  });
-});
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function start(cmd: string, args: string[]): { child: ChildProcess; log: () => string } {

@@ -8,10 +8,10 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../helpers.js';
 import { stringify } from 'yaml';
 import {
   type Expression, dashboardExpressions, readJson, repo, ruleExpressions, selectors, substituteGrafanaVariables, tool, DASHBOARD,
@@ -84,14 +84,6 @@ function seriesNames(family: string, type: string): string[] {
   }
 }
 
-const freePort = (): Promise<number> => new Promise((resolve, reject) => {
-  const srv = createServer();
-  srv.once('error', reject);
-  srv.listen(0, '127.0.0.1', () => {
-    const port = (srv.address() as { port: number }).port;
-    srv.close(() => resolve(port));
-  });
-});
 
 async function waitForMetrics(url: string, child: ChildProcess, ms: number): Promise<string> {
   const deadline = Date.now() + ms;

@@ -2,21 +2,14 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fixture as fixturePath } from '../helpers.js';
-import { run } from './support.js';
-import { newRecord, type LogRecord } from '../../src/parse/record.js';
+import { rec as record, run } from './support.js';
+import type { LogRecord } from '../../src/parse/record.js';
 import type { Decoder, ReactorEvent } from '../../src/decode/events.js';
 import { SwarmDecoder } from '../../src/decode/swarm.js';
 
 const S = 'libp2p_swarm';
 
-function rec(message: string, spans = '', thread = ''): LogRecord {
-  const r = newRecord();
-  r.target = S;
-  r.message = message;
-  r.spans = spans;
-  r.thread = thread;
-  return r;
-}
+const rec = (message: string, spans = '', thread = ''): LogRecord => record(S, message, spans, thread);
 
 function runAll(d: Decoder, recs: LogRecord[]): ReactorEvent[] {
   return recs.flatMap((r) => {

@@ -4,7 +4,16 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   {
-    ignores: ['dist/', 'node_modules/', 'bench-data/', 'test-results/', 'test/real-relay/target/', '**/*.mjs', '**/*.js', 'vitest.config.ts'],
+    ignores: [
+      'dist/',
+      'node_modules/',
+      'bench-data/',
+      'test-results/',
+      'test/real-relay/target/',
+      '**/*.mjs',
+      '**/*.js',
+      'vitest.config.ts',
+    ],
   },
   eslint.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
@@ -14,7 +23,10 @@ export default tseslint.config(
     },
     rules: {
       // Unused names are errors unless they start with `_` (deliberately ignored parameters).
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' },
+      ],
     },
   },
   {

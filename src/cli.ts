@@ -13,10 +13,24 @@ import { parseRustDuration } from './time.js';
 import { ConfigError, defaultRunConfig, loadConfigFile, parseLogArg, type RunConfig } from './config.js';
 import { Daemon } from './daemon.js';
 import type { LogSpec } from './source/tailer.js';
-import { formatTraceSummary, registerTraceCounters, TRACE_DEFAULTS, traceSummary, tracesConfigured, TurnTraceSink, type TraceOptions } from './export/traces.js';
+import {
+  formatTraceSummary,
+  registerTraceCounters,
+  TRACE_DEFAULTS,
+  traceSummary,
+  tracesConfigured,
+  TurnTraceSink,
+  type TraceOptions,
+} from './export/traces.js';
 import { writeFile } from 'node:fs/promises';
 import { PollscopeMetrics } from './export/metrics.js';
-import { DEFAULT_METRICS_HOST, DEFAULT_METRICS_PORT, parseListen, sourcesReadOnce, startMetricsServer } from './export/metrics-server.js';
+import {
+  DEFAULT_METRICS_HOST,
+  DEFAULT_METRICS_PORT,
+  parseListen,
+  sourcesReadOnce,
+  startMetricsServer,
+} from './export/metrics-server.js';
 import type { ObservationSink } from './reactor/observations.js';
 
 const HELP = `pollscope — what a Rust libp2p relay's async runtime did, from its trace log
@@ -124,7 +138,9 @@ async function replayCommand(args: string[]): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({
-      args, allowPositionals: true, strict: true,
+      args,
+      allowPositionals: true,
+      strict: true,
       options: {
         json: { type: 'boolean' },
         ...THRESHOLD_FLAGS,
@@ -143,7 +159,10 @@ async function replayCommand(args: string[]): Promise<number> {
     usage((err as Error).message);
   }
   const v = parsed.values;
-  if (v.help) { process.stdout.write(HELP); return 0; }
+  if (v.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
   if (parsed.positionals.length === 0) usage('replay needs at least one FILE');
   const thresholds = thresholdsFromFlags(v, DEFAULT_THRESHOLDS);
   let date: Date | undefined;
@@ -154,30 +173,48 @@ async function replayCommand(args: string[]): Promise<number> {
   let maxLineBytes = DEFAULT_MAX_LINE_BYTES;
   if (v['max-line-bytes'] !== undefined) {
     maxLineBytes = Number(v['max-line-bytes']);
-    if (!Number.isInteger(maxLineBytes) || maxLineBytes < 1) usage(`--max-line-bytes: '${v['max-line-bytes']}' is not a positive integer`);
+    if (!Number.isInteger(maxLineBytes) || maxLineBytes < 1)
+      usage(`--max-line-bytes: '${v['max-line-bytes']}' is not a positive integer`);
   }
   // Metrics sit behind the trace exporter: it forwards observations, with exemplars of kept traces.
   const metrics = v['metrics-out'] !== undefined ? new PollscopeMetrics() : null;
   const relayMetrics = metrics?.forRelay(v.relay ?? 'replay') ?? null;
   const traces = traceSinkFromFlags(v, relayMetrics);
   if (metrics && traces) registerTraceCounters(metrics.registry, () => [traces.sink]);
-  const showProgress = v['no-progress'] ? false : v.progress ?? process.stderr.isTTY === true;
+  const showProgress = v['no-progress'] ? false : (v.progress ?? process.stderr.isTTY === true);
   const bar = showProgress
-    ? new SingleBar({ stream: process.stderr, format: 'replay [{bar}] {percentage}% | {value}/{total} MB | ETA {eta}s', hideCursor: true, clearOnComplete: true }, Presets.shades_classic)
+    ? new SingleBar(
+        {
+          stream: process.stderr,
+          format: 'replay [{bar}] {percentage}% | {value}/{total} MB | ETA {eta}s',
+          hideCursor: true,
+          clearOnComplete: true,
+        },
+        Presets.shades_classic,
+      )
     : null;
   let barStarted = false;
   let report;
   try {
     report = await replay(parsed.positionals, {
-      thresholds, date, maxLineBytes, sinks: traces ? [traces.sink] : relayMetrics ? [relayMetrics] : undefined,
-      relay: v.relay, onPipeline: (pipeline) => relayMetrics?.attach({ pipeline }),
+      thresholds,
+      date,
+      maxLineBytes,
+      sinks: traces ? [traces.sink] : relayMetrics ? [relayMetrics] : undefined,
+      relay: v.relay,
+      onPipeline: (pipeline) => relayMetrics?.attach({ pipeline }),
       // Replay reads faster than any collector takes spans: wait for the exporter rather than drop.
       pace: traces ? () => traces.sink.backpressure() : undefined,
-      onProgress: bar ? (done, total) => {
-        const mb = (n: number) => Math.round(n / 1e5) / 10;
-        if (!barStarted) { bar.start(mb(total), 0); barStarted = true; }
-        bar.update(mb(done));
-      } : undefined,
+      onProgress: bar
+        ? (done, total) => {
+            const mb = (n: number) => Math.round(n / 1e5) / 10;
+            if (!barStarted) {
+              bar.start(mb(total), 0);
+              barStarted = true;
+            }
+            bar.update(mb(done));
+          }
+        : undefined,
     });
   } catch (err) {
     bar?.stop();
@@ -194,26 +231,37 @@ async function replayCommand(args: string[]): Promise<number> {
     metrics.attachSource({ bytesRead: report.run.bytes, rotations: 0, truncations: 0 });
     try {
       // Stamped with the log time of the last line read: the values are the log's at that time.
-      await writeFile(v['metrics-out']!, await metrics.renderStamped(relayMetrics.readouts.pipeline?.lastRecordSec ?? NaN));
+      await writeFile(
+        v['metrics-out']!,
+        await metrics.renderStamped(relayMetrics.readouts.pipeline?.lastRecordSec ?? NaN),
+      );
     } catch (err) {
       process.stderr.write(`pollscope: --metrics-out ${v['metrics-out']}: ${(err as Error).message}\n`);
       return 2;
     }
   }
   const summary = traces ? traceSummary(traces.sink, traces.endpoint, v['jaeger-ui']) : null;
-  process.stdout.write(v.json ? JSON.stringify(summary ? { ...report, traces: summary } : report, null, 2) + '\n'
-    : formatReport(report) + (summary ? formatTraceSummary(summary) : ''));
+  process.stdout.write(
+    v.json
+      ? JSON.stringify(summary ? { ...report, traces: summary } : report, null, 2) + '\n'
+      : formatReport(report) + (summary ? formatTraceSummary(summary) : ''),
+  );
   const unrecognised = report.files.filter((f) => f.envelope === null);
   for (const f of unrecognised) {
-    process.stderr.write(`pollscope: ${f.path}: no recognisable log lines (${f.lines} lines). Layouts tried:\n` +
-      layoutsTried().map((l) => `  - ${l}\n`).join(''));
+    process.stderr.write(
+      `pollscope: ${f.path}: no recognisable log lines (${f.lines} lines). Layouts tried:\n` +
+        layoutsTried()
+          .map((l) => `  - ${l}\n`)
+          .join(''),
+    );
   }
   return unrecognised.length === report.files.length ? 1 : 0;
 }
 
 /** The trace exporter for `replay`, when an OTLP endpoint is configured (flag or OTEL_* variables). */
 function traceSinkFromFlags(
-  v: Record<string, unknown>, downstream: ObservationSink | null = null,
+  v: Record<string, unknown>,
+  downstream: ObservationSink | null = null,
 ): { sink: TurnTraceSink; endpoint: string } | null {
   const t = traceOptionsFromFlags(v);
   if (t === null) return null;
@@ -223,14 +271,22 @@ function traceSinkFromFlags(
 
 /** --otlp-endpoint, --jaeger-ui and --trace-* (replay and run); null when traces are off. */
 function traceOptionsFromFlags(v: Record<string, unknown>): { options: TraceOptions; endpoint: string } | null {
-  const flag = (name: string): string | undefined => (typeof v[name] === 'string' ? v[name] as string : undefined);
+  const flag = (name: string): string | undefined => (typeof v[name] === 'string' ? (v[name] as string) : undefined);
   const endpoint = flag('otlp-endpoint');
   if (endpoint !== undefined) {
-    try { new URL(endpoint); } catch { usage(`--otlp-endpoint: '${endpoint}' is not a URL`); }
+    try {
+      new URL(endpoint);
+    } catch {
+      usage(`--otlp-endpoint: '${endpoint}' is not a URL`);
+    }
   }
   const ui = flag('jaeger-ui');
   if (ui !== undefined) {
-    try { new URL(ui); } catch { usage(`--jaeger-ui: '${ui}' is not a URL`); }
+    try {
+      new URL(ui);
+    } catch {
+      usage(`--jaeger-ui: '${ui}' is not a URL`);
+    }
   }
   if (!tracesConfigured(endpoint)) {
     if (ui !== undefined) usage('--jaeger-ui needs --otlp-endpoint (or OTEL_EXPORTER_OTLP_ENDPOINT)');
@@ -239,7 +295,8 @@ function traceOptionsFromFlags(v: Record<string, unknown>): { options: TraceOpti
   let keepFraction: number | undefined;
   if (flag('trace-sample') !== undefined) {
     keepFraction = Number(flag('trace-sample'));
-    if (!(keepFraction >= 0 && keepFraction <= 1)) usage(`--trace-sample: '${flag('trace-sample')}' is not a fraction between 0 and 1`);
+    if (!(keepFraction >= 0 && keepFraction <= 1))
+      usage(`--trace-sample: '${flag('trace-sample')}' is not a fraction between 0 and 1`);
   }
   let maxSpansPerSec: number | undefined;
   if (flag('trace-max-spans') !== undefined) {
@@ -247,11 +304,14 @@ function traceOptionsFromFlags(v: Record<string, unknown>): { options: TraceOpti
     if (!(maxSpansPerSec > 0)) usage(`--trace-max-spans: '${flag('trace-max-spans')}' is not a positive number`);
   }
   const options: TraceOptions = {
-    endpoint, keepFraction, maxSpansPerSec,
+    endpoint,
+    keepFraction,
+    maxSpansPerSec,
     keepWaitNs: durationFlag('trace-keep-wait', flag('trace-keep-wait'), TRACE_DEFAULTS.keepWaitNs),
     keepWakeToPollNs: durationFlag('trace-keep-delay', flag('trace-keep-delay'), TRACE_DEFAULTS.keepWakeToPollNs),
   };
-  const shown = endpoint ?? process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? process.env.OTEL_EXPORTER_OTLP_ENDPOINT ?? '';
+  const shown =
+    endpoint ?? process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? process.env.OTEL_EXPORTER_OTLP_ENDPOINT ?? '';
   return { options, endpoint: shown };
 }
 
@@ -260,7 +320,10 @@ async function runCommand(args: string[]): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({
-      args, allowPositionals: false, strict: true, tokens: true,
+      args,
+      allowPositionals: false,
+      strict: true,
+      tokens: true,
       options: {
         log: { type: 'string', multiple: true },
         stdin: { type: 'boolean' },
@@ -284,7 +347,10 @@ async function runCommand(args: string[]): Promise<number> {
     usage((err as Error).message);
   }
   const v = parsed.values;
-  if (v.help) { process.stdout.write(HELP); return 0; }
+  if (v.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
   // --relay names the source right before it (or, before any source, all of them).
   const logs: LogSpec[] = [];
   let stdinRelay: string | null = null;
@@ -292,8 +358,10 @@ async function runCommand(args: string[]): Promise<number> {
   let last: 'log' | 'stdin' | null = null;
   for (const t of parsed.tokens ?? []) {
     if (t.kind !== 'option') continue;
-    if (t.name === 'log') { logs.push(parseLogArg(t.value ?? '', null)); last = 'log'; }
-    else if (t.name === 'stdin') last = 'stdin';
+    if (t.name === 'log') {
+      logs.push(parseLogArg(t.value ?? '', null));
+      last = 'log';
+    } else if (t.name === 'stdin') last = 'stdin';
     else if (t.name === 'relay') {
       if (last === 'log' && logs[logs.length - 1].relay === null) logs[logs.length - 1].relay = t.value ?? null;
       else if (last === 'stdin' && stdinRelay === null) stdinRelay = t.value ?? null;
@@ -311,13 +379,17 @@ async function runCommand(args: string[]): Promise<number> {
       cfg.from = v.from;
     }
     if (v.checkpoint !== undefined) cfg.checkpointPath = v.checkpoint;
-    if (v['checkpoint-interval'] !== undefined) cfg.checkpointIntervalMs = durationFlag('checkpoint-interval', v['checkpoint-interval'], 0) / 1e6;
-    if (v['poll-interval'] !== undefined) cfg.pollIntervalMs = Math.max(1, durationFlag('poll-interval', v['poll-interval'], 0) / 1e6);
-    if (v['flush-partial-after'] !== undefined) cfg.flushPartialAfterMs = durationFlag('flush-partial-after', v['flush-partial-after'], 0) / 1e6;
+    if (v['checkpoint-interval'] !== undefined)
+      cfg.checkpointIntervalMs = durationFlag('checkpoint-interval', v['checkpoint-interval'], 0) / 1e6;
+    if (v['poll-interval'] !== undefined)
+      cfg.pollIntervalMs = Math.max(1, durationFlag('poll-interval', v['poll-interval'], 0) / 1e6);
+    if (v['flush-partial-after'] !== undefined)
+      cfg.flushPartialAfterMs = durationFlag('flush-partial-after', v['flush-partial-after'], 0) / 1e6;
     if (v['no-watch']) cfg.watch = false;
     if (v['max-line-bytes'] !== undefined) {
       cfg.maxLineBytes = Number(v['max-line-bytes']);
-      if (!Number.isInteger(cfg.maxLineBytes) || cfg.maxLineBytes < 1) usage(`--max-line-bytes: '${v['max-line-bytes']}' is not a positive integer`);
+      if (!Number.isInteger(cfg.maxLineBytes) || cfg.maxLineBytes < 1)
+        usage(`--max-line-bytes: '${v['max-line-bytes']}' is not a positive integer`);
     }
     cfg.thresholds = thresholdsFromFlags(v, cfg.thresholds);
     if (v['audit-records'] !== undefined) cfg.auditPath = v['audit-records'];
@@ -335,7 +407,9 @@ async function runCommand(args: string[]): Promise<number> {
     const traceOpts = traceOptionsFromFlags(v);
     if (traceOpts !== null) registerTraceCounters(metrics.registry, () => traceSinks);
     daemon = new Daemon(cfg, {
-      inputEnded: () => { void shutdown(); },
+      inputEnded: () => {
+        void shutdown();
+      },
       // Exporters' per-relay sinks (the metrics sink reads the pipeline's counters at scrape time).
       // With traces on, metrics sit behind the trace sink: it forwards each turn's observations
       // once the turn is decided, with exemplars of kept traces.
@@ -348,11 +422,16 @@ async function runCommand(args: string[]): Promise<number> {
       },
     });
   } catch (err) {
-    if (err instanceof ConfigError || err instanceof SyntaxError) { process.stderr.write(`pollscope: ${err.message}\n`); return 2; }
+    if (err instanceof ConfigError || err instanceof SyntaxError) {
+      process.stderr.write(`pollscope: ${err.message}\n`);
+      return 2;
+    }
     throw err;
   }
   let done: (code: number) => void = () => {};
-  const finished = new Promise<number>((resolve) => { done = resolve; });
+  const finished = new Promise<number>((resolve) => {
+    done = resolve;
+  });
   let stopping = false;
   async function shutdown(): Promise<void> {
     if (stopping) return;
@@ -368,14 +447,20 @@ async function runCommand(args: string[]): Promise<number> {
     process.stderr.write('pollscope: run: stopped, checkpoint saved\n');
     done(0);
   }
-  process.on('SIGTERM', () => { void shutdown(); });
-  process.on('SIGINT', () => { void shutdown(); });
+  process.on('SIGTERM', () => {
+    void shutdown();
+  });
+  process.on('SIGINT', () => {
+    void shutdown();
+  });
   process.on('SIGHUP', () => {
     try {
       daemon.reload(build());
       process.stderr.write('pollscope: run: configuration reloaded\n');
     } catch (err) {
-      process.stderr.write(`pollscope: run: reload failed, keeping the running configuration: ${(err as Error).message}\n`);
+      process.stderr.write(
+        `pollscope: run: reload failed, keeping the running configuration: ${(err as Error).message}\n`,
+      );
     }
   });
   if (metricsListen !== null) {
@@ -387,21 +472,32 @@ async function runCommand(args: string[]): Promise<number> {
       process.stderr.write(`pollscope: run: metrics on ${server.url}/metrics\n`);
     } catch (err) {
       const msg = `metrics endpoint ${metricsListen.host}:${metricsListen.port}: ${(err as Error).message}`;
-      if (metricsListen.explicit) { process.stderr.write(`pollscope: ${msg}\n`); return 2; }
+      if (metricsListen.explicit) {
+        process.stderr.write(`pollscope: ${msg}\n`);
+        return 2;
+      }
       process.stderr.write(`pollscope: warning: ${msg}; metrics are not served (--metrics-listen HOST:PORT or off)\n`);
     }
   }
   daemon.start();
-  const sources = [...cfg.logs.map((l) => l.relay ? `${l.pattern}=${l.relay}` : l.pattern), ...(cfg.stdin !== null ? [`stdin=${cfg.stdin}`] : [])];
+  const sources = [
+    ...cfg.logs.map((l) => (l.relay ? `${l.pattern}=${l.relay}` : l.pattern)),
+    ...(cfg.stdin !== null ? [`stdin=${cfg.stdin}`] : []),
+  ];
   process.stderr.write(`pollscope: run: following ${sources.join(', ')}; checkpoint ${cfg.checkpointPath}\n`);
   const code = await finished;
   process.exit(code);
 }
 
 /** --metrics-listen over the config file's `metrics: { listen: HOST:PORT }` over 127.0.0.1:9464; null = off. */
-function metricsListenFrom(flag: string | undefined, raw: Record<string, unknown>): { host: string; port: number; explicit: boolean } | null {
+function metricsListenFrom(
+  flag: string | undefined,
+  raw: Record<string, unknown>,
+): { host: string; port: number; explicit: boolean } | null {
   const section = raw.metrics as { listen?: unknown } | undefined;
-  const configured = flag ?? (section && typeof section === 'object' && section.listen !== undefined ? String(section.listen) : undefined);
+  const configured =
+    flag ??
+    (section && typeof section === 'object' && section.listen !== undefined ? String(section.listen) : undefined);
   if (configured === undefined) return { host: DEFAULT_METRICS_HOST, port: DEFAULT_METRICS_PORT, explicit: false };
   if (configured === 'off' || configured === 'false') return null;
   try {
@@ -419,15 +515,31 @@ function version(): string {
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
-    case 'replay': return replayCommand(rest);
-    case 'run': return runCommand(rest);
-    case '--version': case '-V': process.stdout.write(`pollscope ${version()}\n`); return 0;
-    case undefined: case '--help': case '-h': case 'help': process.stdout.write(HELP); return 0;
-    default: usage(`unknown command '${command}'`);
+    case 'replay':
+      return replayCommand(rest);
+    case 'run':
+      return runCommand(rest);
+    case '--version':
+    case '-V':
+      process.stdout.write(`pollscope ${version()}\n`);
+      return 0;
+    case undefined:
+    case '--help':
+    case '-h':
+    case 'help':
+      process.stdout.write(HELP);
+      return 0;
+    default:
+      usage(`unknown command '${command}'`);
   }
 }
 
-main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (err: unknown) => {
-  process.stderr.write(`pollscope: internal error: ${(err as Error).stack ?? String(err)}\n`);
-  process.exitCode = 70;
-});
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`pollscope: internal error: ${(err as Error).stack ?? String(err)}\n`);
+    process.exitCode = 70;
+  },
+);

@@ -40,9 +40,21 @@ export const DEFAULT_CHECKPOINT = 'pollscope-checkpoint.json';
 
 export function defaultRunConfig(): RunConfig {
   return {
-    logs: [], stdin: null, from: 'end', checkpointPath: DEFAULT_CHECKPOINT, checkpointIntervalMs: 1000,
-    pollIntervalMs: 250, maxLineBytes: 1 << 20, flushPartialAfterMs: null, flushRecordAfterMs: 100,
-    drainGraceMs: 1000, watchdogTickMs: 50, thresholds: { ...DEFAULT_THRESHOLDS }, watch: true, auditPath: null, raw: {},
+    logs: [],
+    stdin: null,
+    from: 'end',
+    checkpointPath: DEFAULT_CHECKPOINT,
+    checkpointIntervalMs: 1000,
+    pollIntervalMs: 250,
+    maxLineBytes: 1 << 20,
+    flushPartialAfterMs: null,
+    flushRecordAfterMs: 100,
+    drainGraceMs: 1000,
+    watchdogTickMs: 50,
+    thresholds: { ...DEFAULT_THRESHOLDS },
+    watch: true,
+    auditPath: null,
+    raw: {},
   };
 }
 
@@ -59,12 +71,23 @@ export function parseLogArg(arg: string, relay: string | null): LogSpec {
 export function parseDurationNs(value: unknown, what: string): number {
   const text = typeof value === 'number' ? String(value) : typeof value === 'string' ? value.trim() : '';
   const ns = /^\d+(\.\d+)?$/.test(text) ? Number(text) * 1e6 : parseRustDuration(text);
-  if (!Number.isFinite(ns) || ns < 0) throw new ConfigError(`${what}: '${String(value)}' is not a duration (e.g. 250ms, 1.5s)`);
+  if (!Number.isFinite(ns) || ns < 0)
+    throw new ConfigError(`${what}: '${String(value)}' is not a duration (e.g. 250ms, 1.5s)`);
   return ns;
 }
 
-const KNOWN_KEYS = new Set(['logs', 'stdin', 'from', 'checkpoint', 'checkpoint_interval', 'poll_interval', 'max_line_bytes',
-  'flush_partial_after', 'thresholds', 'watch']);
+const KNOWN_KEYS = new Set([
+  'logs',
+  'stdin',
+  'from',
+  'checkpoint',
+  'checkpoint_interval',
+  'poll_interval',
+  'max_line_bytes',
+  'flush_partial_after',
+  'thresholds',
+  'watch',
+]);
 
 /** Reads a config file over `base` (a copy is returned). */
 export function loadConfigFile(file: string, base: RunConfig = defaultRunConfig()): RunConfig {
@@ -75,7 +98,8 @@ export function loadConfigFile(file: string, base: RunConfig = defaultRunConfig(
     throw new ConfigError(`${file}: ${(err as Error).message}`);
   }
   if (doc === null || doc === undefined) doc = {};
-  if (typeof doc !== 'object' || Array.isArray(doc)) throw new ConfigError(`${file}: expected a mapping at the top level`);
+  if (typeof doc !== 'object' || Array.isArray(doc))
+    throw new ConfigError(`${file}: expected a mapping at the top level`);
   const raw = expandEnv(doc, file) as Record<string, unknown>;
   const cfg: RunConfig = { ...base, thresholds: { ...base.thresholds }, raw };
   const at = (k: string) => `${file}: ${k}`;
@@ -90,17 +114,22 @@ export function loadConfigFile(file: string, base: RunConfig = defaultRunConfig(
       throw new ConfigError(`${at(`logs[${i}]`)}: expected PATH, PATH=NAME or { path, relay }`);
     });
   }
-  if (raw.stdin !== undefined) cfg.stdin = raw.stdin === false || raw.stdin === null ? null : raw.stdin === true ? 'stdin' : String(raw.stdin);
+  if (raw.stdin !== undefined)
+    cfg.stdin = raw.stdin === false || raw.stdin === null ? null : raw.stdin === true ? 'stdin' : String(raw.stdin);
   if (raw.from !== undefined) {
     if (raw.from !== 'start' && raw.from !== 'end') throw new ConfigError(`${at('from')}: expected start or end`);
     cfg.from = raw.from;
   }
   if (raw.checkpoint !== undefined) cfg.checkpointPath = String(raw.checkpoint);
-  if (raw.checkpoint_interval !== undefined) cfg.checkpointIntervalMs = parseDurationNs(raw.checkpoint_interval, at('checkpoint_interval')) / 1e6;
-  if (raw.poll_interval !== undefined) cfg.pollIntervalMs = parseDurationNs(raw.poll_interval, at('poll_interval')) / 1e6;
+  if (raw.checkpoint_interval !== undefined)
+    cfg.checkpointIntervalMs = parseDurationNs(raw.checkpoint_interval, at('checkpoint_interval')) / 1e6;
+  if (raw.poll_interval !== undefined)
+    cfg.pollIntervalMs = parseDurationNs(raw.poll_interval, at('poll_interval')) / 1e6;
   if (raw.flush_partial_after !== undefined) {
-    cfg.flushPartialAfterMs = raw.flush_partial_after === null || raw.flush_partial_after === false ? null
-      : parseDurationNs(raw.flush_partial_after, at('flush_partial_after')) / 1e6;
+    cfg.flushPartialAfterMs =
+      raw.flush_partial_after === null || raw.flush_partial_after === false
+        ? null
+        : parseDurationNs(raw.flush_partial_after, at('flush_partial_after')) / 1e6;
   }
   if (raw.max_line_bytes !== undefined) {
     const n = Number(raw.max_line_bytes);
@@ -112,7 +141,8 @@ export function loadConfigFile(file: string, base: RunConfig = defaultRunConfig(
     const t = raw.thresholds as Record<string, unknown>;
     if (typeof t !== 'object' || t === null) throw new ConfigError(`${at('thresholds')}: expected a mapping`);
     if (t.slow_poll !== undefined) cfg.thresholds.slowPollNs = parseDurationNs(t.slow_poll, at('thresholds.slow_poll'));
-    if (t.blocked_poll !== undefined) cfg.thresholds.blockedPollNs = parseDurationNs(t.blocked_poll, at('thresholds.blocked_poll'));
+    if (t.blocked_poll !== undefined)
+      cfg.thresholds.blockedPollNs = parseDurationNs(t.blocked_poll, at('thresholds.blocked_poll'));
     if (t.starved !== undefined) cfg.thresholds.starvedNs = parseDurationNs(t.starved, at('thresholds.starved'));
     if (t.silent !== undefined) cfg.thresholds.silentNs = parseDurationNs(t.silent, at('thresholds.silent'));
   }

@@ -54,7 +54,10 @@ export class Daemon {
   private readonly notice: (line: string) => void;
   private readonly listener;
 
-  constructor(private cfg: RunConfig, private readonly hooks: DaemonHooks = {}) {
+  constructor(
+    private cfg: RunConfig,
+    private readonly hooks: DaemonHooks = {},
+  ) {
     this.notice = hooks.notice ?? ((line) => process.stderr.write(line.endsWith('\n') ? line : line + '\n'));
     this.listener = stderrStallListener(this.notice);
     this.thresholds = { ...cfg.thresholds };
@@ -66,16 +69,25 @@ export class Daemon {
       truncateSync(cfg.auditPath, Math.min(saved?.auditBytes ?? 0, fstatSync(this.auditFd).size));
     }
     const self = this;
-    this.tailer = new Tailer({
-      open: (relay, file, baseDate) => self.openFile(relay, file, baseDate),
-      beforeChunk: (relay, file) => self.beforeChunk(relay, file),
-      afterChunk: (relay, readAtMs) => self.afterChunk(relay, readAtMs),
-      notice: (m) => self.notice(`pollscope: ${m}`),
-    }, {
-      pollIntervalMs: cfg.pollIntervalMs, maxLineBytes: cfg.maxLineBytes, from: cfg.from,
-      flushRecordAfterMs: cfg.flushRecordAfterMs, flushPartialAfterMs: cfg.flushPartialAfterMs,
-      drainGraceMs: cfg.drainGraceMs, watch: cfg.watch,
-    }, saved?.files ?? [], saved ? Date.parse(saved.savedAt) : Number.NaN);
+    this.tailer = new Tailer(
+      {
+        open: (relay, file, baseDate) => self.openFile(relay, file, baseDate),
+        beforeChunk: (relay, file) => self.beforeChunk(relay, file),
+        afterChunk: (relay, readAtMs) => self.afterChunk(relay, readAtMs),
+        notice: (m) => self.notice(`pollscope: ${m}`),
+      },
+      {
+        pollIntervalMs: cfg.pollIntervalMs,
+        maxLineBytes: cfg.maxLineBytes,
+        from: cfg.from,
+        flushRecordAfterMs: cfg.flushRecordAfterMs,
+        flushPartialAfterMs: cfg.flushPartialAfterMs,
+        drainGraceMs: cfg.drainGraceMs,
+        watch: cfg.watch,
+      },
+      saved?.files ?? [],
+      saved ? Date.parse(saved.savedAt) : Number.NaN,
+    );
   }
 
   start(): void {
@@ -84,13 +96,20 @@ export class Daemon {
     this.tailer.start();
     if (cfg.stdin !== null) {
       const relay = cfg.stdin;
-      this.stdin = new StdinSource(this.hooks.stdin ?? process.stdin, relay, this.openFile(relay, STDIN_NAME, new Date()), cfg.maxLineBytes,
+      this.stdin = new StdinSource(
+        this.hooks.stdin ?? process.stdin,
+        relay,
+        this.openFile(relay, STDIN_NAME, new Date()),
+        cfg.maxLineBytes,
         { flushRecordAfterMs: cfg.flushRecordAfterMs, flushPartialAfterMs: cfg.flushPartialAfterMs },
         {
           beforeChunk: () => this.beforeChunk(relay, STDIN_NAME),
           afterChunk: (t) => this.afterChunk(relay, t),
-          end: () => { if (this.cfg.logs.length === 0) this.hooks.inputEnded?.(); },
-        });
+          end: () => {
+            if (this.cfg.logs.length === 0) this.hooks.inputEnded?.();
+          },
+        },
+      );
     }
     this.tick = setInterval(() => this.onTick(), cfg.watchdogTickMs);
     this.checkpointTimer = setInterval(() => this.commit(), cfg.checkpointIntervalMs);
@@ -116,7 +135,10 @@ export class Daemon {
       await this.tailer.stop();
       this.commit();
       for (const r of this.relays.values()) r.pipeline.finish();
-      if (this.auditFd !== null) { closeSync(this.auditFd); this.auditFd = null; }
+      if (this.auditFd !== null) {
+        closeSync(this.auditFd);
+        this.auditFd = null;
+      }
     })();
     return this.stopping;
   }
@@ -141,7 +163,8 @@ export class Daemon {
   /** The active stall of every relay that has one (status, tests). */
   activeStalls(): Array<{ relay: string; stall: ActiveStallObservation }> {
     const out = [];
-    for (const r of this.relays.values()) if (r.watchdog.current) out.push({ relay: r.relay, stall: r.watchdog.current });
+    for (const r of this.relays.values())
+      if (r.watchdog.current) out.push({ relay: r.relay, stall: r.watchdog.current });
     return out;
   }
 

@@ -9,7 +9,7 @@ import type { RecordSink } from './parse/record-assembler.js';
 import type { ReactorModel } from './reactor/model.js';
 
 export interface TargetCount {
-  decoder: string;   // '' when no decoder reads the target
+  decoder: string; // '' when no decoder reads the target
   decoded: number;
   ignored: number;
 }
@@ -47,7 +47,10 @@ export class Ingest implements RecordSink {
   decoderErrors = 0;
 
   /** registry: decoders keep per-run state, so each run gets its own (the default). */
-  constructor(private readonly reactor: ReactorModel, private readonly registry = new DecoderRegistry()) {}
+  constructor(
+    private readonly reactor: ReactorModel,
+    private readonly registry = new DecoderRegistry(),
+  ) {}
 
   record(rec: LogRecord): void {
     const reactor = this.reactor;
@@ -57,7 +60,10 @@ export class Ingest implements RecordSink {
     let decoded = false;
     try {
       for (let i = 0; i < decoders.length; i++) {
-        if (decoders[i].decode(rec, reactor)) { decoded = true; break; }
+        if (decoders[i].decode(rec, reactor)) {
+          decoded = true;
+          break;
+        }
       }
     } catch (err) {
       this.decoderErrors++;
@@ -66,8 +72,13 @@ export class Ingest implements RecordSink {
       reactor.afterRecord(rec);
       return;
     }
-    if (decoded) { entry.decoded += rec.lines; this.lines.decoded += rec.lines; }
-    else { entry.ignored += rec.lines; this.lines.ignored += rec.lines; }
+    if (decoded) {
+      entry.decoded += rec.lines;
+      this.lines.decoded += rec.lines;
+    } else {
+      entry.ignored += rec.lines;
+      this.lines.ignored += rec.lines;
+    }
     reactor.afterRecord(rec);
   }
 
@@ -86,7 +97,7 @@ export class Ingest implements RecordSink {
     return [...this.targets.entries()]
       .map(([t, e]): [string, TargetCount] => [t, { decoder: e.decoder, decoded: e.decoded, ignored: e.ignored }])
       .filter(([, c]) => c.decoded + c.ignored > 0)
-      .sort((a, b) => (b[1].decoded + b[1].ignored) - (a[1].decoded + a[1].ignored));
+      .sort((a, b) => b[1].decoded + b[1].ignored - (a[1].decoded + a[1].ignored));
   }
 
   private problem(line: number, offset: number, reason: string): void {

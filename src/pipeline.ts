@@ -21,7 +21,11 @@ export class RelayPipeline {
    */
   firstRecordSec = Number.NaN;
 
-  constructor(readonly relay: string, private readonly sinks: readonly ObservationSink[], thresholds: Thresholds = DEFAULT_THRESHOLDS) {
+  constructor(
+    readonly relay: string,
+    private readonly sinks: readonly ObservationSink[],
+    thresholds: Thresholds = DEFAULT_THRESHOLDS,
+  ) {
     this.model = new ReactorModel(sinks.length === 1 ? sinks[0] : fanOut(sinks), thresholds);
     this.ingest = new Ingest(this.model);
   }
@@ -62,11 +66,23 @@ export class RelayPipeline {
 /** One sink for many; reads the array at each call, so sinks added later are included. */
 export function fanOut(sinks: readonly ObservationSink[]): ObservationSink {
   return {
-    finish: () => { for (const s of sinks) s.finish?.(); },
-    wait: (o) => { for (const s of sinks) s.wait?.(o); },
-    pollCycle: (o) => { for (const s of sinks) s.pollCycle?.(o); },
-    wakeToPoll: (o) => { for (const s of sinks) s.wakeToPoll?.(o); },
-    stall: (o) => { for (const s of sinks) s.stall?.(o); },
-    unfinished: (o) => { for (const s of sinks) s.unfinished?.(o); },
+    finish: () => {
+      for (const s of sinks) s.finish?.();
+    },
+    wait: (o) => {
+      for (const s of sinks) s.wait?.(o);
+    },
+    pollCycle: (o) => {
+      for (const s of sinks) s.pollCycle?.(o);
+    },
+    wakeToPoll: (o) => {
+      for (const s of sinks) s.wakeToPoll?.(o);
+    },
+    stall: (o) => {
+      for (const s of sinks) s.stall?.(o);
+    },
+    unfinished: (o) => {
+      for (const s of sinks) s.unfinished?.(o);
+    },
   };
 }

@@ -51,7 +51,11 @@ export async function replay(paths: string[], opts: ReplayOptions = {}): Promise
   const totalBytes = sizes.reduce((n, f) => n + f.size, 0);
 
   const collector = new ReportCollector();
-  const pipeline = new RelayPipeline(opts.relay ?? 'replay', [collector, ...(opts.sinks ?? [])], opts.thresholds ?? DEFAULT_THRESHOLDS);
+  const pipeline = new RelayPipeline(
+    opts.relay ?? 'replay',
+    [collector, ...(opts.sinks ?? [])],
+    opts.thresholds ?? DEFAULT_THRESHOLDS,
+  );
   opts.onPipeline?.(pipeline);
   const files: FileSummary[] = [];
   let doneBytes = 0;
@@ -73,19 +77,36 @@ export async function replay(paths: string[], opts: ReplayOptions = {}): Promise
     doneBytes += read.bytes;
     lines += read.lines;
     files.push({
-      path: f.path, envelope: assembler.envelope?.id ?? null, bytes: read.bytes, lines: read.lines,
-      firstTime: tracker.first, lastTime: tracker.lastTime, timestampDigits: tracker.timed ? tracker.minDigits : null,
+      path: f.path,
+      envelope: assembler.envelope?.id ?? null,
+      bytes: read.bytes,
+      lines: read.lines,
+      firstTime: tracker.first,
+      lastTime: tracker.lastTime,
+      timestampDigits: tracker.timed ? tracker.minDigits : null,
     });
   }
   pipeline.finish();
   const { model, ingest } = pipeline;
   const elapsedMs = Number(process.hrtime.bigint() - started) / 1e6;
-  return buildReport(collector, files, ingest.lines, ingest.targetCounts(), ingest.problems, model.counters,
-    model.lastPollEnd, model.lastPollReady, {
-      files: files.length, lines, bytes: doneBytes, elapsedMs: Math.round(elapsedMs),
+  return buildReport(
+    collector,
+    files,
+    ingest.lines,
+    ingest.targetCounts(),
+    ingest.problems,
+    model.counters,
+    model.lastPollEnd,
+    model.lastPollReady,
+    {
+      files: files.length,
+      lines,
+      bytes: doneBytes,
+      elapsedMs: Math.round(elapsedMs),
       linesPerSec: elapsedMs > 0 ? Math.round(lines / (elapsedMs / 1000)) : 0,
       maxRssBytes: process.resourceUsage().maxRSS * 1024,
-    });
+    },
+  );
 }
 
 /** Layouts tried on a file that matched none: for the error message. */
@@ -104,9 +125,14 @@ class FileTracker {
 
   record(rec: LogRecord): void {
     if (!rec.hasTime) return;
-    if (!this.timed) { this.timed = true; this.first = formatTime(logTime(rec.sec, rec.nsec, rec.digits)); }
+    if (!this.timed) {
+      this.timed = true;
+      this.first = formatTime(logTime(rec.sec, rec.nsec, rec.digits));
+    }
     if (rec.digits < this.minDigits) this.minDigits = rec.digits;
-    this.lastSec = rec.sec; this.lastNsec = rec.nsec; this.lastDigits = rec.digits;
+    this.lastSec = rec.sec;
+    this.lastNsec = rec.nsec;
+    this.lastDigits = rec.digits;
   }
 
   get lastTime(): string | null {

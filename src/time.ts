@@ -25,8 +25,14 @@ export function diffNs(a: LogTime, b: LogTime): number {
 export function addNs(a: LogTime, ns: number, digits = a.digits): LogTime {
   let sec = a.sec + Math.trunc(ns / NS_PER_SEC);
   let nsec = a.nsec + Math.round(ns % NS_PER_SEC);
-  while (nsec >= NS_PER_SEC) { nsec -= NS_PER_SEC; sec += 1; }
-  while (nsec < 0) { nsec += NS_PER_SEC; sec -= 1; }
+  while (nsec >= NS_PER_SEC) {
+    nsec -= NS_PER_SEC;
+    sec += 1;
+  }
+  while (nsec < 0) {
+    nsec += NS_PER_SEC;
+    sec -= 1;
+  }
   return { sec, nsec, digits };
 }
 
@@ -69,11 +75,19 @@ function trimNum(v: number, maxDigits: number): string {
 export function parseRustDuration(text: string): number {
   let end = text.length;
   let scale: number;
-  if (text.endsWith('ns')) { scale = 1; end -= 2; }
-  else if (text.endsWith('µs') || text.endsWith('us')) { scale = 1_000; end -= 2; }
-  else if (text.endsWith('ms')) { scale = 1_000_000; end -= 2; }
-  else if (text.endsWith('s')) { scale = NS_PER_SEC; end -= 1; }
-  else return NaN;
+  if (text.endsWith('ns')) {
+    scale = 1;
+    end -= 2;
+  } else if (text.endsWith('µs') || text.endsWith('us')) {
+    scale = 1_000;
+    end -= 2;
+  } else if (text.endsWith('ms')) {
+    scale = 1_000_000;
+    end -= 2;
+  } else if (text.endsWith('s')) {
+    scale = NS_PER_SEC;
+    end -= 1;
+  } else return NaN;
   if (end === 0) return NaN;
   const v = Number(text.slice(0, end));
   return Number.isFinite(v) ? Math.round(v * scale) : NaN;

@@ -1,10 +1,18 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { ENVELOPE_IDS, generateLog, type EnvelopeId, type GenerateOptions, type GenerateStats } from '../src/bench/generate.js';
+import {
+  ENVELOPE_IDS,
+  generateLog,
+  type EnvelopeId,
+  type GenerateOptions,
+  type GenerateStats,
+} from '../src/bench/generate.js';
 
 function gen(opts: GenerateOptions): { text: string; stats: GenerateStats; chunks: number } {
   const parts: string[] = [];
-  const stats = generateLog(opts, (c) => { parts.push(c); });
+  const stats = generateLog(opts, (c) => {
+    parts.push(c);
+  });
   return { text: parts.join(''), stats, chunks: parts.length };
 }
 
@@ -14,7 +22,8 @@ const stripAnsi = (s: string): string => s.replace(/\x1b\[[0-9;]*m/g, '');
 const linesOf = (text: string): string[] => text.slice(0, -1).split('\n');
 
 // Regex sketches from log-formats.md section 3.1.
-const LV = '(TRACE|DEBUG|INFO|WARN|ERROR)', R = String.raw;
+const LV = '(TRACE|DEBUG|INFO|WARN|ERROR)',
+  R = String.raw;
 const E7 = new RegExp(R`^\[(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z) ${LV} +(\S+) (\d+) +(\d+)\] ?(.*)$`);
 const E1 = new RegExp(R`^\[(?:(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{3}|\.\d{6}|\.\d{9})?Z) )?${LV} +(\S+)\] ?(.*)$`);
 const E8 = new RegExp(R`^ (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z) ${LV} +(\S+) +> (.*)$`);
@@ -22,17 +31,32 @@ const TS = R`(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:Z|[+-]\d\d:\d\d)|[A
 const T1 = new RegExp(R`^(?:${TS} )? *${LV} (?:ThreadId\((\d+)\) )?(.*)$`);
 
 const ENVELOPE_RE: Record<Exclude<EnvelopeId, 't4-json'>, RegExp> = {
-  'e1-seconds': E1, 'e2-module': E1, 'e3-micros': E1, 'e3-nanos': E1, 'e7-fork': E7, 'e8-pretty': E8, 't1-full': T1,
+  'e1-seconds': E1,
+  'e2-module': E1,
+  'e3-micros': E1,
+  'e3-nanos': E1,
+  'e7-fork': E7,
+  'e8-pretty': E8,
+  't1-full': T1,
 };
 const FRACTION_DIGITS: Partial<Record<EnvelopeId, number>> = {
-  'e1-seconds': 0, 'e2-module': 0, 'e3-micros': 6, 'e3-nanos': 9, 'e7-fork': 6, 'e8-pretty': 3, 't1-full': 6,
+  'e1-seconds': 0,
+  'e2-module': 0,
+  'e3-micros': 6,
+  'e3-nanos': 9,
+  'e7-fork': 6,
+  'e8-pretty': 3,
+  't1-full': 6,
 };
 
 const N = 20_000;
 const cache = new Map<EnvelopeId, ReturnType<typeof gen>>();
 function sample(env: EnvelopeId): ReturnType<typeof gen> {
   let g = cache.get(env);
-  if (!g) { g = gen({ envelope: env, lines: N, seed: 42 }); cache.set(env, g); }
+  if (!g) {
+    g = gen({ envelope: env, lines: N, seed: 42 });
+    cache.set(env, g);
+  }
   return g;
 }
 
@@ -61,34 +85,37 @@ describe('generateLog: determinism', () => {
 });
 
 describe('generateLog: envelope layouts (log-formats.md 3.1)', () => {
-  it.each(Object.keys(ENVELOPE_RE) as Exclude<EnvelopeId, 't4-json'>[])('%s: every line is an envelope line or a continuation line', (env) => {
-    const { text, stats } = sample(env);
-    const re = ENVELOPE_RE[env];
-    const lines = linesOf(text);
-    let envelopeLines = 0;
-    let continuation = 0;
-    const digits = new Set<number>();
-    for (let i = 0; i < lines.length; i++) {
-      const line = env === 't1-full' ? stripAnsi(lines[i]).trimEnd() : lines[i];
-      const m = re.exec(line);
-      if (m && !/^\s{2,}/.test(line)) {
-        envelopeLines++;
-        const ts = m[1];
-        digits.add(ts.includes('.') ? ts.slice(ts.indexOf('.') + 1, -1).length : 0);
-        if (env === 't1-full') expect(m[3], line).toMatch(/^\d\d$/); // ThreadId(NN), zero-padded
-        if (env === 'e7-fork') expect(lines[i]).toMatch(/^\[\S+ (TRACE|DEBUG|INFO |WARN |ERROR) \S+ \d+ [ \d]\d\] /);
-      } else {
-        // continuation: indented, and never the first line
-        expect(i, `line ${i + 1}: ${line}`).toBeGreaterThan(0);
-        expect(line, `line ${i + 1}`).toMatch(/^\s+\S/);
-        continuation++;
+  it.each(Object.keys(ENVELOPE_RE) as Exclude<EnvelopeId, 't4-json'>[])(
+    '%s: every line is an envelope line or a continuation line',
+    (env) => {
+      const { text, stats } = sample(env);
+      const re = ENVELOPE_RE[env];
+      const lines = linesOf(text);
+      let envelopeLines = 0;
+      let continuation = 0;
+      const digits = new Set<number>();
+      for (let i = 0; i < lines.length; i++) {
+        const line = env === 't1-full' ? stripAnsi(lines[i]).trimEnd() : lines[i];
+        const m = re.exec(line);
+        if (m && !/^\s{2,}/.test(line)) {
+          envelopeLines++;
+          const ts = m[1];
+          digits.add(ts.includes('.') ? ts.slice(ts.indexOf('.') + 1, -1).length : 0);
+          if (env === 't1-full') expect(m[3], line).toMatch(/^\d\d$/); // ThreadId(NN), zero-padded
+          if (env === 'e7-fork') expect(lines[i]).toMatch(/^\[\S+ (TRACE|DEBUG|INFO |WARN |ERROR) \S+ \d+ [ \d]\d\] /);
+        } else {
+          // continuation: indented, and never the first line
+          expect(i, `line ${i + 1}: ${line}`).toBeGreaterThan(0);
+          expect(line, `line ${i + 1}`).toMatch(/^\s+\S/);
+          continuation++;
+        }
       }
-    }
-    expect(digits).toEqual(new Set([FRACTION_DIGITS[env]]));
-    expect(envelopeLines).toBe(stats.records);
-    expect(continuation).toBe(stats.continuationLines);
-    expect(continuation).toBeGreaterThan(0); // some multi-line messages
-  });
+      expect(digits).toEqual(new Set([FRACTION_DIGITS[env]]));
+      expect(envelopeLines).toBe(stats.records);
+      expect(continuation).toBe(stats.continuationLines);
+      expect(continuation).toBeGreaterThan(0); // some multi-line messages
+    },
+  );
 
   it('env_logger levels are padded {:<5}: `INFO  target]`', () => {
     const { text } = sample('e1-seconds');
@@ -102,7 +129,9 @@ describe('generateLog: envelope layouts (log-formats.md 3.1)', () => {
   });
 
   it('e8-pretty pads targets to the longest seen so far', () => {
-    const widths = linesOf(sample('e8-pretty').text).filter((l) => E8.test(l)).map((l) => l.indexOf(' > '));
+    const widths = linesOf(sample('e8-pretty').text)
+      .filter((l) => E8.test(l))
+      .map((l) => l.indexOf(' > '));
     for (let i = 1; i < widths.length; i++) expect(widths[i]).toBeGreaterThanOrEqual(widths[i - 1]);
   });
 
@@ -139,15 +168,21 @@ describe('generateLog: envelope layouts (log-formats.md 3.1)', () => {
     const { text } = sample('e3-micros');
     expect(text).toMatch(/^\[\S+ TRACE polling::epoll\] wait: running epoll_fd=4, events.len=1 events.list:$/m);
     expect(text).toMatch(/^\[\S+ TRACE polling::epoll\] wait: list\[0\] libc::epoll_event \{ events: 1 u64: \d+ \} $/m);
-    expect(text).toMatch(/^\[\S+ TRACE polling::epoll\] ctl:\+ tid=7 epoll_fd=4, event_fd=5 libc::epoll_event \{ events=4000201b u64=18446744073709551615 \}$/m);
+    expect(text).toMatch(
+      /^\[\S+ TRACE polling::epoll\] ctl:\+ tid=7 epoll_fd=4, event_fd=5 libc::epoll_event \{ events=4000201b u64=18446744073709551615 \}$/m,
+    );
     expect(text).toMatch(/^\[\S+ TRACE polling::epoll\] wait:- epoll_fd=4, res=1$/m);
-    expect(text).toMatch(/^\[\S+ TRACE libp2p_swarm\] Swarm<TBehavior>::Stream::poll_next:- result.is_ready\(\): false$/m);
+    expect(text).toMatch(
+      /^\[\S+ TRACE libp2p_swarm\] Swarm<TBehavior>::Stream::poll_next:- result.is_ready\(\): false$/m,
+    );
   });
 });
 
 /** Wait ends and swarm cycle ends, counted from the text. */
 function countMarkers(env: EnvelopeId, text: string): { waits: number; cycles: number; ready: number } {
-  let waits = 0, cycles = 0, ready = 0;
+  let waits = 0,
+    cycles = 0,
+    ready = 0;
   for (const raw of linesOf(text)) {
     if (env === 't4-json') {
       const o = JSON.parse(raw) as { fields: { message?: string }; span?: { name: string } };
@@ -156,8 +191,12 @@ function countMarkers(env: EnvelopeId, text: string): { waits: number; cycles: n
       continue;
     }
     const l = env === 't1-full' ? stripAnsi(raw) : raw;
-    if (/ polling::epoll(\] | +> )new events: epoll_fd=\d+, res=\d+$/.test(l) || /\] wait:- epoll_fd=\d+, res=\d+$/.test(l)
-      || / polling::epoll: new events epoll_fd=\d+ res=\d+$/.test(l)) waits++;
+    if (
+      / polling::epoll(\] | +> )new events: epoll_fd=\d+, res=\d+$/.test(l) ||
+      /\] wait:- epoll_fd=\d+, res=\d+$/.test(l) ||
+      / polling::epoll: new events epoll_fd=\d+ res=\d+$/.test(l)
+    )
+      waits++;
     if (/Swarm<TBehavior>::Stream::poll_next:- (result|res)\.is_ready\(\): (true|false)$/.test(l)) {
       cycles++;
       if (l.endsWith('true')) ready++;
@@ -197,8 +236,13 @@ describe('generateLog: stats', () => {
     const { text, stats } = gen({ envelope: 'e3-micros', lines: 300_000, seed: 9 });
     const SEC = 1_000_000; // µs
     const tsRe = /^\[\d{4}-\d\d-\d\dT(\d\d):(\d\d):(\d\d)\.(\d{6})Z /;
-    let day = 0, lastTod = -1, prev = -1;
-    let waitOpen = false, pollStart = -1, ioWake = -1, pendingWake = -1;
+    let day = 0,
+      lastTod = -1,
+      prev = -1;
+    let waitOpen = false,
+      pollStart = -1,
+      ioWake = -1,
+      pendingWake = -1;
     const found = { slow_poll: 0, blocked_poll: 0, starved: 0, silent: 0 };
     for (const l of linesOf(text)) {
       const m = tsRe.exec(l);

@@ -104,7 +104,9 @@ async function main() {
     },
   });
   if (!values.sample || !values.out) {
-    process.stderr.write('usage: write-demo-log.mjs --sample FILE --out FILE [--gap 2s] [--loops N] [--rotate-bytes N]\n');
+    process.stderr.write(
+      'usage: write-demo-log.mjs --sample FILE --out FILE [--gap 2s] [--loops N] [--rotate-bytes N]\n',
+    );
     process.exit(2);
   }
   const out = values.out;
@@ -120,12 +122,19 @@ async function main() {
   /** @type {(() => void) | undefined} */ let wakeEarly;
   // As PID 1 in a container Node has no default SIGTERM handling: stop between writes.
   for (const signal of /** @type {const} */ (['SIGTERM', 'SIGINT'])) {
-    process.on(signal, () => { stopping = true; wakeEarly?.(); });
+    process.on(signal, () => {
+      stopping = true;
+      wakeEarly?.();
+    });
   }
-  const sleepUntil = (/** @type {number} */ targetUs) => new Promise((resolve) => {
-    const timer = setTimeout(resolve, Math.max(1, Math.ceil((targetUs - wallUs()) / 1000)));
-    wakeEarly = () => { clearTimeout(timer); resolve(undefined); };
-  });
+  const sleepUntil = (/** @type {number} */ targetUs) =>
+    new Promise((resolve) => {
+      const timer = setTimeout(resolve, Math.max(1, Math.ceil((targetUs - wallUs()) / 1000)));
+      wakeEarly = () => {
+        clearTimeout(timer);
+        resolve(undefined);
+      };
+    });
 
   const { offsetsUs, dueUs, tails, stamped, durationUs: loopUs } = sample;
   let loopStartUs = wallUs();
@@ -161,5 +170,8 @@ async function main() {
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main().catch((err) => { process.stderr.write(`write-demo-log: ${err.message}\n`); process.exit(1); });
+  main().catch((err) => {
+    process.stderr.write(`write-demo-log: ${err.message}\n`);
+    process.exit(1);
+  });
 }

@@ -37,10 +37,17 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 export type EnvelopeId =
-  | 'e1-seconds' | 'e3-micros' | 'e3-nanos' | 'e2-module' | 'e7-fork' | 'e8-pretty' | 't1-full' | 't4-json';
+  'e1-seconds' | 'e3-micros' | 'e3-nanos' | 'e2-module' | 'e7-fork' | 'e8-pretty' | 't1-full' | 't4-json';
 
 export const ENVELOPE_IDS: readonly EnvelopeId[] = [
-  'e1-seconds', 'e3-micros', 'e3-nanos', 'e2-module', 'e7-fork', 'e8-pretty', 't1-full', 't4-json',
+  'e1-seconds',
+  'e3-micros',
+  'e3-nanos',
+  'e2-module',
+  'e7-fork',
+  'e8-pretty',
+  't1-full',
+  't4-json',
 ];
 
 /** Same names as the reactor model's StallKind. */
@@ -131,11 +138,20 @@ const B58 = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz';
 // ---------------------------------------------------------------------------------------------
 // Call sites, tracing spans
 
-const TRACE = 0, DEBUG = 1, INFO = 2, WARN = 3;
+const TRACE = 0,
+  DEBUG = 1,
+  INFO = 2,
+  WARN = 3;
 const LV = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'];
 const LV_L5 = ['TRACE', 'DEBUG', 'INFO ', 'WARN ', 'ERROR'];
 const LV_R5 = ['TRACE', 'DEBUG', ' INFO', ' WARN', 'ERROR'];
-const LV_ANSI = ['\x1b[35mTRACE\x1b[0m', '\x1b[34mDEBUG\x1b[0m', '\x1b[32m INFO\x1b[0m', '\x1b[33m WARN\x1b[0m', '\x1b[31mERROR\x1b[0m'];
+const LV_ANSI = [
+  '\x1b[35mTRACE\x1b[0m',
+  '\x1b[34mDEBUG\x1b[0m',
+  '\x1b[32m INFO\x1b[0m',
+  '\x1b[33m WARN\x1b[0m',
+  '\x1b[31mERROR\x1b[0m',
+];
 
 /** A logging call site: level, target, module path and source line (E7 shows both). */
 interface Site {
@@ -151,25 +167,43 @@ interface Site {
 }
 
 let siteCount = 0;
-function site(lv: number, target: string, src: number, opts: { mod?: string; log?: boolean; file?: string } = {}): Site {
+function site(
+  lv: number,
+  target: string,
+  src: number,
+  opts: { mod?: string; log?: boolean; file?: string } = {},
+): Site {
   return {
-    lv, target, mod: opts.mod ?? target, src, log: opts.log ?? true,
-    file: opts.file ?? `src/${target.split('::').slice(1).join('/') || 'lib'}.rs`, id: siteCount++,
+    lv,
+    target,
+    mod: opts.mod ?? target,
+    src,
+    log: opts.log ?? true,
+    file: opts.file ?? `src/${target.split('::').slice(1).join('/') || 'lib'}.rs`,
+    id: siteCount++,
   };
 }
 
 type Field = [string, string | number];
 
-interface SpanDef { name: string; fields?: Field[] }
+interface SpanDef {
+  name: string;
+  fields?: Field[];
+}
 
 /** A tracing span context, pre-rendered for T1 (plain and ANSI) and T4. */
-interface Ctx { plain: string; ansi: string; json: string }
+interface Ctx {
+  plain: string;
+  ansi: string;
+  json: string;
+}
 
 const ANSI_KV = (k: string, v: string | number): string => `\x1b[3m${k}\x1b[0m\x1b[2m=\x1b[0m${v}`;
 
 function jsonFields(fields: Field[] | undefined, name?: string): string {
   const parts: string[] = [];
-  for (const [k, v] of fields ?? []) parts.push(`${JSON.stringify(k)}:${typeof v === 'number' ? v : JSON.stringify(v)}`);
+  for (const [k, v] of fields ?? [])
+    parts.push(`${JSON.stringify(k)}:${typeof v === 'number' ? v : JSON.stringify(v)}`);
   if (name !== undefined) parts.push(`"name":${JSON.stringify(name)}`);
   return '{' + parts.join(',') + '}';
 }
@@ -181,8 +215,10 @@ function mkCtx(spans: SpanDef[]): Ctx {
   for (const s of spans) {
     const f = s.fields ?? [];
     plain += s.name + (f.length ? '{' + f.map(([k, v]) => `${k}=${v}`).join(' ') + '}' : '') + ':';
-    ansi += `\x1b[1m${s.name}\x1b[0m` +
-      (f.length ? '\x1b[1m{\x1b[0m' + f.map(([k, v]) => ANSI_KV(k, v)).join(' ') + '\x1b[1m}\x1b[0m' : '') + '\x1b[2m:\x1b[0m';
+    ansi +=
+      `\x1b[1m${s.name}\x1b[0m` +
+      (f.length ? '\x1b[1m{\x1b[0m' + f.map(([k, v]) => ANSI_KV(k, v)).join(' ') + '\x1b[1m}\x1b[0m' : '') +
+      '\x1b[2m:\x1b[0m';
   }
   const last = spans[spans.length - 1];
   const json = `,"span":${jsonFields(last.fields, last.name)},"spans":[${spans.map((s) => jsonFields(s.fields, s.name)).join(',')}]`;
@@ -279,12 +315,18 @@ const CTX_POOL = mkCtx([{ name: 'Swarm::poll' }, { name: 'Pool::poll' }]);
 const CTX_HYPER = mkCtx([{ name: 'parse_headers' }]);
 
 const BACKTRACE_FRAMES = [
-  'std::backtrace_rs::backtrace::libunwind::trace', '/rustc/4ca19e09d302a4cbde14f9cb1bc109179dc824cd/library/std/src/../../backtrace/src/backtrace/libunwind.rs:93:5',
-  'std::backtrace::Backtrace::create', '/rustc/4ca19e09d302a4cbde14f9cb1bc109179dc824cd/library/std/src/backtrace.rs:332:13',
-  'libp2p_tcp::GenTcpConfig<T>::do_listen::{{closure}}', '/home/wink/prgs/rust/forks/rust-libp2p/transports/tcp/src/lib.rs:880:33',
-  'libp2p_core::transport::map::MapStream<T,F>::poll_next', '/home/wink/prgs/rust/forks/rust-libp2p/core/src/transport/map.rs:102:15',
-  'libp2p_swarm::Swarm<TBehaviour>::poll_next_event', '/home/wink/prgs/rust/forks/rust-libp2p/swarm/src/lib.rs:845:23',
-  'futures_executor::local_pool::block_on', '/home/wink/.cargo/registry/src/github.com-1ecc6299db9ec823/futures-executor-0.3.21/src/local_pool.rs:317:18',
+  'std::backtrace_rs::backtrace::libunwind::trace',
+  '/rustc/4ca19e09d302a4cbde14f9cb1bc109179dc824cd/library/std/src/../../backtrace/src/backtrace/libunwind.rs:93:5',
+  'std::backtrace::Backtrace::create',
+  '/rustc/4ca19e09d302a4cbde14f9cb1bc109179dc824cd/library/std/src/backtrace.rs:332:13',
+  'libp2p_tcp::GenTcpConfig<T>::do_listen::{{closure}}',
+  '/home/wink/prgs/rust/forks/rust-libp2p/transports/tcp/src/lib.rs:880:33',
+  'libp2p_core::transport::map::MapStream<T,F>::poll_next',
+  '/home/wink/prgs/rust/forks/rust-libp2p/core/src/transport/map.rs:102:15',
+  'libp2p_swarm::Swarm<TBehaviour>::poll_next_event',
+  '/home/wink/prgs/rust/forks/rust-libp2p/swarm/src/lib.rs:845:23',
+  'futures_executor::local_pool::block_on',
+  '/home/wink/.cargo/registry/src/github.com-1ecc6299db9ec823/futures-executor-0.3.21/src/local_pool.rs:317:18',
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -293,7 +335,13 @@ const BACKTRACE_FRAMES = [
 type Family = 'up' | 'fork' | 'v6' | 'tr';
 type Reason = 'io' | 'notify' | 'timeout';
 
-interface Plan { reason: Reason; start: number; d: number; timeout: number | null; tick: number }
+interface Plan {
+  reason: Reason;
+  start: number;
+  d: number;
+  timeout: number | null;
+  tick: number;
+}
 
 interface Src {
   key: number;
@@ -308,7 +356,11 @@ interface Src {
   ctxMux: Ctx | null;
 }
 
-interface Ev { key: number; flags: number; src: Src | null }
+interface Ev {
+  key: number;
+  flags: number;
+  src: Src | null;
+}
 
 const DEFAULT_START: Record<EnvelopeId, string> = {
   'e1-seconds': '2022-04-14T10:12:03Z',
@@ -371,19 +423,45 @@ class Generator {
     const seed = opts.seed ?? 1;
     this.r = mulberry32(seed);
     this.env = opts.envelope;
-    this.fam = opts.envelope.startsWith('t') ? 'tr' : opts.envelope === 'e7-fork' ? 'v6'
-      : opts.envelope.startsWith('e3') ? 'fork' : 'up';
+    this.fam = opts.envelope.startsWith('t')
+      ? 'tr'
+      : opts.envelope === 'e7-fork'
+        ? 'v6'
+        : opts.envelope.startsWith('e3')
+          ? 'fork'
+          : 'up';
     this.base = opts.startSec ?? Date.parse(DEFAULT_START[opts.envelope]) / 1000;
     this.limit = Math.max(1, Math.floor(opts.lines));
     this.chunk = opts.chunkChars ?? 1 << 20;
     this.write = write;
     this.stats = {
-      envelope: opts.envelope, seed, lines: 0, records: 0, continuationLines: 0, bytes: 0,
-      waits: 0, waitsByReason: { io: 0, notify: 0, timeout: 0 }, pollCycles: 0, pollCyclesReady: 0,
-      stalls: { slow_poll: 0, blocked_poll: 0, starved: 0, silent: 0 }, firstTime: 0, lastTime: 0,
+      envelope: opts.envelope,
+      seed,
+      lines: 0,
+      records: 0,
+      continuationLines: 0,
+      bytes: 0,
+      waits: 0,
+      waitsByReason: { io: 0, notify: 0, timeout: 0 },
+      pollCycles: 0,
+      pollCyclesReady: 0,
+      stalls: { slow_poll: 0, blocked_poll: 0, starved: 0, silent: 0 },
+      firstTime: 0,
+      lastTime: 0,
     };
-    if (this.fam === 'tr') { this.epfd = 3; this.evfd = 4; this.tmfd = -1; this.IO = 2; this.WORKERS = [3, 4, 5, 6]; }
-    else { this.epfd = 4; this.evfd = 5; this.tmfd = 6; this.IO = 7; this.WORKERS = [2, 3, 4, 5, 6, 8]; }
+    if (this.fam === 'tr') {
+      this.epfd = 3;
+      this.evfd = 4;
+      this.tmfd = -1;
+      this.IO = 2;
+      this.WORKERS = [3, 4, 5, 6];
+    } else {
+      this.epfd = 4;
+      this.evfd = 5;
+      this.tmfd = 6;
+      this.IO = 7;
+      this.WORKERS = [2, 3, 4, 5, 6, 8];
+    }
     for (let i = 0; i < 24; i++) {
       let p = '12D3KooW';
       for (let k = 0; k < 44; k++) p += B58[Math.floor(this.r() * 58)];
@@ -399,17 +477,31 @@ class Generator {
   }
 
   // --- randomness
-  private ri(a: number, b: number): number { return a + Math.floor(this.r() * (b - a + 1)); }
-  private chance(p: number): boolean { return this.r() < p; }
-  private pick<T>(a: readonly T[]): T { return a[Math.floor(this.r() * a.length)]; }
-  private logUniform(a: number, b: number): number { return Math.round(a * Math.pow(b / a, this.r())); }
-  private hex8(): string { return pad(Math.floor(this.r() * 0xffffffff).toString(16), 8); }
+  private ri(a: number, b: number): number {
+    return a + Math.floor(this.r() * (b - a + 1));
+  }
+  private chance(p: number): boolean {
+    return this.r() < p;
+  }
+  private pick<T>(a: readonly T[]): T {
+    return a[Math.floor(this.r() * a.length)];
+  }
+  private logUniform(a: number, b: number): number {
+    return Math.round(a * Math.pow(b / a, this.r()));
+  }
+  private hex8(): string {
+    return pad(Math.floor(this.r() * 0xffffffff).toString(16), 8);
+  }
   private remoteAddr(): string {
     return `/ip4/${this.ri(2, 223)}.${this.ri(0, 255)}.${this.ri(0, 255)}.${this.ri(1, 254)}/tcp/${this.ri(1024, 65535)}`;
   }
   /** Time between two lines of one burst: 5–60 µs (with sub-µs digits for the nanos envelope). */
-  private step(): void { this.now += 5 * US + Math.floor(this.r() * 55 * US); }
-  private stepSmall(): void { this.now += 2 * US + Math.floor(this.r() * 15 * US); }
+  private step(): void {
+    this.now += 5 * US + Math.floor(this.r() * 55 * US);
+  }
+  private stepSmall(): void {
+    this.now += 2 * US + Math.floor(this.r() * 15 * US);
+  }
 
   // --- output
   private stamp(t: number, digits: number): string {
@@ -420,10 +512,14 @@ class Generator {
     }
     const sub = t - whole * SEC;
     switch (digits) {
-      case 0: return this.cIso + 'Z';
-      case 3: return this.cIso + '.' + pad(Math.floor(sub / MS), 3) + 'Z';
-      case 6: return this.cIso + '.' + pad(Math.floor(sub / US), 6) + 'Z';
-      default: return this.cIso + '.' + pad(sub, 9) + 'Z';
+      case 0:
+        return this.cIso + 'Z';
+      case 3:
+        return this.cIso + '.' + pad(Math.floor(sub / MS), 3) + 'Z';
+      case 6:
+        return this.cIso + '.' + pad(Math.floor(sub / US), 6) + 'Z';
+      default:
+        return this.cIso + '.' + pad(sub, 9) + 'Z';
     }
   }
 
@@ -432,13 +528,23 @@ class Generator {
    * envelopes it is the message part and `fields` the structured fields. Returns false once the
    * line budget is spent (nothing written).
    */
-  private emit(s: Site, tid: number, msg: string, ctx: Ctx | null = null, fields: Field[] | null = null,
-    cont: string[] | null = null, skew = 0): boolean {
+  private emit(
+    s: Site,
+    tid: number,
+    msg: string,
+    ctx: Ctx | null = null,
+    fields: Field[] | null = null,
+    cont: string[] | null = null,
+    skew = 0,
+  ): boolean {
     if (this.full) return false;
     const t = Math.max(0, this.now - skew);
     let line: string;
     switch (this.env) {
-      case 'e1-seconds': case 'e2-module': case 'e3-micros': case 'e3-nanos': {
+      case 'e1-seconds':
+      case 'e2-module':
+      case 'e3-micros':
+      case 'e3-nanos': {
         let tail = this.tails[s.id];
         if (tail === undefined) {
           tail = this.tails[s.id] = ` ${LV_L5[s.lv]} ${this.env === 'e2-module' ? s.mod : s.target}] `;
@@ -451,7 +557,8 @@ class Generator {
       case 'e7-fork': {
         const ti = s.id * 64 + tid;
         let tail = this.tails[ti];
-        if (tail === undefined) tail = this.tails[ti] = ` ${LV_L5[s.lv]} ${s.mod} ${s.src} ${tid < 10 ? ' ' + tid : tid}] `;
+        if (tail === undefined)
+          tail = this.tails[ti] = ` ${LV_L5[s.lv]} ${s.mod} ${s.src} ${tid < 10 ? ' ' + tid : tid}] `;
         line = '[' + this.stamp(t, 6) + tail + msg + '\n';
         if (cont) for (const c of cont) line += c + '\n';
         break;
@@ -467,23 +574,31 @@ class Generator {
         const thread = `ThreadId(${pad(tid, 2)}) `;
         if (this.r() < 0.04) {
           let f = '';
-          if (fields) for (let i = 0; i < fields.length; i++) f += (msg === '' && i === 0 ? '' : ' ') + ANSI_KV(fields[i][0], fields[i][1]);
+          if (fields)
+            for (let i = 0; i < fields.length; i++)
+              f += (msg === '' && i === 0 ? '' : ' ') + ANSI_KV(fields[i][0], fields[i][1]);
           line = `\x1b[2m${this.stamp(t, 6)}\x1b[0m ${LV_ANSI[s.lv]} ${thread}${c.ansi}\x1b[2m${s.target}\x1b[0m\x1b[2m:\x1b[0m ${msg}${f}`;
         } else {
           let f = '';
-          if (fields) for (let i = 0; i < fields.length; i++) f += (msg === '' && i === 0 ? '' : ' ') + fields[i][0] + '=' + fields[i][1];
+          if (fields)
+            for (let i = 0; i < fields.length; i++)
+              f += (msg === '' && i === 0 ? '' : ' ') + fields[i][0] + '=' + fields[i][1];
           line = `${this.stamp(t, 6)} ${LV_R5[s.lv]} ${thread}${c.plain}${s.target}: ${msg}${f}`;
         }
         line += s.log ? '    \n' : '\n';
         if (cont) for (const cl of cont) line += cl + '\n';
         break;
       }
-      default: { // t4-json
+      default: {
+        // t4-json
         const full = cont ? msg + '\n' + cont.join('\n') : msg;
         let f = full === '' ? '' : `"message":${JSON.stringify(full)}`;
-        if (fields) for (const [k, v] of fields) f += (f === '' ? '' : ',') + JSON.stringify(k) + ':' + (typeof v === 'number' ? v : JSON.stringify(v));
+        if (fields)
+          for (const [k, v] of fields)
+            f += (f === '' ? '' : ',') + JSON.stringify(k) + ':' + (typeof v === 'number' ? v : JSON.stringify(v));
         if (s.log) {
-          f += `,"log.target":${JSON.stringify(s.target)},"log.module_path":${JSON.stringify(s.mod)},` +
+          f +=
+            `,"log.target":${JSON.stringify(s.target)},"log.module_path":${JSON.stringify(s.mod)},` +
             `"log.file":"/home/relay/.cargo/registry/src/index.crates.io-6f17d22bba15001f/${s.target.split('::')[0]}/${s.file}","log.line":${s.src}`;
         }
         line = `{"timestamp":"${this.stamp(t, 6)}","level":"${LV[s.lv]}","fields":{${f}},"target":"${s.target}"${(ctx ?? CTX_NONE).json},"threadId":"ThreadId(${tid})"}\n`;
@@ -499,7 +614,10 @@ class Generator {
     st.records++;
     st.continuationLines += physical - 1;
     const abs = this.base + t / SEC;
-    if (!this.firstSet) { st.firstTime = abs; this.firstSet = true; }
+    if (!this.firstSet) {
+      st.firstTime = abs;
+      this.firstSet = true;
+    }
     st.lastTime = abs;
     if (st.lines >= this.limit) this.full = true;
     return true;
@@ -515,7 +633,8 @@ class Generator {
   // --- stall schedule
   private dueStall(): InducedStallKind | null {
     return this.stallIdx < this.stallAt.length && this.stats.lines >= this.stallAt[this.stallIdx]
-      ? this.stallKind[this.stallIdx] : null;
+      ? this.stallKind[this.stallIdx]
+      : null;
   }
   private stallDone(kind: InducedStallKind, complete: boolean): void {
     if (complete) this.stats.stalls[kind]++;
@@ -540,10 +659,17 @@ class Generator {
     if (f === 'tr') {
       this.emit(S_SW_INFO, this.MAIN, '', CTX_NONE, [['local_peer_id', peer]]);
       this.step();
-      this.emit(S_T_NEW, this.MAIN, 'new', CTX_NONE, [['epoll_fd', this.epfd], ['notifier', `EventFd(OwnedFd { fd: ${this.evfd} })`]]);
+      this.emit(S_T_NEW, this.MAIN, 'new', CTX_NONE, [
+        ['epoll_fd', this.epfd],
+        ['notifier', `EventFd(OwnedFd { fd: ${this.evfd} })`],
+      ]);
     } else {
       const rv2 = this.rv2();
-      this.emit(S_APP, this.MAIN, f === 'v6' ? 'rv2:+ main' : rv2 + 'opt: Opt { use_ipv6: None, secret_key_seed: 0, port: 4001 }');
+      this.emit(
+        S_APP,
+        this.MAIN,
+        f === 'v6' ? 'rv2:+ main' : rv2 + 'opt: Opt { use_ipv6: None, secret_key_seed: 0, port: 4001 }',
+      );
       this.step();
       this.emit(S_APP, this.MAIN, `${rv2}Local peer id: PeerId("${peer}")`);
       this.step();
@@ -557,9 +683,15 @@ class Generator {
       this.step();
       this.emit(S_TCP_T, this.MAIN, 'listening on address', CTX_NONE, [['address', '0.0.0.0:4001']]);
       this.step();
-      this.emit(S_SW_T_DBG, this.MAIN, 'New listener address', CTX_SWARM, [['listener', 'ListenerId(1)'], ['address', LOCAL_ADDR]]);
+      this.emit(S_SW_T_DBG, this.MAIN, 'New listener address', CTX_SWARM, [
+        ['listener', 'ListenerId(1)'],
+        ['address', LOCAL_ADDR],
+      ]);
       this.step();
-      this.emit(S_APP_T, this.MAIN, '', CTX_NONE, [['address', LOCAL_ADDR], ['event', 'NewListenAddr']]);
+      this.emit(S_APP_T, this.MAIN, '', CTX_NONE, [
+        ['address', LOCAL_ADDR],
+        ['event', 'NewListenAddr'],
+      ]);
     } else {
       this.step();
       this.emit(S_TCP_D, this.MAIN, `New listen address: ${LOCAL_ADDR}`);
@@ -635,10 +767,19 @@ class Generator {
     let reason: Reason;
     if (due === 'starved') reason = 'io';
     else if (due === 'silent') reason = 'notify';
-    else { const u = this.r(); reason = u < 0.62 ? 'io' : u < 0.85 ? 'timeout' : 'notify'; }
+    else {
+      const u = this.r();
+      reason = u < 0.62 ? 'io' : u < 0.85 ? 'timeout' : 'notify';
+    }
     const u = this.r();
-    let d = u < 0.35 ? this.logUniform(30 * US, 2 * MS) : u < 0.75 ? this.logUniform(2 * MS, 300 * MS)
-      : u < 0.95 ? this.logUniform(300 * MS, 3 * SEC) : this.logUniform(3 * SEC, 12 * SEC);
+    let d =
+      u < 0.35
+        ? this.logUniform(30 * US, 2 * MS)
+        : u < 0.75
+          ? this.logUniform(2 * MS, 300 * MS)
+          : u < 0.95
+            ? this.logUniform(300 * MS, 3 * SEC)
+            : this.logUniform(3 * SEC, 12 * SEC);
     let timeout: number | null = null;
     if (reason === 'timeout') {
       d = Math.max(d, 5 * MS, minD);
@@ -686,100 +827,164 @@ class Generator {
   private evDisp(keyHex: string, readable: boolean, writable = false): string {
     return `Event { r: ${readable} w: ${writable} key: ${keyHex} } `;
   }
-  private keyStr(key: number): string { return key < 0 ? MAX_KEY : String(key); }
-  private keyHex(key: number): string { return key < 0 ? MAX_HEX : key.toString(16); }
+  private keyStr(key: number): string {
+    return key < 0 ? MAX_KEY : String(key);
+  }
+  private keyHex(key: number): string {
+    return key < 0 ? MAX_HEX : key.toString(16);
+  }
 
   private pollerNew(): void {
-    const e = this.epfd, ev = this.evfd, tm = this.tmfd, io = this.IO;
+    const e = this.epfd,
+      ev = this.evfd,
+      tm = this.tmfd,
+      io = this.IO;
     switch (this.fam) {
       case 'up':
-        this.emit(S_EP_ADD, io, `add: epoll_fd=${e}, fd=${tm}, ev=${this.evDbg(MAX_KEY, false)}`); this.step();
-        this.emit(S_EP_ADD, io, `add: epoll_fd=${e}, fd=${ev}, ev=${this.evDbg(MAX_KEY, true)}`); this.step();
+        this.emit(S_EP_ADD, io, `add: epoll_fd=${e}, fd=${tm}, ev=${this.evDbg(MAX_KEY, false)}`);
+        this.step();
+        this.emit(S_EP_ADD, io, `add: epoll_fd=${e}, fd=${ev}, ev=${this.evDbg(MAX_KEY, true)}`);
+        this.step();
         this.emit(S_EP_NEW, io, `new: epoll_fd=${e}, event_fd=${ev}, timer_fd=Some(${tm})`);
         break;
       case 'fork':
-        this.emit(S_EP_NEW, io, `new:+ tid=${io}`); this.step();
-        this.forkCtl('add', tm, -1, false, io); this.step();
-        this.forkCtl('add', ev, -1, true, io); this.step();
+        this.emit(S_EP_NEW, io, `new:+ tid=${io}`);
+        this.step();
+        this.forkCtl('add', tm, -1, false, io);
+        this.step();
+        this.forkCtl('add', ev, -1, true, io);
+        this.step();
         this.emit(S_EP_NEW, io, `new:- epoll_fd=${e}, event_fd=${ev}, timer_fd=Some(${tm})`);
         break;
       case 'v6':
-        this.emit(S_EP_NEW, io, 'new:+'); this.step();
-        this.v6Ctl('ADD', tm, -1, '40000000', io); this.step();
-        this.v6Ctl('ADD', ev, -1, '4000201b', io); this.step();
+        this.emit(S_EP_NEW, io, 'new:+');
+        this.step();
+        this.v6Ctl('ADD', tm, -1, '40000000', io);
+        this.step();
+        this.v6Ctl('ADD', ev, -1, '4000201b', io);
+        this.step();
         this.emit(S_EP_NEW, io, `new:- epoll_fd=${e}, event_fd=${ev}, timer_fd=Some(${tm})`);
         break;
-      default: break;
+      default:
+        break;
     }
     this.step();
   }
 
   /** Fork e1c433b add/modify with tid, its ctl pair, and the exit line. */
   private forkCtl(op: 'add' | 'modify', fd: number, key: number, readable: boolean, tid: number): void {
-    const e = this.epfd, evfd = this.evfd, k = this.keyStr(key);
+    const e = this.epfd,
+      evfd = this.evfd,
+      k = this.keyStr(key);
     const ev = this.evDbg(k, readable);
     const mask = op === 'add' && !(key < 0 && readable) ? '40000000' : '4000201b';
-    this.emit(op === 'add' ? S_EP_ADD : S_EP_MOD, tid, `${op}:+ tid=${tid} epoll_fd=${e}, fd=${fd}, ev=${ev}`); this.stepSmall();
-    this.emit(S_EP_CTL, tid, `ctl:+ tid=${tid} epoll_fd=${e}, event_fd=${evfd} libc::epoll_event { events=${mask} u64=${k} }`); this.stepSmall();
-    this.emit(S_EP_CTL_END, tid, `ctl:- epoll_fd=${e}, event_fd=${evfd}, ev=Some(${ev}) result=Ok(0)`); this.stepSmall();
+    this.emit(op === 'add' ? S_EP_ADD : S_EP_MOD, tid, `${op}:+ tid=${tid} epoll_fd=${e}, fd=${fd}, ev=${ev}`);
+    this.stepSmall();
+    this.emit(
+      S_EP_CTL,
+      tid,
+      `ctl:+ tid=${tid} epoll_fd=${e}, event_fd=${evfd} libc::epoll_event { events=${mask} u64=${k} }`,
+    );
+    this.stepSmall();
+    this.emit(S_EP_CTL_END, tid, `ctl:- epoll_fd=${e}, event_fd=${evfd}, ev=Some(${ev}) result=Ok(0)`);
+    this.stepSmall();
     this.emit(op === 'add' ? S_EP_ADD : S_EP_MOD, tid, `${op}:- epoll_fd=${e}, fd=${fd}, ev=${ev}`);
   }
 
   /** Fork v6 ctl pair (the add/modify/delete wrappers log nothing in v6). */
   private v6Ctl(op: 'ADD' | 'MOD' | 'DEL', fd: number, key: number, mask: string, tid: number): void {
-    const e = this.epfd, evfd = this.evfd;
+    const e = this.epfd,
+      evfd = this.evfd;
     const ev = op === 'DEL' ? 'ev=None' : `{ events: ${mask} u64: ${this.keyHex(key)} }`;
-    this.emit(S_EP_CTL, tid, `ctl:+ ${op} epoll_fd=${e}, fd=${fd} event_fd=${evfd} ${ev}`); this.stepSmall();
+    this.emit(S_EP_CTL, tid, `ctl:+ ${op} epoll_fd=${e}, fd=${fd} event_fd=${evfd} ${ev}`);
+    this.stepSmall();
     this.emit(S_EP_CTL_END, tid, `ctl:- ${op} epoll_fd=${e}, fd=${fd} event_fd=${evfd} res=Ok(0)`);
   }
 
-  private timeoutStr(p: Plan): string { return p.timeout === null ? 'None' : `Some(${rustDuration(p.timeout)})`; }
+  private timeoutStr(p: Plan): string {
+    return p.timeout === null ? 'None' : `Some(${rustDuration(p.timeout)})`;
+  }
 
   /** The async-io thread enters react and starts a poller wait. */
   private startWait(p: Plan): void {
-    const io = this.IO, e = this.epfd;
+    const io = this.IO,
+      e = this.epfd;
     const to = this.timeoutStr(p);
     this.tick++;
     p.tick = this.tick;
     switch (this.fam) {
-      case 'up': case 'fork': {
-        if (this.chance(0.3)) { this.emit(S_AIO_MAIN, io, 'main_loop: waiting on I/O'); this.step(); }
-        this.emit(S_AIO_PT, io, 'process_timers: 0 ready wakers'); this.step();
-        this.emit(S_P_WAIT, io, `Poller::wait(_, ${to})`); this.stepSmall();
+      case 'up':
+      case 'fork': {
+        if (this.chance(0.3)) {
+          this.emit(S_AIO_MAIN, io, 'main_loop: waiting on I/O');
+          this.step();
+        }
+        this.emit(S_AIO_PT, io, 'process_timers: 0 ready wakers');
+        this.step();
+        this.emit(S_P_WAIT, io, `Poller::wait(_, ${to})`);
+        this.stepSmall();
         p.start = this.now;
         if (this.fam === 'up') {
-          this.emit(S_EP_WAIT, io, `wait: epoll_fd=${e}, timeout=${to}`); this.stepSmall();
+          this.emit(S_EP_WAIT, io, `wait: epoll_fd=${e}, timeout=${to}`);
+          this.stepSmall();
           this.emit(S_EP_MOD, io, `modify: epoll_fd=${e}, fd=${this.tmfd}, ev=${this.evDbg(MAX_KEY, true)}`);
         } else {
-          this.emit(S_EP_WAIT, io, `wait:+ tid=${io} epoll_fd=${e}, timeout=${to}`); this.stepSmall();
-          this.emit(S_EP_CONF, io, `wait: configure epoll_fd=${e}, timeout=${to} ${this.secField(p.timeout)}`); this.stepSmall();
-          this.forkCtl('modify', this.tmfd, -1, true, io); this.stepSmall();
+          this.emit(S_EP_WAIT, io, `wait:+ tid=${io} epoll_fd=${e}, timeout=${to}`);
+          this.stepSmall();
+          this.emit(S_EP_CONF, io, `wait: configure epoll_fd=${e}, timeout=${to} ${this.secField(p.timeout)}`);
+          this.stepSmall();
+          this.forkCtl('modify', this.tmfd, -1, true, io);
+          this.stepSmall();
           this.emit(S_EP_WAITING, io, `wait: waiting epoll_fd=${e}, timeout=${to} timeout_ms=-1, events.list.len=1000`);
         }
         break;
       }
       case 'v6': {
         const t = p.tick;
-        this.emit(S_AIO_REACT, io, 'ReactorLock::react:+ '); this.stepSmall();
-        this.emit(S_AIO_REACT, io, 'ReactorLock::react: call process_timers'); this.stepSmall();
-        this.emit(S_AIO_PT, io, 'Reactor::process_timers:+ wakers.len=0'); this.stepSmall();
-        this.emit(S_AIO_PT_D, io, 'Reactor::process_timers: 0 ready wakers'); this.stepSmall();
-        this.emit(S_AIO_PT, io, `Reactor::process_timers:- wakers.len=0 dur=${rustDuration(this.ri(1500, 9000))}`); this.stepSmall();
-        const next = p.timeout === null ? 'None' : `Some(Instant { tv_sec: ${1300 + Math.floor((this.now + p.timeout) / SEC)}, tv_nsec: ${this.ri(0, 999999999)} })`;
-        this.emit(S_AIO_REACT, io, `ReactorLock::react: retf process_timers next_timer=${next}; calculate timeout`); this.stepSmall();
-        this.emit(S_AIO_REACT, io, `ReactorLock::react: timeout=${to}; bump ticker`); this.stepSmall();
-        this.emit(S_AIO_REACT, io, `ReactorLock::react: bumped ticker tick=${t}; call events.clear()`); this.stepSmall();
-        this.emit(S_AIO_REACT, io, `ReactorLock::react: tick=${t} retf events.clear(); call reactor.poller.wait timeout=${to}`); this.stepSmall();
-        this.emit(S_P_WAIT, io, `Poller::wait(_, ${to})`); this.stepSmall();
+        this.emit(S_AIO_REACT, io, 'ReactorLock::react:+ ');
+        this.stepSmall();
+        this.emit(S_AIO_REACT, io, 'ReactorLock::react: call process_timers');
+        this.stepSmall();
+        this.emit(S_AIO_PT, io, 'Reactor::process_timers:+ wakers.len=0');
+        this.stepSmall();
+        this.emit(S_AIO_PT_D, io, 'Reactor::process_timers: 0 ready wakers');
+        this.stepSmall();
+        this.emit(S_AIO_PT, io, `Reactor::process_timers:- wakers.len=0 dur=${rustDuration(this.ri(1500, 9000))}`);
+        this.stepSmall();
+        const next =
+          p.timeout === null
+            ? 'None'
+            : `Some(Instant { tv_sec: ${1300 + Math.floor((this.now + p.timeout) / SEC)}, tv_nsec: ${this.ri(0, 999999999)} })`;
+        this.emit(S_AIO_REACT, io, `ReactorLock::react: retf process_timers next_timer=${next}; calculate timeout`);
+        this.stepSmall();
+        this.emit(S_AIO_REACT, io, `ReactorLock::react: timeout=${to}; bump ticker`);
+        this.stepSmall();
+        this.emit(S_AIO_REACT, io, `ReactorLock::react: bumped ticker tick=${t}; call events.clear()`);
+        this.stepSmall();
+        this.emit(
+          S_AIO_REACT,
+          io,
+          `ReactorLock::react: tick=${t} retf events.clear(); call reactor.poller.wait timeout=${to}`,
+        );
+        this.stepSmall();
+        this.emit(S_P_WAIT, io, `Poller::wait(_, ${to})`);
+        this.stepSmall();
         p.start = this.now;
-        this.emit(S_EP_WAIT, io, `wait:+ epoll_fd=${e}, timeout=${to}`); this.stepSmall();
-        this.emit(S_EP_CONF, io, `wait: configure epoll_fd=${e}, timeout=${to} ${this.secField(p.timeout)}`); this.stepSmall();
-        this.v6Ctl('MOD', this.tmfd, -1, '4000201b', io); this.stepSmall();
+        this.emit(S_EP_WAIT, io, `wait:+ epoll_fd=${e}, timeout=${to}`);
+        this.stepSmall();
+        this.emit(S_EP_CONF, io, `wait: configure epoll_fd=${e}, timeout=${to} ${this.secField(p.timeout)}`);
+        this.stepSmall();
+        this.v6Ctl('MOD', this.tmfd, -1, '4000201b', io);
+        this.stepSmall();
         this.emit(S_EP_WAITING_D, io, `wait: waiting epoll_fd=${e}, timeout=${to} timeout_ms=-1, events.list.len=1000`);
         break;
       }
-      default: { // tr: polling 3.x logs no start; async-io 2.x logs process_timers first
-        if (this.chance(0.3)) { this.emit(S_T_MAIN, io, 'waiting on I/O', CTX_MAIN); this.step(); }
+      default: {
+        // tr: polling 3.x logs no start; async-io 2.x logs process_timers first
+        if (this.chance(0.3)) {
+          this.emit(S_T_MAIN, io, 'waiting on I/O', CTX_MAIN);
+          this.step();
+        }
         p.start = this.now;
         this.emit(S_T_PT, io, '0 ready wakers', CTX_PT);
         break;
@@ -799,112 +1004,198 @@ class Generator {
   /** Some thread wakes the poller through the eventfd (timer inserted, task woken from outside). */
   private notifyLines(): void {
     const tid = this.pick([this.MAIN, ...this.WORKERS]);
-    const e = this.epfd, ev = this.evfd;
+    const e = this.epfd,
+      ev = this.evfd;
     switch (this.fam) {
       case 'up':
-        this.emit(S_P_NOTIFY, tid, 'Poller::notify()'); this.stepSmall();
+        this.emit(S_P_NOTIFY, tid, 'Poller::notify()');
+        this.stepSmall();
         this.emit(S_EP_NOTIFY, tid, `notify: epoll_fd=${e}, event_fd=${ev}`);
         break;
       case 'fork':
-        this.emit(S_P_NOTIFY, tid, 'Poller::notify()'); this.stepSmall();
-        this.emit(S_EP_NOTIFY, tid, `new:+ tid=${tid} epoll_fd=${e}, event_fd=${ev}`); this.stepSmall();
+        this.emit(S_P_NOTIFY, tid, 'Poller::notify()');
+        this.stepSmall();
+        this.emit(S_EP_NOTIFY, tid, `new:+ tid=${tid} epoll_fd=${e}, event_fd=${ev}`);
+        this.stepSmall();
         this.emit(S_EP_NOTIFY, tid, `notify:- epoll_fd=${e}, event_fd=${ev}`);
         break;
       case 'v6':
-        this.emit(S_AIO_REACT, tid, 'Reactor::notify:+'); this.stepSmall();
-        this.emit(S_P_NOTIFY, tid, 'Poller::notify()'); this.stepSmall();
-        this.emit(S_EP_NOTIFY, tid, `notify:+ epoll_fd=${e}, event_fd=${ev}`); this.stepSmall();
-        this.emit(S_EP_NOTIFY, tid, `notify:- epoll_fd=${e}, event_fd=${ev}`); this.stepSmall();
+        this.emit(S_AIO_REACT, tid, 'Reactor::notify:+');
+        this.stepSmall();
+        this.emit(S_P_NOTIFY, tid, 'Poller::notify()');
+        this.stepSmall();
+        this.emit(S_EP_NOTIFY, tid, `notify:+ epoll_fd=${e}, event_fd=${ev}`);
+        this.stepSmall();
+        this.emit(S_EP_NOTIFY, tid, `notify:- epoll_fd=${e}, event_fd=${ev}`);
+        this.stepSmall();
         this.emit(S_AIO_REACT, tid, 'Reactor::notify:-');
         break;
-      default: break; // polling 3.x: Poller::notify is a span, nothing logged
+      default:
+        break; // polling 3.x: Poller::notify is a span, nothing logged
     }
     this.stepSmall();
   }
 
   /** epoll_wait returned: wake lines, the wait's end (counted), async-io's react tail. */
   private endWait(p: Plan, evs: Ev[]): void {
-    const io = this.IO, e = this.epfd;
+    const io = this.IO,
+      e = this.epfd;
     const res = p.reason === 'timeout' && this.fam === 'tr' ? 0 : evs.length;
     const ioWakers = p.reason === 'io' ? evs.length : 0;
     const timerWakers = p.reason === 'timeout' ? 1 : 0;
     let ended = false;
     switch (this.fam) {
       case 'up':
-        ended = this.emit(S_EP_WAIT, io, `new events: epoll_fd=${e}, res=${res}`); this.stepSmall();
-        this.emit(S_EP_MOD, io, `modify: epoll_fd=${e}, fd=${this.evfd}, ev=${this.evDbg(MAX_KEY, true)}`); this.stepSmall();
+        ended = this.emit(S_EP_WAIT, io, `new events: epoll_fd=${e}, res=${res}`);
+        this.stepSmall();
+        this.emit(S_EP_MOD, io, `modify: epoll_fd=${e}, fd=${this.evfd}, ev=${this.evDbg(MAX_KEY, true)}`);
+        this.stepSmall();
         break;
       case 'fork':
-        this.emit(S_EP_RUN, io, `wait: running epoll_fd=${e}, events.len=${res} events.list:`); this.step();
+        this.emit(S_EP_RUN, io, `wait: running epoll_fd=${e}, events.len=${res} events.list:`);
+        this.step();
         for (let i = 0; i < evs.length; i++) {
-          this.emit(S_EP_LIST, io, `wait: list[${i}] libc::epoll_event { events: ${evs[i].flags.toString(16)} u64: ${this.keyStr(evs[i].key)} } `); this.stepSmall();
+          this.emit(
+            S_EP_LIST,
+            io,
+            `wait: list[${i}] libc::epoll_event { events: ${evs[i].flags.toString(16)} u64: ${this.keyStr(evs[i].key)} } `,
+          );
+          this.stepSmall();
         }
-        this.forkCtl('modify', this.evfd, -1, true, io); this.stepSmall();
-        ended = this.emit(S_EP_END, io, `wait:- epoll_fd=${e}, res=${res}`); this.stepSmall();
+        this.forkCtl('modify', this.evfd, -1, true, io);
+        this.stepSmall();
+        ended = this.emit(S_EP_END, io, `wait:- epoll_fd=${e}, res=${res}`);
+        this.stepSmall();
         break;
       case 'v6': {
-        this.emit(S_EP_RUN, io, `wait: running epoll_fd=${e}, events.len=${res} events.list:`); this.step();
+        this.emit(S_EP_RUN, io, `wait: running epoll_fd=${e}, events.len=${res} events.list:`);
+        this.step();
         for (let i = 0; i < evs.length; i++) {
-          this.emit(S_EP_LIST, io, `wait: list[${i}] { events: ${evs[i].flags.toString(16)} u64: ${this.keyHex(evs[i].key)} }`); this.stepSmall();
+          this.emit(
+            S_EP_LIST,
+            io,
+            `wait: list[${i}] { events: ${evs[i].flags.toString(16)} u64: ${this.keyHex(evs[i].key)} }`,
+          );
+          this.stepSmall();
         }
-        this.emit(S_EP_CLEAR, io, `wait: call modify to clear notification epoll_fd=${e}, res=${res}`); this.stepSmall();
-        this.emit(S_EP_RETF, io, p.reason === 'notify'
-          ? `wait: retf modify to clear notification epoll_fd=${e}, res_rd=Ok(8) buf=[1, 0, 0, 0, 0, 0, 0, 0]`
-          : `wait: retf modify to clear notification epoll_fd=${e}, res_rd=Err(Os { code: 11, kind: WouldBlock, message: "Resource temporarily unavailable" }) buf=[0, 0, 0, 0, 0, 0, 0, 0]`);
+        this.emit(S_EP_CLEAR, io, `wait: call modify to clear notification epoll_fd=${e}, res=${res}`);
         this.stepSmall();
-        this.emit(S_EP_REREG, io, `wait: re-register epoll_fd=${e}`); this.stepSmall();
-        this.v6Ctl('MOD', this.evfd, -1, '4000201b', io); this.stepSmall();
-        ended = this.emit(S_EP_END, io, `wait:- epoll_fd=${e}, res=${res}`); this.stepSmall();
+        this.emit(
+          S_EP_RETF,
+          io,
+          p.reason === 'notify'
+            ? `wait: retf modify to clear notification epoll_fd=${e}, res_rd=Ok(8) buf=[1, 0, 0, 0, 0, 0, 0, 0]`
+            : `wait: retf modify to clear notification epoll_fd=${e}, res_rd=Err(Os { code: 11, kind: WouldBlock, message: "Resource temporarily unavailable" }) buf=[0, 0, 0, 0, 0, 0, 0, 0]`,
+        );
+        this.stepSmall();
+        this.emit(S_EP_REREG, io, `wait: re-register epoll_fd=${e}`);
+        this.stepSmall();
+        this.v6Ctl('MOD', this.evfd, -1, '4000201b', io);
+        this.stepSmall();
+        ended = this.emit(S_EP_END, io, `wait:- epoll_fd=${e}, res=${res}`);
+        this.stepSmall();
         break;
       }
       default: {
         const to = this.timeoutStr(p);
-        const ctx = to === 'None' ? this.ctxWaitNone : mkCtx([SP_MAIN, SP_REACT, { name: 'Poller::wait', fields: [['timeout', to]] },
-          { name: 'wait', fields: [['epoll_fd', e], ['timeout', to]] }]);
-        ended = this.emit(S_T_NEWEV, io, 'new events', ctx, [['epoll_fd', String(e)], ['res', String(res)]]); this.stepSmall();
+        const ctx =
+          to === 'None'
+            ? this.ctxWaitNone
+            : mkCtx([
+                SP_MAIN,
+                SP_REACT,
+                { name: 'Poller::wait', fields: [['timeout', to]] },
+                {
+                  name: 'wait',
+                  fields: [
+                    ['epoll_fd', e],
+                    ['timeout', to],
+                  ],
+                },
+              ]);
+        ended = this.emit(S_T_NEWEV, io, 'new events', ctx, [
+          ['epoll_fd', String(e)],
+          ['res', String(res)],
+        ]);
+        this.stepSmall();
         break;
       }
     }
-    if (ended) { this.stats.waits++; this.stats.waitsByReason[p.reason]++; }
+    if (ended) {
+      this.stats.waits++;
+      this.stats.waitsByReason[p.reason]++;
+    }
     // async-io react tail
     const n = ioWakers + timerWakers;
     switch (this.fam) {
-      case 'up': case 'fork':
-        if (p.reason !== 'io') { this.emit(S_AIO_PT, io, `process_timers: ${timerWakers} ready wakers`); this.stepSmall(); }
+      case 'up':
+      case 'fork':
+        if (p.reason !== 'io') {
+          this.emit(S_AIO_PT, io, `process_timers: ${timerWakers} ready wakers`);
+          this.stepSmall();
+        }
         this.emit(S_AIO_REACT, io, `react: ${n} ready wakers`);
         break;
       case 'v6': {
         const t = p.tick;
         if (p.reason === 'io') {
-          this.emit(S_AIO_REACT, io, `ReactorLock::react: tick=${t} ${evs.length} I/O events+`); this.stepSmall();
+          this.emit(S_AIO_REACT, io, `ReactorLock::react: tick=${t} ${evs.length} I/O events+`);
+          this.stepSmall();
           for (const ev of evs) {
             const ed = this.evDbg(ev.key, true, ev.flags === 5);
-            this.emit(S_AIO_REACT, io, `ReactorLock::react: tick=${t} ev=${ed}`); this.stepSmall();
-            this.emit(S_AIO_REACT, io, `ReactorLock::react: tick=${t} ev=${ed} in table raw fd=${ev.src!.fd}`); this.stepSmall();
-            this.emit(S_AIO_REACT, io, `ReactorLock::react: tick=${t} dir=0 raw fd=${ev.src!.fd} emitted=True Update TICK`); this.stepSmall();
+            this.emit(S_AIO_REACT, io, `ReactorLock::react: tick=${t} ev=${ed}`);
+            this.stepSmall();
+            this.emit(S_AIO_REACT, io, `ReactorLock::react: tick=${t} ev=${ed} in table raw fd=${ev.src!.fd}`);
+            this.stepSmall();
+            this.emit(
+              S_AIO_REACT,
+              io,
+              `ReactorLock::react: tick=${t} dir=0 raw fd=${ev.src!.fd} emitted=True Update TICK`,
+            );
+            this.stepSmall();
           }
-          this.emit(S_AIO_REACT, io, `ReactorLock::react: tick=${t} ${evs.length} I/O events-`); this.stepSmall();
+          this.emit(S_AIO_REACT, io, `ReactorLock::react: tick=${t} ${evs.length} I/O events-`);
+          this.stepSmall();
         } else {
-          this.emit(S_AIO_REACT, io, `ReactorLock::react: tick=${t} No I/O events+`); this.stepSmall();
-          this.emit(S_AIO_REACT, io, `ReactorLock::react: tick=${t} call process_timers`); this.stepSmall();
-          this.emit(S_AIO_PT_D, io, `Reactor::process_timers: ${timerWakers} ready wakers`); this.stepSmall();
-          this.emit(S_AIO_REACT, io, `ReactorLock::react: tick=${t} retf process_timers`); this.stepSmall();
-          this.emit(S_AIO_REACT, io, `ReactorLock::react: tick=${t} No I/O events-`); this.stepSmall();
+          this.emit(S_AIO_REACT, io, `ReactorLock::react: tick=${t} No I/O events+`);
+          this.stepSmall();
+          this.emit(S_AIO_REACT, io, `ReactorLock::react: tick=${t} call process_timers`);
+          this.stepSmall();
+          this.emit(S_AIO_PT_D, io, `Reactor::process_timers: ${timerWakers} ready wakers`);
+          this.stepSmall();
+          this.emit(S_AIO_REACT, io, `ReactorLock::react: tick=${t} retf process_timers`);
+          this.stepSmall();
+          this.emit(S_AIO_REACT, io, `ReactorLock::react: tick=${t} No I/O events-`);
+          this.stepSmall();
         }
-        this.emit(S_AIO_REACT_D, io, `ReactorLock::react: wake up ${n} ready wakers`); this.stepSmall();
+        this.emit(S_AIO_REACT_D, io, `ReactorLock::react: wake up ${n} ready wakers`);
+        this.stepSmall();
         this.emit(S_AIO_REACT, io, 'ReactorLock::react:- res=Ok(())');
         break;
       }
       default:
-        if (p.reason !== 'io') { this.emit(S_T_PT, io, `${timerWakers} ready wakers`, CTX_PT); this.stepSmall(); }
+        if (p.reason !== 'io') {
+          this.emit(S_T_PT, io, `${timerWakers} ready wakers`, CTX_PT);
+          this.stepSmall();
+        }
         this.emit(S_T_REACT, io, `${n} ready wakers`, CTX_REACT);
         break;
     }
     this.step();
   }
 
-  private readonly ctxWaitNone = mkCtx([SP_MAIN, SP_REACT, { name: 'Poller::wait', fields: [['timeout', 'None']] },
-    { name: 'wait', fields: [['epoll_fd', 3], ['timeout', 'None']] }]);
+  private readonly ctxWaitNone = mkCtx([
+    SP_MAIN,
+    SP_REACT,
+    { name: 'Poller::wait', fields: [['timeout', 'None']] },
+    {
+      name: 'wait',
+      fields: [
+        ['epoll_fd', 3],
+        ['timeout', 'None'],
+      ],
+    },
+  ]);
 
   // ------------------------------------------------------------------------------------------
   // Sources
@@ -919,24 +1210,47 @@ class Generator {
     const peer = this.pick(this.peers);
     const remote = this.remoteAddr();
     const s: Src = {
-      key, fd, kind, peer, remote, cid: this.hex8(), nextSid: 1, connId, ctxConn: null, ctxMux: null,
+      key,
+      fd,
+      kind,
+      peer,
+      remote,
+      cid: this.hex8(),
+      nextSid: 1,
+      connId,
+      ctxConn: null,
+      ctxMux: null,
     };
     if (this.fam === 'tr' && kind === 'conn') {
-      const est: SpanDef = { name: 'new_established_connection', fields: [['remote_addr', remote], ['id', connId], ['peer', peer]] };
+      const est: SpanDef = {
+        name: 'new_established_connection',
+        fields: [
+          ['remote_addr', remote],
+          ['id', connId],
+          ['peer', peer],
+        ],
+      };
       s.ctxConn = mkCtx([est, { name: 'Connection::poll' }]);
       s.ctxMux = mkCtx([est, { name: 'Connection::poll' }, { name: 'StreamMuxer::poll' }]);
     }
     this.slab[key] = s;
     const e = this.epfd;
     switch (this.fam) {
-      case 'up': this.emit(S_EP_ADD, tid, `add: epoll_fd=${e}, fd=${fd}, ev=${this.evDbg(key, false)}`); break;
-      case 'fork': this.forkCtl('add', fd, key, false, tid); break;
+      case 'up':
+        this.emit(S_EP_ADD, tid, `add: epoll_fd=${e}, fd=${fd}, ev=${this.evDbg(key, false)}`);
+        break;
+      case 'fork':
+        this.forkCtl('add', fd, key, false, tid);
+        break;
       case 'v6':
-        this.emit(S_AIO_REACT, tid, `Reactor::insert_io:+ raw fd=${fd}`); this.stepSmall();
-        this.v6Ctl('ADD', fd, key, '40000000', tid); this.stepSmall();
+        this.emit(S_AIO_REACT, tid, `Reactor::insert_io:+ raw fd=${fd}`);
+        this.stepSmall();
+        this.v6Ctl('ADD', fd, key, '40000000', tid);
+        this.stepSmall();
         this.emit(S_AIO_REACT, tid, `Reactor::insert_io:- raw fd=${fd}`);
         break;
-      default: break;
+      default:
+        break;
     }
     this.step();
     return s;
@@ -947,18 +1261,25 @@ class Generator {
     this.fdsUsed.delete(s.fd);
     const e = this.epfd;
     switch (this.fam) {
-      case 'up': this.emit(S_EP_DEL, tid, `remove: epoll_fd=${e}, fd=${s.fd}`); break;
+      case 'up':
+        this.emit(S_EP_DEL, tid, `remove: epoll_fd=${e}, fd=${s.fd}`);
+        break;
       case 'fork':
-        this.emit(S_EP_DEL, tid, `delete:+ tid=${tid} epoll_fd=${e}, fd=${s.fd}`); this.stepSmall();
-        this.emit(S_EP_CTL, tid, `ctl:+ tid=${tid} epoll_fd=${e}, event_fd=${this.evfd} ev=None`); this.stepSmall();
-        this.emit(S_EP_CTL_END, tid, `ctl:- epoll_fd=${e}, event_fd=${this.evfd}, ev=None result=Ok(0)`); this.stepSmall();
+        this.emit(S_EP_DEL, tid, `delete:+ tid=${tid} epoll_fd=${e}, fd=${s.fd}`);
+        this.stepSmall();
+        this.emit(S_EP_CTL, tid, `ctl:+ tid=${tid} epoll_fd=${e}, event_fd=${this.evfd} ev=None`);
+        this.stepSmall();
+        this.emit(S_EP_CTL_END, tid, `ctl:- epoll_fd=${e}, event_fd=${this.evfd}, ev=None result=Ok(0)`);
+        this.stepSmall();
         this.emit(S_EP_DEL, tid, `delete:- epoll_fd=${e}, fd=${s.fd}`);
         break;
       case 'v6':
-        this.emit(S_AIO_REACT, tid, `Reactor::remove_io:+- raw fd=${s.fd}`); this.stepSmall();
+        this.emit(S_AIO_REACT, tid, `Reactor::remove_io:+- raw fd=${s.fd}`);
+        this.stepSmall();
         this.v6Ctl('DEL', s.fd, s.key, '', tid);
         break;
-      default: break;
+      default:
+        break;
     }
     this.step();
   }
@@ -967,19 +1288,33 @@ class Generator {
   private rearm(s: Src, tid: number): void {
     const e = this.epfd;
     switch (this.fam) {
-      case 'up': this.emit(S_EP_MOD, tid, `modify: epoll_fd=${e}, fd=${s.fd}, ev=${this.evDbg(s.key, true)}`); break;
-      case 'fork': this.forkCtl('modify', s.fd, s.key, true, tid); break;
+      case 'up':
+        this.emit(S_EP_MOD, tid, `modify: epoll_fd=${e}, fd=${s.fd}, ev=${this.evDbg(s.key, true)}`);
+        break;
+      case 'fork':
+        this.forkCtl('modify', s.fd, s.key, true, tid);
+        break;
       case 'v6': {
         const t = this.tick;
-        this.emit(S_AIO_SRC, tid, `Source::poll_ready:+ dir=0 raw fd=${s.fd} tick=${t} ticks=Some((${t - 1}, ${t - 2}))`); this.stepSmall();
-        this.emit(S_AIO_SRC, tid, `Source::poll_ready: dir=0 raw fd=${s.fd} setup new waker and new ticks`); this.stepSmall();
-        this.emit(S_AIO_SRC, tid, `Source::poll_ready: dir=0 raw fd=${s.fd} was empty, call poller.modify`); this.stepSmall();
-        this.v6Ctl('MOD', s.fd, s.key, '4000201b', tid); this.stepSmall();
-        this.emit(S_AIO_SRC, tid, `Source::poll_ready: dir=0 raw fd=${s.fd} was empty, retf poller.modify Ok`); this.stepSmall();
+        this.emit(
+          S_AIO_SRC,
+          tid,
+          `Source::poll_ready:+ dir=0 raw fd=${s.fd} tick=${t} ticks=Some((${t - 1}, ${t - 2}))`,
+        );
+        this.stepSmall();
+        this.emit(S_AIO_SRC, tid, `Source::poll_ready: dir=0 raw fd=${s.fd} setup new waker and new ticks`);
+        this.stepSmall();
+        this.emit(S_AIO_SRC, tid, `Source::poll_ready: dir=0 raw fd=${s.fd} was empty, call poller.modify`);
+        this.stepSmall();
+        this.v6Ctl('MOD', s.fd, s.key, '4000201b', tid);
+        this.stepSmall();
+        this.emit(S_AIO_SRC, tid, `Source::poll_ready: dir=0 raw fd=${s.fd} was empty, retf poller.modify Ok`);
+        this.stepSmall();
         this.emit(S_AIO_SRC, tid, `Source::poll_ready:- dir=0 raw fd=${s.fd} Poll::Pending at bottom`);
         break;
       }
-      default: break;
+      default:
+        break;
     }
     this.step();
   }
@@ -1005,12 +1340,19 @@ class Generator {
     if (reason === 'io') {
       for (const ev of evs) {
         const s = ev.src!;
-        if (s.kind === 'listener') { appMsgs = appMsgs.concat(this.accept(s)); ready = true; }
-        else if (s.kind === 'netlink') { this.netlinkNoise(this.MAIN); this.rearm(s, this.MAIN); }
-        else if (ev.flags === 0x2011 || this.chance(0.03)) this.closeConn(s, ev.flags === 0x2011);
+        if (s.kind === 'listener') {
+          appMsgs = appMsgs.concat(this.accept(s));
+          ready = true;
+        } else if (s.kind === 'netlink') {
+          this.netlinkNoise(this.MAIN);
+          this.rearm(s, this.MAIN);
+        } else if (ev.flags === 0x2011 || this.chance(0.03)) this.closeConn(s, ev.flags === 0x2011);
         else {
           const m = this.connData(s, this.MAIN);
-          if (m !== null) { appMsgs.push(m); ready = true; }
+          if (m !== null) {
+            appMsgs.push(m);
+            ready = true;
+          }
           this.rearm(s, this.MAIN);
         }
       }
@@ -1019,7 +1361,10 @@ class Generator {
       if (conns.length > 0) {
         const s = this.pick(conns);
         this.pingOut(s);
-        if (this.chance(0.5)) { ready = true; appMsgs.push(this.appPing(s)); }
+        if (this.chance(0.5)) {
+          ready = true;
+          appMsgs.push(this.appPing(s));
+        }
       }
     }
     // connection tasks on the thread pool keep moving data while the swarm polls
@@ -1028,14 +1373,20 @@ class Generator {
     this.listenerLayers();
     if (kind === 'slow') this.busyUntil(t0 + 60 * MS + this.ri(0, 2 * MS));
     if (kind === 'blocked') {
-      this.emit(this.fam === 'tr' ? S_APP_T : S_APP, this.MAIN, this.fam === 'tr' ? 'handling relay reservation' : this.rv2() + 'handling relay reservation');
+      this.emit(
+        this.fam === 'tr' ? S_APP_T : S_APP,
+        this.MAIN,
+        this.fam === 'tr' ? 'handling relay reservation' : this.rv2() + 'handling relay reservation',
+      );
       const until = t0 + 1500 * MS + this.ri(0, 30 * MS);
       this.otherThreadsUntil(until);
       this.now = until;
     }
     const ok = this.cycleEnd(ready, t0);
     if (ready) {
-      for (const m of appMsgs) { this.appLine(m); }
+      for (const m of appMsgs) {
+        this.appLine(m);
+      }
       this.now += this.ri(5 * US, 40 * US);
       const t1 = this.now;
       this.cycleBegin();
@@ -1045,32 +1396,39 @@ class Generator {
     return ok;
   }
 
-  private rv2(): string { return this.env === 'e2-module' || this.env === 'e8-pretty' ? '' : 'rv2: '; }
+  private rv2(): string {
+    return this.env === 'e2-module' || this.env === 'e8-pretty' ? '' : 'rv2: ';
+  }
 
   private appLine(m: string): void {
     if (this.fam === 'tr') {
       // upstream relay-server style: the SwarmEvent's Debug
-      const ev = m.startsWith('Unknown event: ') ? m.slice(15)
+      const ev = m.startsWith('Unknown event: ')
+        ? m.slice(15)
         : m.replace(/^Behaviour Event::(\w+) event: (.*)$/, 'Behaviour(BehaviourEvent::$1($2))');
       this.emit(S_APP_T, this.MAIN, '', CTX_NONE, [['event', ev]]);
-    }
-    else this.emit(S_APP, this.MAIN, this.rv2() + m);
+    } else this.emit(S_APP, this.MAIN, this.rv2() + m);
     this.step();
   }
 
   private cycleBegin(): void {
     const M = this.MAIN;
     switch (this.fam) {
-      case 'up': case 'fork':
-        this.emit(S_SW_POLL, M, 'Swarm<TBehavior>::Stream::poll_next:+'); this.step();
+      case 'up':
+      case 'fork':
+        this.emit(S_SW_POLL, M, 'Swarm<TBehavior>::Stream::poll_next:+');
+        this.step();
         this.emit(S_SW_EV, M, 'Swarm<TBehavior>::poll_next_event:+');
         break;
       case 'v6':
-        this.emit(S_SW_POLL, M, 'Swarm<TBehavior>::Stream::poll_next:+'); this.step();
-        this.emit(S_SW_EV, M, 'Listener:+'); this.step();
+        this.emit(S_SW_POLL, M, 'Swarm<TBehavior>::Stream::poll_next:+');
+        this.step();
+        this.emit(S_SW_EV, M, 'Listener:+');
+        this.step();
         this.emit(S_SW_EV, M, 'Listener: TOL');
         break;
-      default: break; // Swarm::poll is only visible at its close
+      default:
+        break; // Swarm::poll is only visible at its close
     }
     this.step();
   }
@@ -1079,38 +1437,65 @@ class Generator {
   private listenerLayers(): void {
     const M = this.MAIN;
     switch (this.fam) {
-      case 'up': case 'fork': {
-        this.emit(S_LSTN, M, 'ListenerStream<TTrans>::poll:+'); this.step();
-        this.emit(S_MAP, M, 'MapStream::Stream::poll_next:+'); this.step();
+      case 'up':
+      case 'fork': {
+        this.emit(S_LSTN, M, 'ListenerStream<TTrans>::poll:+');
+        this.step();
+        this.emit(S_MAP, M, 'MapStream::Stream::poll_next:+');
+        this.step();
         if (this.fam === 'fork') {
-          this.emit(S_TCP_PROV, M, `Tcp::Provider::poll_accept:+ tid=${M} incomming`); this.stepSmall();
-          this.emit(S_TCP_PROV, M, `Tcp::Provider::poll_accept: call poll_readable cx=Context { waker: Waker { data: 0x55d1c2a3b4c0, vtable: 0x55d1c0f1e2a8 } }`); this.stepSmall();
-          this.emit(S_TCP_PROV, M, 'Tcp::Provider::poll_accept: retf poll_readable prr=Pending'); this.stepSmall();
-          this.emit(S_TCP_PROV, M, 'Tcp::Provider::poll_accept:- result.is_ready(): false'); this.step();
+          this.emit(S_TCP_PROV, M, `Tcp::Provider::poll_accept:+ tid=${M} incomming`);
+          this.stepSmall();
+          this.emit(
+            S_TCP_PROV,
+            M,
+            `Tcp::Provider::poll_accept: call poll_readable cx=Context { waker: Waker { data: 0x55d1c2a3b4c0, vtable: 0x55d1c0f1e2a8 } }`,
+          );
+          this.stepSmall();
+          this.emit(S_TCP_PROV, M, 'Tcp::Provider::poll_accept: retf poll_readable prr=Pending');
+          this.stepSmall();
+          this.emit(S_TCP_PROV, M, 'Tcp::Provider::poll_accept:- result.is_ready(): false');
+          this.step();
         }
-        this.emit(S_MAP, M, 'MapStream::Stream::poll_next:- result.is_ready(): false'); this.step();
+        this.emit(S_MAP, M, 'MapStream::Stream::poll_next:- result.is_ready(): false');
+        this.step();
         this.emit(S_LSTN, M, `ListenerStream<TTrans>::poll:- ${this.ri(3, 7)} result.is_ready(): false`);
         break;
       }
       case 'v6':
-        this.emit(S_TCP, M, 'poll_next:+'); this.stepSmall();
-        this.emit(S_TCP, M, 'poll_next: TOL'); this.stepSmall();
-        this.emit(S_TCP, M, 'poll_next: check if pausing'); this.stepSmall();
-        this.emit(S_TCP, M, 'poll_next: not pausing'); this.stepSmall();
-        this.emit(S_TCP, M, 'poll_next: invoke Provider::poll_accept'); this.stepSmall();
-        this.emit(S_TCP_PROV, M, 'Tcp::Provider::poll_accept:+ incoming'); this.stepSmall();
-        this.emit(S_TCP_PROV, M, 'Tcp::Provider::poll_accept: retf poll_readable prr=Pending'); this.stepSmall();
-        this.emit(S_TCP_PROV, M, 'Tcp::Provider::poll_accept:- result.is_ready(): false'); this.stepSmall();
-        this.emit(S_TCP, M, 'poll_next:- No incoming res=Pending'); this.step();
+        this.emit(S_TCP, M, 'poll_next:+');
+        this.stepSmall();
+        this.emit(S_TCP, M, 'poll_next: TOL');
+        this.stepSmall();
+        this.emit(S_TCP, M, 'poll_next: check if pausing');
+        this.stepSmall();
+        this.emit(S_TCP, M, 'poll_next: not pausing');
+        this.stepSmall();
+        this.emit(S_TCP, M, 'poll_next: invoke Provider::poll_accept');
+        this.stepSmall();
+        this.emit(S_TCP_PROV, M, 'Tcp::Provider::poll_accept:+ incoming');
+        this.stepSmall();
+        this.emit(S_TCP_PROV, M, 'Tcp::Provider::poll_accept: retf poll_readable prr=Pending');
+        this.stepSmall();
+        this.emit(S_TCP_PROV, M, 'Tcp::Provider::poll_accept:- result.is_ready(): false');
+        this.stepSmall();
+        this.emit(S_TCP, M, 'poll_next:- No incoming res=Pending');
+        this.step();
         this.emit(S_SW_EV, M, 'Listener: behaviour_poll');
         break;
       default:
         if (this.chance(0.5)) {
-          this.emit(S_TCP_T_CLOSE, M, 'close', CTX_TRANSPORT, [['time.busy', tracingTiming(this.ri(800, 9000))], ['time.idle', tracingTiming(this.ri(400, 3000))]]);
+          this.emit(S_TCP_T_CLOSE, M, 'close', CTX_TRANSPORT, [
+            ['time.busy', tracingTiming(this.ri(800, 9000))],
+            ['time.idle', tracingTiming(this.ri(400, 3000))],
+          ]);
           this.step();
         }
         if (this.chance(0.3)) {
-          this.emit(S_POOL_CLOSE, M, 'close', CTX_POOL, [['time.busy', tracingTiming(this.ri(1500, 30000))], ['time.idle', tracingTiming(this.ri(400, 3000))]]);
+          this.emit(S_POOL_CLOSE, M, 'close', CTX_POOL, [
+            ['time.busy', tracingTiming(this.ri(1500, 30000))],
+            ['time.idle', tracingTiming(this.ri(400, 3000))],
+          ]);
         }
         break;
     }
@@ -1122,28 +1507,43 @@ class Generator {
     const M = this.MAIN;
     let ok: boolean;
     switch (this.fam) {
-      case 'up': case 'fork':
-        this.emit(S_SW_EV_END, M, ready
-          ? 'Swarm<TBehavior>::poll_next_event:- behaviour_poll Poll::Ready(NetworkBehaviourAction::GenerateEvent(event: ??)) result.is_ready: true'
-          : 'Swarm<TBehavior>::poll_next_event:- behaviour_poll Poll::Pending listeners_not_ready: true && connections_not_ready: true, result.is_ready: false');
+      case 'up':
+      case 'fork':
+        this.emit(
+          S_SW_EV_END,
+          M,
+          ready
+            ? 'Swarm<TBehavior>::poll_next_event:- behaviour_poll Poll::Ready(NetworkBehaviourAction::GenerateEvent(event: ??)) result.is_ready: true'
+            : 'Swarm<TBehavior>::poll_next_event:- behaviour_poll Poll::Pending listeners_not_ready: true && connections_not_ready: true, result.is_ready: false',
+        );
         this.stepSmall();
         ok = this.emit(S_SW_POLL_END, M, `Swarm<TBehavior>::Stream::poll_next:- result.is_ready(): ${ready}`);
         break;
       case 'v6':
-        this.emit(S_SW_EV_END, M, ready
-          ? 'Listener:- behaviour_poll Poll::Ready(NetworkBehaviourAction::GenerateEvent(event: ??)) res.is_ready: true'
-          : 'Listener:- behaviour_poll Poll::Pending listeners_not_ready: true && connections_not_ready: true, res.is_ready: false');
+        this.emit(
+          S_SW_EV_END,
+          M,
+          ready
+            ? 'Listener:- behaviour_poll Poll::Ready(NetworkBehaviourAction::GenerateEvent(event: ??)) res.is_ready: true'
+            : 'Listener:- behaviour_poll Poll::Pending listeners_not_ready: true && connections_not_ready: true, res.is_ready: false',
+        );
         this.stepSmall();
         ok = this.emit(S_SW_POLL_END, M, `Swarm<TBehavior>::Stream::poll_next:- res.is_ready(): ${ready}`);
         break;
       default: {
         const idle = this.ri(1500, 6000);
         const busy = Math.max(1000, this.now - t0 - idle);
-        ok = this.emit(S_SW_CLOSE, M, 'close', CTX_SWARM, [['time.busy', tracingTiming(busy)], ['time.idle', tracingTiming(idle)]]);
+        ok = this.emit(S_SW_CLOSE, M, 'close', CTX_SWARM, [
+          ['time.busy', tracingTiming(busy)],
+          ['time.idle', tracingTiming(idle)],
+        ]);
         break;
       }
     }
-    if (ok) { this.stats.pollCycles++; if (ready) this.stats.pollCyclesReady++; }
+    if (ok) {
+      this.stats.pollCycles++;
+      if (ready) this.stats.pollCyclesReady++;
+    }
     this.step();
     return ok;
   }
@@ -1176,20 +1576,25 @@ class Generator {
       const sid = Math.max(1, s.nextSid - 1 - this.ri(0, 2)) * 2 + 1;
       switch (this.ri(0, 5)) {
         case 0:
-          this.emit(tr ? S_NOISE_F_T : S_NOISE_F, tid, `read: frame len = ${len + 16}`, conn); this.stepSmall();
-          this.emit(tr ? S_NOISE_F_T : S_NOISE_F, tid, `read: decrypting ${len + 16} bytes`, conn); this.stepSmall();
+          this.emit(tr ? S_NOISE_F_T : S_NOISE_F, tid, `read: frame len = ${len + 16}`, conn);
+          this.stepSmall();
+          this.emit(tr ? S_NOISE_F_T : S_NOISE_F, tid, `read: decrypting ${len + 16} bytes`, conn);
+          this.stepSmall();
           this.emit(tr ? S_NOISE_F_T : S_NOISE_F, tid, `read: payload len = ${len} bytes`, conn);
           break;
         case 1:
           this.emit(S_YMX, tid, `${s.cid}: received: (Header Data ${sid} (len ${len}) (flags 0))`, mux);
           break;
         case 2:
-          this.emit(S_YMX_S, tid, `${s.cid}/${sid}: read ${len} bytes`, mux); this.stepSmall();
+          this.emit(S_YMX_S, tid, `${s.cid}/${sid}: read ${len} bytes`, mux);
+          this.stepSmall();
           this.emit(tr ? S_NOISE_T : S_NOISE, tid, `read: copied ${len}/${len} bytes`, conn);
           break;
         case 3:
-          this.emit(S_YMX, tid, `${s.cid}/${sid}: sending: (Header Data ${sid} (len ${len}) (flags 0))`, mux); this.stepSmall();
-          this.emit(tr ? S_NOISE_T : S_NOISE, tid, `write: sending ${len + 12} bytes`, conn); this.stepSmall();
+          this.emit(S_YMX, tid, `${s.cid}/${sid}: sending: (Header Data ${sid} (len ${len}) (flags 0))`, mux);
+          this.stepSmall();
+          this.emit(tr ? S_NOISE_T : S_NOISE, tid, `write: sending ${len + 12} bytes`, conn);
+          this.stepSmall();
           this.emit(tr ? S_NOISE_F_T : S_NOISE_F, tid, `write: cipher text len = ${len + 28} bytes`, conn);
           break;
         case 4:
@@ -1202,7 +1607,10 @@ class Generator {
       this.step();
     }
     if (tr && this.chance(0.5)) {
-      this.emit(S_CONN_CLOSE, tid, 'close', conn, [['time.busy', tracingTiming(this.ri(3000, 90000))], ['time.idle', tracingTiming(this.ri(1000, 40000))]]);
+      this.emit(S_CONN_CLOSE, tid, 'close', conn, [
+        ['time.busy', tracingTiming(this.ri(3000, 90000))],
+        ['time.idle', tracingTiming(this.ri(1000, 40000))],
+      ]);
       this.step();
     }
   }
@@ -1214,18 +1622,32 @@ class Generator {
     this.frameLines(s, tid, this.ri(2, 10));
     if (this.chance(0.15)) {
       const sid = s.nextSid++ * 2;
-      const proto = this.pick(['/ipfs/id/1.0.0', '/ipfs/ping/1.0.0', '/libp2p/circuit/relay/0.2.0/hop', '/ipfs/id/push/1.0.0']);
+      const proto = this.pick([
+        '/ipfs/id/1.0.0',
+        '/ipfs/ping/1.0.0',
+        '/libp2p/circuit/relay/0.2.0/hop',
+        '/ipfs/id/push/1.0.0',
+      ]);
       const mux = this.connCtx(s, true);
-      this.emit(S_YMX_D, tid, `${s.cid}: new inbound (Stream ${s.cid}/${sid}) of (Connection ${s.cid} Server (streams ${this.ri(1, 6)}))`, mux); this.step();
+      this.emit(
+        S_YMX_D,
+        tid,
+        `${s.cid}: new inbound (Stream ${s.cid}/${sid}) of (Connection ${s.cid} Server (streams ${this.ri(1, 6)}))`,
+        mux,
+      );
+      this.step();
       if (this.fam === 'tr') {
         this.emit(S_MSS_L_T, tid, 'Listener: confirming protocol', this.connCtx(s, false), [['protocol', proto]]);
       } else {
-        this.emit(S_MSS_L, tid, `Listener: confirming protocol: ${proto}`); this.step();
-        this.emit(S_MSS_L, tid, `Listener: sent confirmed protocol: ${proto}`); this.step();
+        this.emit(S_MSS_L, tid, `Listener: confirming protocol: ${proto}`);
+        this.step();
+        this.emit(S_MSS_L, tid, `Listener: sent confirmed protocol: ${proto}`);
+        this.step();
         this.emit(S_UPG, tid, 'Successfully applied negotiated protocol');
       }
       this.step();
-      if (proto === '/libp2p/circuit/relay/0.2.0/hop') return `Behaviour Event::Relay event: ReservationReqAccepted { src_peer_id: PeerId("${s.peer}"), renewed: ${this.chance(0.5)} }`;
+      if (proto === '/libp2p/circuit/relay/0.2.0/hop')
+        return `Behaviour Event::Relay event: ReservationReqAccepted { src_peer_id: PeerId("${s.peer}"), renewed: ${this.chance(0.5)} }`;
       if (proto === '/ipfs/id/1.0.0') return `Behaviour Event::Identify event: Sent { peer_id: PeerId("${s.peer}") }`;
     }
     return null;
@@ -1233,7 +1655,10 @@ class Generator {
 
   private pingOut(s: Src): void {
     const tid = this.pick(this.WORKERS);
-    if (this.fam !== 'tr') { this.emit(S_PING, tid, 'Preparing ping payload [..]'); this.step(); }
+    if (this.fam !== 'tr') {
+      this.emit(S_PING, tid, 'Preparing ping payload [..]');
+      this.step();
+    }
     this.frameLines(s, tid, this.ri(1, 3));
   }
 
@@ -1249,56 +1674,105 @@ class Generator {
     const s = this.addSource('conn', M);
     const tr = this.fam === 'tr';
     if (tr) {
-      this.emit(S_TCP_T, M, 'Incoming connection from remote at local', CTX_TRANSPORT, [['remote_address', s.remote], ['local_address', LOCAL_ADDR]]);
+      this.emit(S_TCP_T, M, 'Incoming connection from remote at local', CTX_TRANSPORT, [
+        ['remote_address', s.remote],
+        ['local_address', LOCAL_ADDR],
+      ]);
     } else if (this.fam === 'v6') {
-      this.emit(S_TCP_D, M, `poll_next: Incoming connection from ${s.remote} at ${LOCAL_ADDR} backtrace`, null, null, this.backtrace(false));
+      this.emit(
+        S_TCP_D,
+        M,
+        `poll_next: Incoming connection from ${s.remote} at ${LOCAL_ADDR} backtrace`,
+        null,
+        null,
+        this.backtrace(false),
+      );
     } else {
       this.emit(S_TCP_D, M, `Incoming connection from ${s.remote} at ${LOCAL_ADDR}`);
     }
     this.step();
     this.rearm(l, M);
-    const inc = tr ? mkCtx([{ name: 'new_incoming_connection', fields: [['remote_addr', s.remote], ['id', s.connId]] }]) : null;
+    const inc = tr
+      ? mkCtx([
+          {
+            name: 'new_incoming_connection',
+            fields: [
+              ['remote_addr', s.remote],
+              ['id', s.connId],
+            ],
+          },
+        ])
+      : null;
     for (const proto of ['/noise', '/yamux/1.0.0']) {
       if (tr) this.emit(S_MSS_L_T, this.WORKERS[0], 'Listener: confirming protocol', inc, [['protocol', proto]]);
       else this.emit(S_MSS_L, M, `Listener: confirming protocol: ${proto}`);
       this.step();
       if (proto === '/noise') {
         for (const n of [32, 80, 16]) {
-          this.emit(tr ? S_NOISE_F_T : S_NOISE_F, tr ? this.WORKERS[0] : M, `read: frame len = ${n}`, inc); this.stepSmall();
+          this.emit(tr ? S_NOISE_F_T : S_NOISE_F, tr ? this.WORKERS[0] : M, `read: frame len = ${n}`, inc);
+          this.stepSmall();
         }
       }
-      if (!tr) { this.emit(S_UPG, M, 'Successfully applied negotiated protocol'); this.step(); }
+      if (!tr) {
+        this.emit(S_UPG, M, 'Successfully applied negotiated protocol');
+        this.step();
+      }
     }
-    this.emit(S_YMX_D, tr ? this.WORKERS[0] : M, `new connection: ${s.cid} (Server)`, inc); this.step();
+    this.emit(S_YMX_D, tr ? this.WORKERS[0] : M, `new connection: ${s.cid} (Server)`, inc);
+    this.step();
     const endpoint = `Listener { local_addr: "${LOCAL_ADDR}", send_back_addr: "${s.remote}" }`;
     if (tr) {
-      this.emit(S_SW_T_DBG, M, 'Connection established', CTX_SWARM, [['peer', s.peer], ['endpoint', endpoint], ['total_peers', conns.length + 1]]);
+      this.emit(S_SW_T_DBG, M, 'Connection established', CTX_SWARM, [
+        ['peer', s.peer],
+        ['endpoint', endpoint],
+        ['total_peers', conns.length + 1],
+      ]);
     } else {
-      this.emit(S_SW_DBG, M, (this.fam === 'v6' ? 'Listener: ' : '') + `Connection established: PeerId("${s.peer}") ${endpoint}; Total (peer): 1. Total non-banned (peer): 1`);
+      this.emit(
+        S_SW_DBG,
+        M,
+        (this.fam === 'v6' ? 'Listener: ' : '') +
+          `Connection established: PeerId("${s.peer}") ${endpoint}; Total (peer): 1. Total non-banned (peer): 1`,
+      );
     }
     this.step();
     this.rearm(s, M);
-    return [`Unknown event: ConnectionEstablished { peer_id: PeerId("${s.peer}"), endpoint: ${endpoint}, num_established: 1, concurrent_dial_errors: None }`];
+    return [
+      `Unknown event: ConnectionEstablished { peer_id: PeerId("${s.peer}"), endpoint: ${endpoint}, num_established: 1, concurrent_dial_errors: None }`,
+    ];
   }
 
   private closeConn(s: Src, hup: boolean): void {
     const M = this.MAIN;
     const tr = this.fam === 'tr';
     const mux = this.connCtx(s, true);
-    this.emit(S_YMX_D, tr ? this.pick(this.WORKERS) : M, `${s.cid}: socket eof`, mux); this.step();
-    this.emit(S_YMX_D, tr ? this.pick(this.WORKERS) : M, `${s.cid}: connection is closed`, mux); this.step();
+    this.emit(S_YMX_D, tr ? this.pick(this.WORKERS) : M, `${s.cid}: socket eof`, mux);
+    this.step();
+    this.emit(S_YMX_D, tr ? this.pick(this.WORKERS) : M, `${s.cid}: connection is closed`, mux);
+    this.step();
     if (hup && this.chance(0.5)) {
       if (tr) {
         this.emit(S_APP_T_WARN, M, `connection error peer=${s.peer} backtrace:`, CTX_NONE, null, this.backtrace(true));
       } else {
-        this.emit(S_NOISE_HS, M, 'wink: async recv error UnexpectedEof'); this.step();
+        this.emit(S_NOISE_HS, M, 'wink: async recv error UnexpectedEof');
+        this.step();
         this.emit(S_NOISE_HS, M, 'wink backtrace:', null, null, this.backtrace(true));
       }
       this.step();
     }
     const endpoint = `Listener { local_addr: "${LOCAL_ADDR}", send_back_addr: "${s.remote}" }`;
-    if (tr) this.emit(S_SW_T_DBG, M, 'Connection closed', CTX_SWARM, [['peer', s.peer], ['endpoint', endpoint], ['total_peers', this.slab.filter((x) => x?.kind === 'conn').length - 1]]);
-    else this.emit(S_SW_DBG, M, (this.fam === 'v6' ? 'Listener: ' : '') + `Connection closed: ${endpoint}; Total (peer): 0.`);
+    if (tr)
+      this.emit(S_SW_T_DBG, M, 'Connection closed', CTX_SWARM, [
+        ['peer', s.peer],
+        ['endpoint', endpoint],
+        ['total_peers', this.slab.filter((x) => x?.kind === 'conn').length - 1],
+      ]);
+    else
+      this.emit(
+        S_SW_DBG,
+        M,
+        (this.fam === 'v6' ? 'Listener: ' : '') + `Connection closed: ${endpoint}; Total (peer): 0.`,
+      );
     this.step();
     this.removeSource(s, M);
   }
@@ -1316,8 +1790,10 @@ class Generator {
   private netlinkNoise(tid: number): void {
     const n = this.ri(1, 4);
     const msgs: [Site, string][] = [
-      [S_NL_C, 'reading incoming messages'], [S_NL_K, 'NetlinkCodec: decoding next message'],
-      [S_NL_C, 'forwarding unsolicited messages to the connection handle'], [S_NL_C, 'handling requests'],
+      [S_NL_C, 'reading incoming messages'],
+      [S_NL_K, 'NetlinkCodec: decoding next message'],
+      [S_NL_C, 'forwarding unsolicited messages to the connection handle'],
+      [S_NL_C, 'handling requests'],
       [S_NL_C, 'sending messages'],
     ];
     for (let i = 0; i < n; i++) {
@@ -1331,25 +1807,40 @@ class Generator {
   private hyperScrape(tid: number): void {
     const bytes = this.ri(90, 430);
     if (this.fam === 'tr') {
-      this.emit(S_HY_CONN_T, tid, 'Conn::read_head'); this.step();
-      this.emit(S_HY_IO_T, tid, `read ${bytes} bytes`); this.step();
-      this.emit(S_HY_ROLE_T, tid, 'Request.parse', CTX_HYPER, [['bytes', bytes]]); this.step();
-      this.emit(S_HY_IO_T, tid, 'parsed 5 headers'); this.step();
-      this.emit(S_HY_IO_T, tid, `flushed ${this.ri(2000, 9000)} bytes`); this.step();
+      this.emit(S_HY_CONN_T, tid, 'Conn::read_head');
+      this.step();
+      this.emit(S_HY_IO_T, tid, `read ${bytes} bytes`);
+      this.step();
+      this.emit(S_HY_ROLE_T, tid, 'Request.parse', CTX_HYPER, [['bytes', bytes]]);
+      this.step();
+      this.emit(S_HY_IO_T, tid, 'parsed 5 headers');
+      this.step();
+      this.emit(S_HY_IO_T, tid, `flushed ${this.ri(2000, 9000)} bytes`);
+      this.step();
       return;
     }
     // tracing → log bridge: env_logger ≥0.9 shows tracing::span(::active) targets and `;` (tracing ≥0.1.36)
     const semi = this.env === 'e2-module' ? '' : ';';
-    this.emit(S_HY_CONN, tid, 'Conn::read_head'); this.step();
-    this.emit(S_HY_IO, tid, `read ${bytes} bytes`); this.step();
-    this.emit(S_HY_ROLE, tid, 'parse_headers'); this.step();
-    this.emit(S_HY_ACTIVE, tid, `-> parse_headers${semi}`); this.step();
-    this.emit(S_HY_ROLE, tid, `Request.parse([Header; 100], [u8; ${bytes}])`); this.step();
-    this.emit(S_HY_ROLE, tid, `Request.parse Complete(${bytes})`); this.step();
-    this.emit(S_HY_ACTIVE, tid, `<- parse_headers${semi}`); this.step();
-    this.emit(S_HY_SPAN, tid, `-- parse_headers${semi}`); this.step();
-    this.emit(S_HY_IO, tid, 'parsed 5 headers'); this.step();
-    this.emit(S_HY_CONN, tid, 'flushed({role=server}): State { reading: Init, writing: Init, keep_alive: Busy }'); this.step();
+    this.emit(S_HY_CONN, tid, 'Conn::read_head');
+    this.step();
+    this.emit(S_HY_IO, tid, `read ${bytes} bytes`);
+    this.step();
+    this.emit(S_HY_ROLE, tid, 'parse_headers');
+    this.step();
+    this.emit(S_HY_ACTIVE, tid, `-> parse_headers${semi}`);
+    this.step();
+    this.emit(S_HY_ROLE, tid, `Request.parse([Header; 100], [u8; ${bytes}])`);
+    this.step();
+    this.emit(S_HY_ROLE, tid, `Request.parse Complete(${bytes})`);
+    this.step();
+    this.emit(S_HY_ACTIVE, tid, `<- parse_headers${semi}`);
+    this.step();
+    this.emit(S_HY_SPAN, tid, `-- parse_headers${semi}`);
+    this.step();
+    this.emit(S_HY_IO, tid, 'parsed 5 headers');
+    this.step();
+    this.emit(S_HY_CONN, tid, 'flushed({role=server}): State { reading: Init, writing: Init, keep_alive: Busy }');
+    this.step();
   }
 }
 
@@ -1367,7 +1858,9 @@ export function generateLogFile(file: string, opts: GenerateOptions): GenerateSt
   mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
   const fd = openSync(file, 'w');
   try {
-    return generateLog(opts, (chunk) => { writeSync(fd, chunk); });
+    return generateLog(opts, (chunk) => {
+      writeSync(fd, chunk);
+    });
   } finally {
     closeSync(fd);
   }
@@ -1384,10 +1877,15 @@ function main(argv: string[]): number {
   let values;
   try {
     ({ values } = parseArgs({
-      args: argv, strict: true,
+      args: argv,
+      strict: true,
       options: {
-        envelope: { type: 'string' }, lines: { type: 'string' }, out: { type: 'string' },
-        seed: { type: 'string' }, 'start-sec': { type: 'string' }, stats: { type: 'string' },
+        envelope: { type: 'string' },
+        lines: { type: 'string' },
+        out: { type: 'string' },
+        seed: { type: 'string' },
+        'start-sec': { type: 'string' },
+        stats: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -1395,7 +1893,10 @@ function main(argv: string[]): number {
     process.stderr.write(`${(err as Error).message}\n${USAGE}\n`);
     return 2;
   }
-  if (values.help) { process.stdout.write(USAGE + '\n'); return 0; }
+  if (values.help) {
+    process.stdout.write(USAGE + '\n');
+    return 0;
+  }
   const envelope = values.envelope as EnvelopeId | undefined;
   const lines = Number(values.lines);
   if (!envelope || !ENVELOPE_IDS.includes(envelope) || !Number.isInteger(lines) || lines < 1 || !values.out) {
@@ -1410,8 +1911,10 @@ function main(argv: string[]): number {
   const json = JSON.stringify(stats, null, 2);
   if (values.stats) writeFileSync(values.stats, json + '\n');
   process.stdout.write(json + '\n');
-  process.stderr.write(`generated ${stats.lines} lines, ${(stats.bytes / 1e6).toFixed(1)} MB in ${(ms / 1000).toFixed(2)} s ` +
-    `(${Math.round(stats.lines / (ms / 1000)).toLocaleString('en-US')} lines/s)\n`);
+  process.stderr.write(
+    `generated ${stats.lines} lines, ${(stats.bytes / 1e6).toFixed(1)} MB in ${(ms / 1000).toFixed(2)} s ` +
+      `(${Math.round(stats.lines / (ms / 1000)).toLocaleString('en-US')} lines/s)\n`,
+  );
   return 0;
 }
 

@@ -22,7 +22,12 @@ import { startDaemon } from '../daemon.js';
 import type { ObservationSink } from '../reactor/observations.js';
 import { generateLogFile } from './generate.js';
 
-interface WriterMessage { kind: 'batch' | 'done'; t: number; lines: number; rotations?: number }
+interface WriterMessage {
+  kind: 'batch' | 'done';
+  t: number;
+  lines: number;
+  rotations?: number;
+}
 
 async function writerMain(): Promise<void> {
   const [src, out, rateS, secondsS, rotateS] = process.argv.slice(3);
@@ -41,7 +46,7 @@ async function writerMain(): Promise<void> {
   let nextRotate = t0 + rotateMs;
   const send = (m: WriterMessage) => process.send!(m);
   while (lines < total) {
-    if (have < (4 << 20)) {
+    if (have < 4 << 20) {
       const n = readSync(inFd, buf, have, buf.length - have, inPos);
       inPos += n;
       have += n;
@@ -80,7 +85,12 @@ async function writerMain(): Promise<void> {
 
 async function benchMain(): Promise<void> {
   const { values } = parseArgs({
-    options: { rate: { type: 'string' }, seconds: { type: 'string' }, 'rotate-every': { type: 'string' }, json: { type: 'boolean' } },
+    options: {
+      rate: { type: 'string' },
+      seconds: { type: 'string' },
+      'rotate-every': { type: 'string' },
+      json: { type: 'boolean' },
+    },
   });
   const rate = Number(values.rate ?? 50000);
   const seconds = Number(values.seconds ?? 30);
@@ -98,22 +108,40 @@ async function benchMain(): Promise<void> {
     let nProc = 0;
     let waits = 0;
     let polls = 0;
-    const counter: ObservationSink = { wait: () => { waits++; }, pollCycle: () => { polls++; } };
-    const cfg = { ...defaultRunConfig(), logs: [{ pattern: log, relay: 'bench' }], from: 'start' as const, checkpointPath: path.join(dir, 'cp.json') };
+    const counter: ObservationSink = {
+      wait: () => {
+        waits++;
+      },
+      pollCycle: () => {
+        polls++;
+      },
+    };
+    const cfg = {
+      ...defaultRunConfig(),
+      logs: [{ pattern: log, relay: 'bench' }],
+      from: 'start' as const,
+      checkpointPath: path.join(dir, 'cp.json'),
+    };
     let processed = 0;
     let notices = 0;
     const daemon = startDaemon(cfg, {
       sinksFor: () => [counter],
-      notice: () => { notices++; },
+      notice: () => {
+        notices++;
+      },
       afterChunk: () => {
         const l = daemon.relays.get('bench')!.pipeline.ingest.lines;
         processed = l.decoded + l.ignored + l.malformed + l.oversize;
-        if (nProc < procT.length) { procT[nProc] = Date.now(); procN[nProc] = processed; nProc++; }
+        if (nProc < procT.length) {
+          procT[nProc] = Date.now();
+          procN[nProc] = processed;
+          nProc++;
+        }
       },
     });
 
     // Typed arrays, not objects: the harness must not grow the heap it measures.
-    const batchT = new Float64Array(rate * seconds / Math.max(1, Math.round(rate / 100)) + 16);
+    const batchT = new Float64Array((rate * seconds) / Math.max(1, Math.round(rate / 100)) + 16);
     const batchN = new Float64Array(batchT.length);
     let nBatch = 0;
     const cpu0 = process.cpuUsage();
@@ -129,11 +157,22 @@ async function benchMain(): Promise<void> {
       const m = process.memoryUsage();
       rss.push({ s, rss: m.rss, heapAfterGc: full ? m.heapUsed : NaN });
     }, 1000);
-    const writer = fork(fileURLToPath(import.meta.url), ['--writer', src, log, String(rate), String(seconds), String(rotateEvery)], { stdio: 'inherit' });
-    const done = await new Promise<WriterMessage>((resolve) => writer.on('message', (m: WriterMessage) => {
-      if (m.kind === 'batch') { if (nBatch < batchT.length) { batchT[nBatch] = m.t; batchN[nBatch] = m.lines; nBatch++; } }
-      else resolve(m);
-    }));
+    const writer = fork(
+      fileURLToPath(import.meta.url),
+      ['--writer', src, log, String(rate), String(seconds), String(rotateEvery)],
+      { stdio: 'inherit' },
+    );
+    const done = await new Promise<WriterMessage>((resolve) =>
+      writer.on('message', (m: WriterMessage) => {
+        if (m.kind === 'batch') {
+          if (nBatch < batchT.length) {
+            batchT[nBatch] = m.t;
+            batchN[nBatch] = m.lines;
+            nBatch++;
+          }
+        } else resolve(m);
+      }),
+    );
     const writerEnd = Date.now();
     while (processed < done.lines && Date.now() - writerEnd < 15000) await new Promise((r) => setTimeout(r, 20));
     const cpu = process.cpuUsage(cpu0);
@@ -150,29 +189,44 @@ async function benchMain(): Promise<void> {
       lat.push(Math.max(0, procT[j] - batchT[i]));
     }
     lat.sort((a, b) => a - b);
-    const q = (p: number) => lat.length ? lat[Math.min(lat.length - 1, Math.floor(p * lat.length))] : NaN;
+    const q = (p: number) => (lat.length ? lat[Math.min(lat.length - 1, Math.floor(p * lat.length))] : NaN);
     const rssAt = (s: number) => rss.find((r) => r.s >= s)?.rss ?? NaN;
     const heapAt = (s: number) => rss.find((r) => r.s >= s && !Number.isNaN(r.heapAfterGc))?.heapAfterGc ?? NaN;
-    const mb = (b: number) => Math.round(b / 1048576 * 10) / 10;
+    const mb = (b: number) => Math.round((b / 1048576) * 10) / 10;
     const result = {
-      rate, seconds, rotateEvery, rotations: done.rotations,
-      written: done.lines, processed, exactlyOnce: processed === done.lines,
-      generated: { waits: stats.waits, pollCycles: stats.pollCycles }, detected: { waits, pollCycles: polls },
+      rate,
+      seconds,
+      rotateEvery,
+      rotations: done.rotations,
+      written: done.lines,
+      processed,
+      exactlyOnce: processed === done.lines,
+      generated: { waits: stats.waits, pollCycles: stats.pollCycles },
+      detected: { waits, pollCycles: polls },
       cpuPercentOfOneCore: Math.round(((cpu.user + cpu.system) / 1e6 / wallS) * 1000) / 10,
       latencyMs: { p50: q(0.5), p99: q(0.99), max: lat[lat.length - 1] ?? NaN, batches: lat.length },
-      rssMB: { at10s: mb(rssAt(10)), at20s: mb(rssAt(20)), at30s: mb(rssAt(seconds)), peak: mb(process.resourceUsage().maxRSS * 1024) },
+      rssMB: {
+        at10s: mb(rssAt(10)),
+        at20s: mb(rssAt(20)),
+        at30s: mb(rssAt(seconds)),
+        peak: mb(process.resourceUsage().maxRSS * 1024),
+      },
       heapAfterGcMB: { at10s: mb(heapAt(10)), at20s: mb(heapAt(20)), at30s: mb(heapAt(seconds)) },
       notices,
     };
-    if (values.json) { process.stdout.write(JSON.stringify(result, null, 2) + '\n'); return; }
+    if (values.json) {
+      process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+      return;
+    }
     process.stdout.write(
       `live bench: ${rate} lines/s for ${seconds} s, rotation every ${rotateEvery} s (${result.rotations} rotations)\n` +
-      `  lines written ${result.written}, processed ${result.processed}: ${result.exactlyOnce ? 'each once' : 'MISMATCH'}\n` +
-      `  waits generated ${stats.waits} / found ${waits}; poll cycles generated ${stats.pollCycles} / found ${polls}\n` +
-      `  daemon CPU ${result.cpuPercentOfOneCore} % of one core (target < 30 %)\n` +
-      `  append→processed latency p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms, max ${result.latencyMs.max} ms (target p99 < 250 ms)\n` +
-      `  RSS ${result.rssMB.at10s} MB at 10 s, ${result.rssMB.at20s} MB at 20 s, ${result.rssMB.at30s} MB at ${seconds} s (peak ${result.rssMB.peak} MB)\n` +
-      `  heap after full GC ${result.heapAfterGcMB.at10s} MB at 10 s, ${result.heapAfterGcMB.at20s} MB at 20 s, ${result.heapAfterGcMB.at30s} MB at ${seconds} s\n`);
+        `  lines written ${result.written}, processed ${result.processed}: ${result.exactlyOnce ? 'each once' : 'MISMATCH'}\n` +
+        `  waits generated ${stats.waits} / found ${waits}; poll cycles generated ${stats.pollCycles} / found ${polls}\n` +
+        `  daemon CPU ${result.cpuPercentOfOneCore} % of one core (target < 30 %)\n` +
+        `  append→processed latency p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms, max ${result.latencyMs.max} ms (target p99 < 250 ms)\n` +
+        `  RSS ${result.rssMB.at10s} MB at 10 s, ${result.rssMB.at20s} MB at 20 s, ${result.rssMB.at30s} MB at ${seconds} s (peak ${result.rssMB.peak} MB)\n` +
+        `  heap after full GC ${result.heapAfterGcMB.at10s} MB at 10 s, ${result.heapAfterGcMB.at20s} MB at 20 s, ${result.heapAfterGcMB.at30s} MB at ${seconds} s\n`,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

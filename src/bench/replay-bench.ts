@@ -22,10 +22,14 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const DATA = path.join(ROOT, 'bench-data');
 
 /** Targets printed next to the figures. */
-const TARGET_LINES_PER_SEC = 1_000_000;     // env_logger envelopes
+const TARGET_LINES_PER_SEC = 1_000_000; // env_logger envelopes
 const TARGET_RSS_BYTES = 150 * 1024 * 1024; // on the 3M-line file
 
-interface Spec { envelope: EnvelopeId; lines: number; envLogger: boolean }
+interface Spec {
+  envelope: EnvelopeId;
+  lines: number;
+  envLogger: boolean;
+}
 
 const FULL: Spec[] = [
   { envelope: 'e3-micros', lines: 3_000_000, envLogger: true }, // headline
@@ -49,11 +53,22 @@ interface RunFigures {
   detected: { waits: number | null; pollCycles: number | null; stalls: Record<string, number> | null };
 }
 
-interface Row { spec: Spec; file: string; stats: GenerateStats; run: RunFigures }
+interface Row {
+  spec: Spec;
+  file: string;
+  stats: GenerateStats;
+  run: RunFigures;
+}
 
-function fmtInt(n: number): string { return Math.round(n).toLocaleString('en-US'); }
-function fmtMB(bytes: number): string { return (bytes / 1e6).toFixed(1); }
-function fmtMiB(bytes: number): string { return (bytes / (1024 * 1024)).toFixed(1); }
+function fmtInt(n: number): string {
+  return Math.round(n).toLocaleString('en-US');
+}
+function fmtMB(bytes: number): string {
+  return (bytes / 1e6).toFixed(1);
+}
+function fmtMiB(bytes: number): string {
+  return (bytes / (1024 * 1024)).toFixed(1);
+}
 
 /** Reads the generator stats saved beside a log; null if missing or the file does not match. */
 function savedStats(file: string, spec: Spec): GenerateStats | null {
@@ -91,7 +106,9 @@ function procPeak(pid: number): number | null {
   }
 }
 
-function num(v: unknown): number | null { return typeof v === 'number' && Number.isFinite(v) ? v : null; }
+function num(v: unknown): number | null {
+  return typeof v === 'number' && Number.isFinite(v) ? v : null;
+}
 
 function runCli(cli: string, file: string, stats: GenerateStats): Promise<RunFigures> {
   return new Promise((resolve) => {
@@ -101,7 +118,9 @@ function runCli(cli: string, file: string, stats: GenerateStats): Promise<RunFig
     let err = '';
     let peak: number | null = null;
     child.stdout.on('data', (b: Buffer) => out.push(b));
-    child.stderr.on('data', (b: Buffer) => { err = (err + b.toString('utf8')).slice(-4000); });
+    child.stderr.on('data', (b: Buffer) => {
+      err = (err + b.toString('utf8')).slice(-4000);
+    });
     const sampler = setInterval(() => {
       const p = child.pid !== undefined ? procPeak(child.pid) : null;
       if (p !== null && (peak === null || p > peak)) peak = p;
@@ -110,15 +129,28 @@ function runCli(cli: string, file: string, stats: GenerateStats): Promise<RunFig
       clearInterval(sampler);
       const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
       const base: RunFigures = {
-        ok: false, exitCode: code, lines: stats.lines, bytes: stats.bytes, elapsedMs: wallMs, wallMs,
-        maxRssBytes: peak ?? 0, procPeakRssBytes: peak, detected: { waits: null, pollCycles: null, stalls: null },
+        ok: false,
+        exitCode: code,
+        lines: stats.lines,
+        bytes: stats.bytes,
+        elapsedMs: wallMs,
+        wallMs,
+        maxRssBytes: peak ?? 0,
+        procPeakRssBytes: peak,
+        detected: { waits: null, pollCycles: null, stalls: null },
       };
-      if (spawnError) { resolve({ ...base, error: spawnError.message }); return; }
+      if (spawnError) {
+        resolve({ ...base, error: spawnError.message });
+        return;
+      }
       let doc: Record<string, unknown>;
       try {
         doc = JSON.parse(Buffer.concat(out).toString('utf8')) as Record<string, unknown>;
       } catch {
-        resolve({ ...base, error: `exit ${code}; stdout is not one JSON document; stderr: ${err.trim().slice(-600) || '(empty)'}` });
+        resolve({
+          ...base,
+          error: `exit ${code}; stdout is not one JSON document; stderr: ${err.trim().slice(-600) || '(empty)'}`,
+        });
         return;
       }
       const run = (doc.run ?? {}) as Record<string, unknown>;
@@ -134,7 +166,8 @@ function runCli(cli: string, file: string, stats: GenerateStats): Promise<RunFig
         elapsedMs: num(run.elapsedMs) ?? wallMs,
         maxRssBytes: num(run.maxRssBytes) ?? peak ?? 0,
         detected: {
-          waits: num(waits?.count), pollCycles: num(polls?.count),
+          waits: num(waits?.count),
+          pollCycles: num(polls?.count),
           stalls: stalls?.counts && typeof stalls.counts === 'object' ? stalls.counts : null,
         },
       });
@@ -146,7 +179,11 @@ function runCli(cli: string, file: string, stats: GenerateStats): Promise<RunFig
 
 function table(head: string[], rows: string[][], rightAlign: boolean[]): string {
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (r: string[]): string => r.map((c, i) => (rightAlign[i] ? c.padStart(w[i]) : c.padEnd(w[i]))).join('  ').trimEnd();
+  const line = (r: string[]): string =>
+    r
+      .map((c, i) => (rightAlign[i] ? c.padStart(w[i]) : c.padEnd(w[i])))
+      .join('  ')
+      .trimEnd();
   return [line(head), w.map((n) => '-'.repeat(n)).join('  '), ...rows.map(line)].join('\n') + '\n';
 }
 
@@ -154,10 +191,15 @@ async function main(argv: string[]): Promise<number> {
   let values;
   try {
     ({ values } = parseArgs({
-      args: argv, strict: true,
+      args: argv,
+      strict: true,
       options: {
-        quick: { type: 'boolean' }, only: { type: 'string' }, runs: { type: 'string' },
-        regen: { type: 'boolean' }, cli: { type: 'string' }, strict: { type: 'boolean' },
+        quick: { type: 'boolean' },
+        only: { type: 'string' },
+        runs: { type: 'string' },
+        regen: { type: 'boolean' },
+        cli: { type: 'string' },
+        strict: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -166,29 +208,39 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   if (values.help) {
-    process.stdout.write('Usage: npm run bench [-- --quick] [--only ENV,...] [--runs N] [--regen] [--cli PATH] [--strict]\n' +
-      `Envelopes: ${ENVELOPE_IDS.join(', ')}\n`);
+    process.stdout.write(
+      'Usage: npm run bench [-- --quick] [--only ENV,...] [--runs N] [--regen] [--cli PATH] [--strict]\n' +
+        `Envelopes: ${ENVELOPE_IDS.join(', ')}\n`,
+    );
     return 0;
   }
   const quick = values.quick === true;
   let specs = FULL.map((s) => ({ ...s, lines: quick ? 100_000 : s.lines }));
   if (values.only) {
     const only = values.only.split(',').map((s) => s.trim()) as EnvelopeId[];
-    for (const e of only) if (!ENVELOPE_IDS.includes(e)) { process.stderr.write(`unknown envelope '${e}'\n`); return 2; }
+    for (const e of only)
+      if (!ENVELOPE_IDS.includes(e)) {
+        process.stderr.write(`unknown envelope '${e}'\n`);
+        return 2;
+      }
     specs = specs.filter((s) => only.includes(s.envelope));
     for (const e of only) {
-      if (!specs.some((s) => s.envelope === e)) specs.push({ envelope: e, lines: quick ? 100_000 : 1_000_000, envLogger: e.startsWith('e') });
+      if (!specs.some((s) => s.envelope === e))
+        specs.push({ envelope: e, lines: quick ? 100_000 : 1_000_000, envLogger: e.startsWith('e') });
     }
   }
   const runs = Math.max(1, Number(values.runs ?? 1) | 0);
   const cli = path.resolve(values.cli ?? path.join(ROOT, 'dist', 'cli.js'));
   if (!existsSync(cli)) {
-    process.stderr.write(`bench: ${path.relative(process.cwd(), cli) || cli} not found — run \`npm run build\` first\n`);
+    process.stderr.write(
+      `bench: ${path.relative(process.cwd(), cli) || cli} not found — run \`npm run build\` first\n`,
+    );
     return 2;
   }
 
   const cpus = os.cpus();
-  const machine = `${cpus[0]?.model.trim() ?? 'unknown CPU'}, ${cpus.length} cores, ${fmtMB(os.totalmem() / 1e3)} GB RAM, ` +
+  const machine =
+    `${cpus[0]?.model.trim() ?? 'unknown CPU'}, ${cpus.length} cores, ${fmtMB(os.totalmem() / 1e3)} GB RAM, ` +
     `Node ${process.version}, ${os.platform()} ${os.release()}`;
 
   const inputs = specs.map((spec) => ({ spec, ...ensureInput(spec, values.regen === true) }));
@@ -198,7 +250,10 @@ async function main(argv: string[]): Promise<number> {
     let best: RunFigures | null = null;
     for (let i = 0; i < runs; i++) {
       const r = await runCli(cli, file, stats);
-      if (!r.ok) { best = r; break; }
+      if (!r.ok) {
+        best = r;
+        break;
+      }
       if (best === null || r.elapsedMs < best.elapsedMs) best = r;
     }
     const run = best!;
@@ -224,47 +279,111 @@ async function main(argv: string[]): Promise<number> {
       missed ||= !pass;
       targets.push(`${pass ? 'ok' : 'MISSED'} RSS <150 MB`);
     }
-    if (!run.ok) return [r.spec.envelope, fmtInt(r.stats.lines), fmtMB(r.stats.bytes), 'failed', '', '', '', '', '', run.error?.split('\n')[0].slice(0, 60) ?? ''];
+    if (!run.ok)
+      return [
+        r.spec.envelope,
+        fmtInt(r.stats.lines),
+        fmtMB(r.stats.bytes),
+        'failed',
+        '',
+        '',
+        '',
+        '',
+        '',
+        run.error?.split('\n')[0].slice(0, 60) ?? '',
+      ];
     return [
-      r.spec.envelope, fmtInt(run.lines), fmtMB(run.bytes), secs.toFixed(2), (run.wallMs / 1000).toFixed(2),
-      fmtInt(lps), (secs > 0 ? run.bytes / 1e6 / secs : 0).toFixed(1), fmtMiB(run.maxRssBytes),
-      run.procPeakRssBytes !== null ? fmtMiB(run.procPeakRssBytes) : '-', targets.join(', '),
+      r.spec.envelope,
+      fmtInt(run.lines),
+      fmtMB(run.bytes),
+      secs.toFixed(2),
+      (run.wallMs / 1000).toFixed(2),
+      fmtInt(lps),
+      (secs > 0 ? run.bytes / 1e6 / secs : 0).toFixed(1),
+      fmtMiB(run.maxRssBytes),
+      run.procPeakRssBytes !== null ? fmtMiB(run.procPeakRssBytes) : '-',
+      targets.join(', '),
     ];
   });
   let out = `\npollscope replay benchmark${quick ? ' (quick)' : ''} — ${machine}\n\n`;
   out += table(
     ['envelope', 'lines', 'MB', 'seconds', 'wall s', 'lines/s', 'MB/s', 'peak RSS MB', '/proc RSS', 'targets'],
-    body, [false, true, true, true, true, true, true, true, true, false]);
-  out += `\nseconds = the CLI's own report.run.elapsedMs (lines/s and MB/s use it); wall s = child process incl. start-up.\n` +
+    body,
+    [false, true, true, true, true, true, true, true, true, false],
+  );
+  out +=
+    `\nseconds = the CLI's own report.run.elapsedMs (lines/s and MB/s use it); wall s = child process incl. start-up.\n` +
     `peak RSS = report.run.maxRssBytes; /proc RSS = VmHWM sampled every 20 ms (MiB).\n` +
     `Targets: env_logger envelopes ≥ ${fmtInt(TARGET_LINES_PER_SEC)} lines/s; peak RSS < 150 MB on the 3M-line file` +
-    (headline ? '' : ' (not run)') + '.\n';
+    (headline ? '' : ' (not run)') +
+    '.\n';
 
   // generated truth vs what the CLI found (only when the report has those sections)
-  const g = (n: number | null | undefined, want: number): string => (n === null || n === undefined ? `${fmtInt(want)}/-` : `${fmtInt(want)}/${fmtInt(n)}`);
+  const g = (n: number | null | undefined, want: number): string =>
+    n === null || n === undefined ? `${fmtInt(want)}/-` : `${fmtInt(want)}/${fmtInt(n)}`;
   const det = rows.map((r) => {
-    const s = r.stats.stalls, d = r.run.detected.stalls;
+    const s = r.stats.stalls,
+      d = r.run.detected.stalls;
     return [
-      r.spec.envelope, g(r.run.detected.waits, r.stats.waits), g(r.run.detected.pollCycles, r.stats.pollCycles),
-      g(d?.slow_poll, s.slow_poll), g(d?.blocked_poll, s.blocked_poll), g(d?.starved, s.starved), g(d?.silent, s.silent),
+      r.spec.envelope,
+      g(r.run.detected.waits, r.stats.waits),
+      g(r.run.detected.pollCycles, r.stats.pollCycles),
+      g(d?.slow_poll, s.slow_poll),
+      g(d?.blocked_poll, s.blocked_poll),
+      g(d?.starved, s.starved),
+      g(d?.silent, s.silent),
     ];
   });
-  out += '\ngenerated/detected:\n' + table(['envelope', 'waits', 'poll cycles', 'slow_poll', 'blocked_poll', 'starved', 'silent'],
-    det, [false, true, true, true, true, true, true]);
+  out +=
+    '\ngenerated/detected:\n' +
+    table(['envelope', 'waits', 'poll cycles', 'slow_poll', 'blocked_poll', 'starved', 'silent'], det, [
+      false,
+      true,
+      true,
+      true,
+      true,
+      true,
+      true,
+    ]);
   process.stdout.write(out);
 
   const resultFile = path.join(DATA, `results${quick ? '-quick' : ''}.json`);
-  writeFileSync(resultFile, JSON.stringify({
-    date: new Date().toISOString(), machine: { cpu: cpus[0]?.model.trim(), cores: cpus.length, node: process.version, platform: `${os.platform()} ${os.release()}`, totalMem: os.totalmem() },
-    quick, rows: rows.map((r) => ({ envelope: r.spec.envelope, file: path.relative(ROOT, r.file), generated: r.stats, run: r.run })),
-  }, null, 2) + '\n');
+  writeFileSync(
+    resultFile,
+    JSON.stringify(
+      {
+        date: new Date().toISOString(),
+        machine: {
+          cpu: cpus[0]?.model.trim(),
+          cores: cpus.length,
+          node: process.version,
+          platform: `${os.platform()} ${os.release()}`,
+          totalMem: os.totalmem(),
+        },
+        quick,
+        rows: rows.map((r) => ({
+          envelope: r.spec.envelope,
+          file: path.relative(ROOT, r.file),
+          generated: r.stats,
+          run: r.run,
+        })),
+      },
+      null,
+      2,
+    ) + '\n',
+  );
   process.stdout.write(`\nresults: ${path.relative(process.cwd(), resultFile)}\n`);
 
   if (rows.some((r) => !r.run.ok)) return 1;
   return values.strict && missed ? 1 : 0;
 }
 
-main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (err: unknown) => {
-  process.stderr.write(`bench: ${(err as Error).stack ?? String(err)}\n`);
-  process.exitCode = 70;
-});
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`bench: ${(err as Error).stack ?? String(err)}\n`);
+    process.exitCode = 70;
+  },
+);

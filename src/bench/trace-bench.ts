@@ -24,7 +24,12 @@ import { generateLogFile } from './generate.js';
 import { replay } from '../replay.js';
 import { TurnTraceSink } from '../export/traces.js';
 import type {
-  ObservationSink, PollCycleObservation, StallObservation, UnfinishedObservation, WaitObservation, WakeToPollObservation,
+  ObservationSink,
+  PollCycleObservation,
+  StallObservation,
+  UnfinishedObservation,
+  WaitObservation,
+  WakeToPollObservation,
 } from '../reactor/observations.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -40,7 +45,9 @@ function receiverMain(): void {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { resourceSpans: Array<{ scopeSpans: Array<{ spans: unknown[] }> }> };
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
+        resourceSpans: Array<{ scopeSpans: Array<{ spans: unknown[] }> }>;
+      };
       for (const rs of body.resourceSpans) for (const ss of rs.scopeSpans) spans += ss.spans.length;
       res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
     });
@@ -48,21 +55,33 @@ function receiverMain(): void {
   server.listen(0, '127.0.0.1', () => {
     process.stdout.write(`${(server.address() as { port: number }).port}\n`);
   });
-  process.on('message', () => { process.send?.({ spans }); });
+  process.on('message', () => {
+    process.send?.({ spans });
+  });
   process.on('disconnect', () => process.exit(0));
 }
 
 type Obs =
-  | { k: 'w'; o: WaitObservation } | { k: 'p'; o: PollCycleObservation } | { k: 'd'; o: WakeToPollObservation }
-  | { k: 's'; o: StallObservation } | { k: 'u'; o: UnfinishedObservation };
+  | { k: 'w'; o: WaitObservation }
+  | { k: 'p'; o: PollCycleObservation }
+  | { k: 'd'; o: WakeToPollObservation }
+  | { k: 's'; o: StallObservation }
+  | { k: 'u'; o: UnfinishedObservation };
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
-      lines: { type: 'string' }, runs: { type: 'string' }, rounds: { type: 'string' }, strict: { type: 'boolean' }, receiver: { type: 'boolean' },
+      lines: { type: 'string' },
+      runs: { type: 'string' },
+      rounds: { type: 'string' },
+      strict: { type: 'boolean' },
+      receiver: { type: 'boolean' },
     },
   });
-  if (values.receiver) { receiverMain(); return; }
+  if (values.receiver) {
+    receiverMain();
+    return;
+  }
   const lines = Number(values.lines ?? 1_000_000);
   const runs = Number(values.runs ?? 5);
   const rounds = Number(values.rounds ?? 4);
@@ -75,24 +94,29 @@ async function main(): Promise<void> {
     generateLogFile(file, { envelope: 'e3-micros', lines, seed: 42 });
   }
 
-  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--receiver'], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--receiver'], {
+    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+  });
   try {
     const port = await new Promise<number>((resolve, reject) => {
       child.stdout!.once('data', (d: Buffer) => resolve(Number(String(d).trim())));
       child.once('exit', (code) => reject(new Error(`receiver exited ${code}`)));
     });
     const endpoint = `http://127.0.0.1:${port}`;
-    const receivedSpans = (): Promise<number> => new Promise((resolve) => {
-      child.once('message', (m: { spans: number }) => resolve(m.spans));
-      child.send('count');
-    });
+    const receivedSpans = (): Promise<number> =>
+      new Promise((resolve) => {
+        child.once('message', (m: { spans: number }) => resolve(m.spans));
+        child.send('count');
+      });
 
     // Figure 1: the recorded observations, fed `rounds` times at 100 % keep (best of 2 runs).
     let bestRate = 0;
     const recorded: Obs[] = [];
     const recorder: ObservationSink = {
-      wait: (o) => recorded.push({ k: 'w', o }), pollCycle: (o) => recorded.push({ k: 'p', o }),
-      wakeToPoll: (o) => recorded.push({ k: 'd', o }), stall: (o) => recorded.push({ k: 's', o }),
+      wait: (o) => recorded.push({ k: 'w', o }),
+      pollCycle: (o) => recorded.push({ k: 'p', o }),
+      wakeToPoll: (o) => recorded.push({ k: 'd', o }),
+      stall: (o) => recorded.push({ k: 's', o }),
       unfinished: (o) => recorded.push({ k: 'u', o }),
     };
     await replay([file], { sinks: [recorder] });
@@ -100,7 +124,12 @@ async function main(): Promise<void> {
     const exportRuns = Math.max(1, Math.min(2, runs));
     for (let run = 1; run <= exportRuns; run++) {
       const sink = new TurnTraceSink('bench', {
-        endpoint, keepFraction: 1, maxSpansPerSec: Infinity, maxQueuedSpans: 2 * PACE_SPANS, maxExportBatchSize: 2_000, scheduledDelayMs: 20,
+        endpoint,
+        keepFraction: 1,
+        maxSpansPerSec: Infinity,
+        maxQueuedSpans: 2 * PACE_SPANS,
+        maxExportBatchSize: 2_000,
+        scheduledDelayMs: 20,
       });
       const before = await receivedSpans();
       const t0 = performance.now();
@@ -109,11 +138,20 @@ async function main(): Promise<void> {
         for (let i = 0; i < recorded.length; i++) {
           const x = recorded[i];
           switch (x.k) {
-            case 'w': sink.wait(x.o); break;
-            case 'p': sink.pollCycle(x.o); break;
-            case 'd': sink.wakeToPoll(x.o); break;
-            case 's': sink.stall(x.o); break;
-            case 'u': break;
+            case 'w':
+              sink.wait(x.o);
+              break;
+            case 'p':
+              sink.pollCycle(x.o);
+              break;
+            case 'd':
+              sink.wakeToPoll(x.o);
+              break;
+            case 's':
+              sink.stall(x.o);
+              break;
+            case 'u':
+              break;
           }
           // Producer paced by the exporter (as replay's reads are paced by the disk): nothing dropped.
           if ((i & 1023) === 0) {
@@ -134,9 +172,10 @@ async function main(): Promise<void> {
       bestRate = Math.max(bestRate, rate);
       process.stdout.write(
         `\n1. export at 100 % keep (run ${run} of ${exportRuns}): ${got} spans (${rounds} × ${waits} turns of ${lines} lines) received in ${Math.round(totalMs)} ms ` +
-        `(spans built in ${Math.round(buildMs)} ms): ${Math.round(rate)} spans/s  [target ≥ ${TARGET_SPANS_PER_SEC}] ${rate >= TARGET_SPANS_PER_SEC ? 'OK' : 'MISSED'}\n` +
-        `   exporter CPU ${cpuSec.toFixed(2)} s: ${Math.round(got / cpuSec)} spans per CPU-second (the wall figure when a core is free for it; load average now ${loadavg()[0].toFixed(1)})\n` +
-        `   exported ${sink.counters.spansExported}, dropped ${JSON.stringify(sink.counters.spansDropped)}, export errors ${sink.counters.exportErrors}\n`);
+          `(spans built in ${Math.round(buildMs)} ms): ${Math.round(rate)} spans/s  [target ≥ ${TARGET_SPANS_PER_SEC}] ${rate >= TARGET_SPANS_PER_SEC ? 'OK' : 'MISSED'}\n` +
+          `   exporter CPU ${cpuSec.toFixed(2)} s: ${Math.round(got / cpuSec)} spans per CPU-second (the wall figure when a core is free for it; load average now ${loadavg()[0].toFixed(1)})\n` +
+          `   exported ${sink.counters.spansExported}, dropped ${JSON.stringify(sink.counters.spansDropped)}, export errors ${sink.counters.exportErrors}\n`,
+      );
     }
     recorded.length = 0;
 
@@ -167,9 +206,10 @@ async function main(): Promise<void> {
     const overheadCpu = tracedCpu / plainCpu - 1;
     process.stdout.write(
       `2. replay of ${lines} lines, best of ${runs}, without → with traces at the defaults (incl. the final flush):\n` +
-      `   wall ${Math.round(plain)} → ${Math.round(traced)} ms: ${(overhead * 100).toFixed(1)} % slower  [target ≤ ${TARGET_OVERHEAD * 100} %] ${overhead <= TARGET_OVERHEAD ? 'OK' : 'MISSED'}\n` +
-      `   cpu  ${Math.round(plainCpu)} → ${Math.round(tracedCpu)} ms: ${(overheadCpu * 100).toFixed(1)} % more\n` +
-      `   kept ${last!.counters.turnsKept} of ${last!.counters.turnsKept + last!.counters.turnsDropped} turns, ${last!.counters.spansExported} spans exported\n`);
+        `   wall ${Math.round(plain)} → ${Math.round(traced)} ms: ${(overhead * 100).toFixed(1)} % slower  [target ≤ ${TARGET_OVERHEAD * 100} %] ${overhead <= TARGET_OVERHEAD ? 'OK' : 'MISSED'}\n` +
+        `   cpu  ${Math.round(plainCpu)} → ${Math.round(tracedCpu)} ms: ${(overheadCpu * 100).toFixed(1)} % more\n` +
+        `   kept ${last!.counters.turnsKept} of ${last!.counters.turnsKept + last!.counters.turnsDropped} turns, ${last!.counters.spansExported} spans exported\n`,
+    );
     if (values.strict && (bestRate < TARGET_SPANS_PER_SEC || overhead > TARGET_OVERHEAD)) process.exitCode = 1;
   } finally {
     child.kill('SIGTERM');

@@ -48,8 +48,10 @@ export class AsyncIoDecoder implements Decoder {
         if (m.startsWith('main_loop')) {
           // 1.x `main_loop: waiting on I/O`; fork v5+ `… have the lock, call reactor_lock.react(timeout: None)`
           // (its `… retf reactor_lock.react` twin is the end of that react: no second event)
-          if (m.startsWith('main_loop: waiting on I/O')
-            && (m.length === 25 || m.startsWith(' have the lock, call', 25))) {
+          if (
+            m.startsWith('main_loop: waiting on I/O') &&
+            (m.length === 25 || m.startsWith(' have the lock, call', 25))
+          ) {
             sink.event({ kind: 'io_runner', runner: 'main_loop' }, rec);
           }
           return true;
@@ -76,7 +78,9 @@ export class AsyncIoDecoder implements Decoder {
       case 110: // n: 2.x `notified`
         return m === 'notified';
       case 115: // s: 2.x `sleeping for N us`, `sleep until notification`, `stops hogging the reactor`
-        return m.startsWith('sleeping for ') || m.startsWith('sleep until notification') || m.startsWith('stops hogging');
+        return (
+          m.startsWith('sleeping for ') || m.startsWith('sleep until notification') || m.startsWith('stops hogging')
+        );
       case 99: // c: 2.x `completed`
         return m === 'completed';
       default:
@@ -86,7 +90,11 @@ export class AsyncIoDecoder implements Decoder {
 
   /** `process_timers: N ready wakers` / `react: N ready wakers` (1.x). */
   private count(
-    m: string, pos: number, kind: 'timers_processed' | 'react_done', rec: LogRecord, sink: ReactorEventSink,
+    m: string,
+    pos: number,
+    kind: 'timers_processed' | 'react_done',
+    rec: LogRecord,
+    sink: ReactorEventSink,
   ): boolean {
     const n = intAt(m, pos);
     if (Number.isNaN(n) || !m.startsWith(' ready wakers', scan.end)) return false;
@@ -120,7 +128,10 @@ export class AsyncIoDecoder implements Decoder {
     const c = m.charCodeAt(p);
     if (c === 58 /* : */) {
       const sign = m.charCodeAt(p + 1);
-      if (sign === 43 /* + */) { this.reactCounted = false; return true; }
+      if (sign === 43 /* + */) {
+        this.reactCounted = false;
+        return true;
+      }
       if (sign === 45 /* - */) {
         if (!this.reactCounted && m.indexOf('res=', p) >= 0) sink.event({ kind: 'react_done', wakers: null }, rec);
         this.reactCounted = false;

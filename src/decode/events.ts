@@ -29,15 +29,32 @@ export type ReactorEvent =
    * The wait is over (polling 2.x/3.x `new events`, fork `wait:-`, FmtSpan `close` of span `wait`).
    * busyNs/idleNs from FmtSpan close (the span's own timing; start = close − busy − idle).
    */
-  | { kind: 'wait_end'; poller: PollerKind; fd: number; res: number | null; busyNs?: number; idleNs?: number; tid?: string }
+  | {
+      kind: 'wait_end';
+      poller: PollerKind;
+      fd: number;
+      res: number | null;
+      busyNs?: number;
+      idleNs?: number;
+      tid?: string;
+    }
   /**
    * A registration change: add / modify / delete of `targetFd` on poller `fd` with `key`
    * (`NOTIFY_KEY` for the eventfd/timerfd). `flags` = requested epoll mask when the line shows it
    * (fork `ctl:+ … events=4000201b`), readable/writable when it shows those instead.
    * targetFd is null when the line does not say which fd (fork ≤v2 `ctl:+ … event_fd=` is always the eventfd).
    */
-  | { kind: 'interest'; op: 'add' | 'modify' | 'delete'; fd: number; targetFd: number | null; key: number | null;
-      flags: number | null; readable?: boolean; writable?: boolean; tid?: string }
+  | {
+      kind: 'interest';
+      op: 'add' | 'modify' | 'delete';
+      fd: number;
+      targetFd: number | null;
+      key: number | null;
+      flags: number | null;
+      readable?: boolean;
+      writable?: boolean;
+      tid?: string;
+    }
   /** Poller created (`new: epoll_fd=3, event_fd=4, timer_fd=Some(5)`, fork `new:-`). */
   | { kind: 'poller_new'; poller: PollerKind; fd: number; eventFd: number | null; timerFd: number | null }
   /** eventfd written (`notify: epoll_fd=E, event_fd=F`, fork `notify:+`/`new:+ … epoll_fd=`); fd null for `Poller::notify()`. */

@@ -10,12 +10,24 @@ import { NOTIFY_KEY } from './events.js';
 /** Where the last `…At` scanner stopped (index just past the value it read). */
 export const scan = { end: 0 };
 
-const C_0 = 48, C_9 = 57, C_A = 65, C_F = 70, C_Z = 90, C_a = 97, C_f = 102, C_z = 122;
-const C_MINUS = 45, C_DOT = 46, C_UNDERSCORE = 95, C_QUOTE = 34, C_SPACE = 32;
+const C_0 = 48,
+  C_9 = 57,
+  C_A = 65,
+  C_F = 70,
+  C_Z = 90,
+  C_a = 97,
+  C_f = 102,
+  C_z = 122;
+const C_MINUS = 45,
+  C_DOT = 46,
+  C_UNDERSCORE = 95,
+  C_QUOTE = 34,
+  C_SPACE = 32;
 
 function isWordChar(c: number): boolean {
-  return (c >= C_0 && c <= C_9) || (c >= C_a && c <= C_z) || (c >= C_A && c <= C_Z)
-    || c === C_UNDERSCORE || c === C_DOT;
+  return (
+    (c >= C_0 && c <= C_9) || (c >= C_a && c <= C_z) || (c >= C_A && c <= C_Z) || c === C_UNDERSCORE || c === C_DOT
+  );
 }
 
 function hexDigit(c: number): number {
@@ -50,7 +62,10 @@ export function fieldStart(text: string, key: string, from = 0): number {
 export function intAt(text: string, pos: number): number {
   if (text.charCodeAt(pos) === C_QUOTE) pos++;
   let neg = false;
-  if (text.charCodeAt(pos) === C_MINUS) { neg = true; pos++; }
+  if (text.charCodeAt(pos) === C_MINUS) {
+    neg = true;
+    pos++;
+  }
   let v = 0;
   let i = pos;
   for (; i < text.length; i++) {
@@ -135,7 +150,10 @@ export function durationAt(text: string, pos: number): number {
     if (c < C_0 || c > C_9) break;
     whole = whole * 10 + (c - C_0);
   }
-  if (i === pos) { scan.end = pos; return NaN; }
+  if (i === pos) {
+    scan.end = pos;
+    return NaN;
+  }
   let frac = 0;
   let fracScale = 1;
   if (text.charCodeAt(i) === C_DOT) {
@@ -147,16 +165,32 @@ export function durationAt(text: string, pos: number): number {
       frac = frac * 10 + (c - C_0);
       fracScale *= 10;
     }
-    if (i === f0) { scan.end = i; return NaN; }
+    if (i === f0) {
+      scan.end = i;
+      return NaN;
+    }
   }
   const u = text.charCodeAt(i);
   let unit: number;
-  if (u === 115 /* s */) { unit = 1_000_000_000; i += 1; }
-  else if (text.charCodeAt(i + 1) !== 115) { scan.end = i; return NaN; }
-  else if (u === 110 /* n */) { unit = 1; i += 2; }
-  else if (u === 0xb5 /* µ MICRO SIGN */ || u === 0x3bc /* μ GREEK MU */ || u === 117 /* u */) { unit = 1_000; i += 2; }
-  else if (u === 109 /* m */) { unit = 1_000_000; i += 2; }
-  else { scan.end = i; return NaN; }
+  if (u === 115 /* s */) {
+    unit = 1_000_000_000;
+    i += 1;
+  } else if (text.charCodeAt(i + 1) !== 115) {
+    scan.end = i;
+    return NaN;
+  } else if (u === 110 /* n */) {
+    unit = 1;
+    i += 2;
+  } else if (u === 0xb5 /* µ MICRO SIGN */ || u === 0x3bc /* μ GREEK MU */ || u === 117 /* u */) {
+    unit = 1_000;
+    i += 2;
+  } else if (u === 109 /* m */) {
+    unit = 1_000_000;
+    i += 2;
+  } else {
+    scan.end = i;
+    return NaN;
+  }
   scan.end = i;
   return whole * unit + Math.round((frac * unit) / fracScale);
 }
@@ -171,8 +205,14 @@ export function timeoutOrUnknown(ns: number | null): number | null | undefined {
 }
 
 export function optionDurationAt(text: string, pos: number): number | null {
-  if (text.startsWith('None', pos)) { scan.end = pos + 4; return null; }
-  if (!text.startsWith('Some(', pos)) { scan.end = pos; return NaN; }
+  if (text.startsWith('None', pos)) {
+    scan.end = pos + 4;
+    return null;
+  }
+  if (!text.startsWith('Some(', pos)) {
+    scan.end = pos;
+    return NaN;
+  }
   const ns = durationAt(text, pos + 5);
   if (text.charCodeAt(scan.end) === 41 /* ) */) scan.end++;
   return ns;
@@ -183,8 +223,14 @@ export function optionDurationAt(text: string, pos: number): number | null {
  * → 5. NaN if neither.
  */
 export function optionFdAt(text: string, pos: number): number | null {
-  if (text.startsWith('None', pos)) { scan.end = pos + 4; return null; }
-  if (!text.startsWith('Some(', pos)) { scan.end = pos; return NaN; }
+  if (text.startsWith('None', pos)) {
+    scan.end = pos + 4;
+    return null;
+  }
+  if (!text.startsWith('Some(', pos)) {
+    scan.end = pos;
+    return NaN;
+  }
   return fdValueAt(text, pos + 5);
 }
 
@@ -197,14 +243,23 @@ export function fdValueAt(text: string, pos: number): number {
   if (isDigitCode(c) || c === C_MINUS) return intAt(text, pos);
   const p = text.indexOf('fd: ', pos);
   // Only the Debug struct right here, not an `fd: ` further along the message.
-  if (p < 0 || p - pos > 16) { scan.end = pos; return NaN; }
+  if (p < 0 || p - pos > 16) {
+    scan.end = pos;
+    return NaN;
+  }
   return intAt(text, p + 4);
 }
 
 /** `true`/`false` at `pos`; undefined if neither. */
 export function boolAt(text: string, pos: number): boolean | undefined {
-  if (text.startsWith('true', pos)) { scan.end = pos + 4; return true; }
-  if (text.startsWith('false', pos)) { scan.end = pos + 5; return false; }
+  if (text.startsWith('true', pos)) {
+    scan.end = pos + 4;
+    return true;
+  }
+  if (text.startsWith('false', pos)) {
+    scan.end = pos + 5;
+    return false;
+  }
   scan.end = pos;
   return undefined;
 }
@@ -223,9 +278,13 @@ export function innermostSpanStart(spans: string): number {
   for (let i = end - 1; i >= 0; i--) {
     const c = spans.charCodeAt(i);
     if (c === 125 /* } */) depth++;
-    else if (c === 123 /* { */) { if (depth > 0) depth--; }
-    else if (c === 58 /* : */ && depth === 0) {
-      if (spans.charCodeAt(i - 1) === 58) { i--; continue; }
+    else if (c === 123 /* { */) {
+      if (depth > 0) depth--;
+    } else if (c === 58 /* : */ && depth === 0) {
+      if (spans.charCodeAt(i - 1) === 58) {
+        i--;
+        continue;
+      }
       return i + 1;
     }
   }
@@ -261,9 +320,15 @@ export function skipSpaces(text: string, pos: number): number {
  * = pos) when there is none.
  */
 export function tidAt(text: string, pos: number): string | undefined {
-  if (!text.startsWith('tid=', pos)) { scan.end = pos; return undefined; }
+  if (!text.startsWith('tid=', pos)) {
+    scan.end = pos;
+    return undefined;
+  }
   const n = intAt(text, pos + 4);
-  if (Number.isNaN(n)) { scan.end = pos; return undefined; }
+  if (Number.isNaN(n)) {
+    scan.end = pos;
+    return undefined;
+  }
   const end = scan.end;
   scan.end = text.charCodeAt(end) === C_SPACE ? end + 1 : end;
   return text.slice(pos + 4, end);

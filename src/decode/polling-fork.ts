@@ -13,8 +13,20 @@
 import type { Decoder, ReactorEvent, ReactorEventSink } from './events.js';
 import type { LogRecord } from '../parse/record.js';
 import {
-  decimalKeyAt, eventAt, evScratch, fieldStart, hexAt, hexKeyAt, intAt, intField, optionDurationAt, optionFdAt,
-  scan, skipSpaces, tidAt, timeoutOrUnknown,
+  decimalKeyAt,
+  eventAt,
+  evScratch,
+  fieldStart,
+  hexAt,
+  hexKeyAt,
+  intAt,
+  intField,
+  optionDurationAt,
+  optionFdAt,
+  scan,
+  skipSpaces,
+  tidAt,
+  timeoutOrUnknown,
 } from './fields.js';
 
 type Interest = Extract<ReactorEvent, { kind: 'interest' }>;
@@ -52,7 +64,8 @@ export class PollingForkDecoder implements Decoder {
           return true;
         }
         return m.startsWith('notify:-');
-      case 116: { // t
+      case 116: {
+        // t
         // d87e128 `tid={:?} wait: backtrace\n…` (prints `tid=ThreadId(7)`), 7ae5a95 `tid={} wait: backtrace\n…`
         if (!m.startsWith('tid=')) return false;
         const w = m.indexOf(' wait: backtrace');
@@ -72,9 +85,12 @@ export class PollingForkDecoder implements Decoder {
       if (Number.isNaN(fd)) return false;
       const p = fieldStart(m, 'timeout=', scan.end);
       const timeoutNs = p < 0 ? undefined : timeoutOrUnknown(optionDurationAt(m, p));
-      sink.event(tid === undefined
-        ? { kind: 'wait_start', poller: 'epoll', fd, timeoutNs }
-        : { kind: 'wait_start', poller: 'epoll', fd, timeoutNs, tid }, rec);
+      sink.event(
+        tid === undefined
+          ? { kind: 'wait_start', poller: 'epoll', fd, timeoutNs }
+          : { kind: 'wait_start', poller: 'epoll', fd, timeoutNs, tid },
+        rec,
+      );
       return true;
     }
     if (c5 === 45 /* - */) {
@@ -84,9 +100,12 @@ export class PollingForkDecoder implements Decoder {
       if (Number.isNaN(fd)) return false;
       const r = intField(m, 'res=', scan.end);
       const res = Number.isNaN(r) ? null : r;
-      sink.event(tid === undefined
-        ? { kind: 'wait_end', poller: 'epoll', fd, res }
-        : { kind: 'wait_end', poller: 'epoll', fd, res, tid }, rec);
+      sink.event(
+        tid === undefined
+          ? { kind: 'wait_end', poller: 'epoll', fd, res }
+          : { kind: 'wait_end', poller: 'epoll', fd, res, tid },
+        rec,
+      );
       return true;
     }
     if (c5 !== 32 /* space */) return false;
@@ -112,9 +131,10 @@ export class PollingForkDecoder implements Decoder {
           if (Number.isNaN(fd)) return false;
           const ms = intField(m, 'timeout_ms=', scan.end);
           const timeoutMs = Number.isNaN(ms) || ms < 0 ? null : ms;
-          sink.event(tid === undefined
-            ? { kind: 'wait_block', fd, timeoutMs }
-            : { kind: 'wait_block', fd, timeoutMs, tid }, rec);
+          sink.event(
+            tid === undefined ? { kind: 'wait_block', fd, timeoutMs } : { kind: 'wait_block', fd, timeoutMs, tid },
+            rec,
+          );
           return true;
         }
         return false;
@@ -220,10 +240,17 @@ export class PollingForkDecoder implements Decoder {
     }
     if (op === undefined) op = Number.isNaN(flags) ? 'delete' : 'modify';
     const ev: Interest = {
-      kind: 'interest', op, fd, targetFd,
-      key: Number.isNaN(key) ? null : key, flags: Number.isNaN(flags) ? null : flags,
+      kind: 'interest',
+      op,
+      fd,
+      targetFd,
+      key: Number.isNaN(key) ? null : key,
+      flags: Number.isNaN(flags) ? null : flags,
     };
-    if (readable !== undefined) { ev.readable = readable; ev.writable = writable; }
+    if (readable !== undefined) {
+      ev.readable = readable;
+      ev.writable = writable;
+    }
     if (tid !== undefined) ev.tid = tid;
     sink.event(ev, rec);
     return true;
@@ -243,8 +270,14 @@ export class PollingForkDecoder implements Decoder {
     if (e < 0 || !eventAt(m, e)) return false;
     const key = evScratch.key;
     const ev: Interest = {
-      kind: 'interest', op, fd, targetFd: Number.isNaN(target) ? null : target,
-      key: Number.isNaN(key) ? null : key, flags: null, readable: evScratch.readable, writable: evScratch.writable,
+      kind: 'interest',
+      op,
+      fd,
+      targetFd: Number.isNaN(target) ? null : target,
+      key: Number.isNaN(key) ? null : key,
+      flags: null,
+      readable: evScratch.readable,
+      writable: evScratch.writable,
     };
     if (tid !== undefined) ev.tid = tid;
     sink.event(ev, rec);
@@ -259,7 +292,12 @@ export class PollingForkDecoder implements Decoder {
     const f = fieldStart(m, 'fd=', scan.end);
     const target = f < 0 ? NaN : intAt(m, f);
     const ev: Interest = {
-      kind: 'interest', op: 'delete', fd, targetFd: Number.isNaN(target) ? null : target, key: null, flags: null,
+      kind: 'interest',
+      op: 'delete',
+      fd,
+      targetFd: Number.isNaN(target) ? null : target,
+      key: null,
+      flags: null,
     };
     if (tid !== undefined) ev.tid = tid;
     sink.event(ev, rec);
@@ -285,10 +323,16 @@ export class PollingForkDecoder implements Decoder {
     const e = intField(m, 'event_fd=', scan.end);
     const t = fieldStart(m, 'timer_fd=', scan.end);
     const tv = t < 0 ? null : optionFdAt(m, t);
-    sink.event({
-      kind: 'poller_new', poller: 'epoll', fd, eventFd: Number.isNaN(e) ? null : e,
-      timerFd: tv === null || Number.isNaN(tv) ? null : tv,
-    }, rec);
+    sink.event(
+      {
+        kind: 'poller_new',
+        poller: 'epoll',
+        fd,
+        eventFd: Number.isNaN(e) ? null : e,
+        timerFd: tv === null || Number.isNaN(tv) ? null : tv,
+      },
+      rec,
+    );
     return true;
   }
 }

@@ -9,7 +9,16 @@
  */
 import type { Decoder, PollerKind, ReactorEventSink } from './events.js';
 import type { LogRecord } from '../parse/record.js';
-import { eventAt, evScratch, fieldStart, intAt, optionDurationAt, optionFdAt, scan, timeoutOrUnknown } from './fields.js';
+import {
+  eventAt,
+  evScratch,
+  fieldStart,
+  intAt,
+  optionDurationAt,
+  optionFdAt,
+  scan,
+  timeoutOrUnknown,
+} from './fields.js';
 
 /** The backend named by the poller field at `pos`, set by pollerFdAt. */
 let lastKind: PollerKind = 'epoll';
@@ -19,9 +28,18 @@ let lastKind: PollerKind = 'epoll';
  * `notify_read=` (poll). NaN when the message has none there. Sets lastKind and scan.end.
  */
 function pollerFdAt(m: string, pos: number): number {
-  if (m.startsWith('epoll_fd=', pos)) { lastKind = 'epoll'; return intAt(m, pos + 9); }
-  if (m.startsWith('kqueue_fd=', pos)) { lastKind = 'kqueue'; return intAt(m, pos + 10); }
-  if (m.startsWith('notify_read=', pos)) { lastKind = 'poll'; return intAt(m, pos + 12); }
+  if (m.startsWith('epoll_fd=', pos)) {
+    lastKind = 'epoll';
+    return intAt(m, pos + 9);
+  }
+  if (m.startsWith('kqueue_fd=', pos)) {
+    lastKind = 'kqueue';
+    return intAt(m, pos + 10);
+  }
+  if (m.startsWith('notify_read=', pos)) {
+    lastKind = 'poll';
+    return intAt(m, pos + 12);
+  }
   scan.end = pos;
   return NaN;
 }
@@ -143,11 +161,19 @@ export class Polling2Decoder implements Decoder {
     const key = evScratch.key;
     const readable = evScratch.readable;
     const writable = evScratch.writable;
-    sink.event({
-      kind: 'interest', op: poller === 'kqueue' ? 'modify' : op, fd,
-      targetFd: Number.isNaN(targetFd) ? null : targetFd, key: Number.isNaN(key) ? null : key, flags: null,
-      readable, writable,
-    }, rec);
+    sink.event(
+      {
+        kind: 'interest',
+        op: poller === 'kqueue' ? 'modify' : op,
+        fd,
+        targetFd: Number.isNaN(targetFd) ? null : targetFd,
+        key: Number.isNaN(key) ? null : key,
+        flags: null,
+        readable,
+        writable,
+      },
+      rec,
+    );
     return true;
   }
 
@@ -157,9 +183,17 @@ export class Polling2Decoder implements Decoder {
     if (Number.isNaN(fd)) return false;
     const f = fieldStart(m, 'fd=', scan.end);
     const targetFd = f < 0 ? NaN : intAt(m, f);
-    sink.event({
-      kind: 'interest', op: 'delete', fd, targetFd: Number.isNaN(targetFd) ? null : targetFd, key: null, flags: null,
-    }, rec);
+    sink.event(
+      {
+        kind: 'interest',
+        op: 'delete',
+        fd,
+        targetFd: Number.isNaN(targetFd) ? null : targetFd,
+        key: null,
+        flags: null,
+      },
+      rec,
+    );
     return true;
   }
 }

@@ -18,8 +18,17 @@
 import type { Decoder, PollerKind, ReactorEvent, ReactorEventSink } from './events.js';
 import type { LogRecord } from '../parse/record.js';
 import {
-  durationAt, eventAt, evScratch, fdValueAt, fieldStart, innermostSpanStart, intField, isWordMessage,
-  optionDurationAt, spanNameIs, timeoutOrUnknown,
+  durationAt,
+  eventAt,
+  evScratch,
+  fdValueAt,
+  fieldStart,
+  innermostSpanStart,
+  intField,
+  isWordMessage,
+  optionDurationAt,
+  spanNameIs,
+  timeoutOrUnknown,
 } from './fields.js';
 
 type Lifecycle = 'new' | 'enter' | 'exit' | 'close';
@@ -27,25 +36,42 @@ type Lifecycle = 'new' | 'enter' | 'exit' | 'close';
 /** Which FmtSpan lifecycle message `m` is (`new`, `enter`, `exit`, `close …`; Compact appends span fields after a space). */
 function lifecycleOf(m: string): Lifecycle | undefined {
   switch (m.charCodeAt(0)) {
-    case 110: return isWordMessage(m, 'new') ? 'new' : undefined;
-    case 101: return isWordMessage(m, 'enter') ? 'enter' : isWordMessage(m, 'exit') ? 'exit' : undefined;
-    case 99: return isWordMessage(m, 'close') ? 'close' : undefined;
-    default: return undefined;
+    case 110:
+      return isWordMessage(m, 'new') ? 'new' : undefined;
+    case 101:
+      return isWordMessage(m, 'enter') ? 'enter' : isWordMessage(m, 'exit') ? 'exit' : undefined;
+    case 99:
+      return isWordMessage(m, 'close') ? 'close' : undefined;
+    default:
+      return undefined;
   }
 }
 
-const SPAN_NONE = 0, SPAN_WAIT = 1, SPAN_NOTIFY = 2, SPAN_ADD = 3, SPAN_MODIFY = 4, SPAN_DELETE = 5, SPAN_OTHER = 6;
+const SPAN_NONE = 0,
+  SPAN_WAIT = 1,
+  SPAN_NOTIFY = 2,
+  SPAN_ADD = 3,
+  SPAN_MODIFY = 4,
+  SPAN_DELETE = 5,
+  SPAN_OTHER = 6;
 
 /** Which polling 3.x span starts at `s` of `spans`. */
 function spanOf(spans: string, s: number): number {
   switch (spans.charCodeAt(s)) {
-    case 119: return spanNameIs(spans, s, 'wait') ? SPAN_WAIT : SPAN_NONE;
-    case 110: return spanNameIs(spans, s, 'notify') ? SPAN_NOTIFY : SPAN_NONE;
-    case 97: return spanNameIs(spans, s, 'add') ? SPAN_ADD : SPAN_NONE;
-    case 109: return spanNameIs(spans, s, 'modify') ? SPAN_MODIFY : SPAN_NONE;
-    case 100: return spanNameIs(spans, s, 'delete') ? SPAN_DELETE : spanNameIs(spans, s, 'drop') ? SPAN_OTHER : SPAN_NONE;
-    case 80: return spanNameIs(spans, s, 'Poller::wait') || spanNameIs(spans, s, 'Poller::notify') ? SPAN_OTHER : SPAN_NONE;
-    default: return SPAN_NONE;
+    case 119:
+      return spanNameIs(spans, s, 'wait') ? SPAN_WAIT : SPAN_NONE;
+    case 110:
+      return spanNameIs(spans, s, 'notify') ? SPAN_NOTIFY : SPAN_NONE;
+    case 97:
+      return spanNameIs(spans, s, 'add') ? SPAN_ADD : SPAN_NONE;
+    case 109:
+      return spanNameIs(spans, s, 'modify') ? SPAN_MODIFY : SPAN_NONE;
+    case 100:
+      return spanNameIs(spans, s, 'delete') ? SPAN_DELETE : spanNameIs(spans, s, 'drop') ? SPAN_OTHER : SPAN_NONE;
+    case 80:
+      return spanNameIs(spans, s, 'Poller::wait') || spanNameIs(spans, s, 'Poller::notify') ? SPAN_OTHER : SPAN_NONE;
+    default:
+      return SPAN_NONE;
   }
 }
 
@@ -56,7 +82,12 @@ function pollerOfTarget(target: string): PollerKind {
 export class Polling3Decoder implements Decoder {
   readonly name = 'polling3';
   readonly targets: readonly string[] = [
-    'polling::epoll', 'polling::kqueue', 'polling::poll', 'polling', 'tracing::span', 'tracing::span::active',
+    'polling::epoll',
+    'polling::kqueue',
+    'polling::poll',
+    'polling',
+    'tracing::span',
+    'tracing::span::active',
   ];
 
   /** A FmtSpan `new` was seen: NEW is on, so `enter` no longer marks a start. */
@@ -153,7 +184,13 @@ export class Polling3Decoder implements Decoder {
   }
 
   private waitLifecycle(
-    lc: Lifecycle, starts: boolean, m: string, spans: string, s: number, rec: LogRecord, sink: ReactorEventSink,
+    lc: Lifecycle,
+    starts: boolean,
+    m: string,
+    spans: string,
+    s: number,
+    rec: LogRecord,
+    sink: ReactorEventSink,
   ): boolean {
     const poller = pollerOfTarget(rec.target);
     let fd = this.spanOrMessageInt(spans, s, m, poller === 'kqueue' ? 'kqueue_fd=' : 'epoll_fd=');
@@ -166,9 +203,15 @@ export class Polling3Decoder implements Decoder {
       if (this.endedByEvents.delete(fd)) return true;
       const ev: Extract<ReactorEvent, { kind: 'wait_end' }> = { kind: 'wait_end', poller, fd, res: null };
       const b = fieldStart(m, 'time.busy=', 5);
-      if (b >= 0) { const v = durationAt(m, b); if (!Number.isNaN(v)) ev.busyNs = v; }
+      if (b >= 0) {
+        const v = durationAt(m, b);
+        if (!Number.isNaN(v)) ev.busyNs = v;
+      }
       const i = fieldStart(m, 'time.idle=', 5);
-      if (i >= 0) { const v = durationAt(m, i); if (!Number.isNaN(v)) ev.idleNs = v; }
+      if (i >= 0) {
+        const v = durationAt(m, i);
+        if (!Number.isNaN(v)) ev.idleNs = v;
+      }
       sink.event(ev, rec);
     }
     return true;
@@ -201,7 +244,12 @@ export class Polling3Decoder implements Decoder {
    * `modify{epoll_fd=3 fd=BorrowedFd { fd: 5 } ev=…}`, `delete{epoll_fd=3 fd=BorrowedFd { fd: 5 }}`.
    */
   private interestSpan(
-    op: 'add' | 'modify' | 'delete', starts: boolean, m: string, spans: string, s: number, rec: LogRecord,
+    op: 'add' | 'modify' | 'delete',
+    starts: boolean,
+    m: string,
+    spans: string,
+    s: number,
+    rec: LogRecord,
     sink: ReactorEventSink,
   ): boolean {
     if (!starts) return true;
@@ -210,7 +258,12 @@ export class Polling3Decoder implements Decoder {
     const f = fieldStart(spans, 'fd=', s);
     const target = f < 0 ? NaN : fdValueAt(spans, f);
     const ev: Extract<ReactorEvent, { kind: 'interest' }> = {
-      kind: 'interest', op, fd, targetFd: Number.isNaN(target) ? null : target, key: null, flags: null,
+      kind: 'interest',
+      op,
+      fd,
+      targetFd: Number.isNaN(target) ? null : target,
+      key: null,
+      flags: null,
     };
     const e = fieldStart(spans, 'ev=', s);
     if (e >= 0 && eventAt(spans, e)) {

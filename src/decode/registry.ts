@@ -21,7 +21,13 @@ interface Resettable {
  * once), polling 3.x last on the polling targets.
  */
 export function createDecoders(): Decoder[] {
-  return [new Polling2Decoder(), new PollingForkDecoder(), new Polling3Decoder(), new AsyncIoDecoder(), new SwarmDecoder()];
+  return [
+    new Polling2Decoder(),
+    new PollingForkDecoder(),
+    new Polling3Decoder(),
+    new AsyncIoDecoder(),
+    new SwarmDecoder(),
+  ];
 }
 
 /** The default decoder set. Some decoders keep per-run state: use a DecoderRegistry (or createDecoders) per run. */
@@ -80,7 +86,10 @@ export class DecoderRegistry {
     let end = target.lastIndexOf('::');
     while (end > 0) {
       const found = this.exact.get(target.slice(0, end));
-      if (found !== undefined) { ds = found; break; }
+      if (found !== undefined) {
+        ds = found;
+        break;
+      }
       end = target.lastIndexOf('::', end - 1);
     }
     // Copy the key: a record's target may be a slice of a large chunk string it would keep alive.

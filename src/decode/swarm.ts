@@ -18,7 +18,14 @@
 import type { Decoder, ReactorEvent, ReactorEventSink } from './events.js';
 import type { LogRecord } from '../parse/record.js';
 import {
-  boolAt, durationAt, fieldStart, innermostSpanStart, isWordMessage, scan, spanNameIs, tidAt,
+  boolAt,
+  durationAt,
+  fieldStart,
+  innermostSpanStart,
+  isWordMessage,
+  scan,
+  spanNameIs,
+  tidAt,
 } from './fields.js';
 
 const FORK_PREFIX = 'Swarm<TBehavior>::';
@@ -108,9 +115,15 @@ export class SwarmDecoder implements Decoder {
         if (this.exitEnded.delete(thread)) break;
         const ev: PollEnd = { kind: 'poll_end', ready: null };
         const b = fieldStart(m, 'time.busy=', 5);
-        if (b >= 0) { const v = durationAt(m, b); if (!Number.isNaN(v)) ev.busyNs = v; }
+        if (b >= 0) {
+          const v = durationAt(m, b);
+          if (!Number.isNaN(v)) ev.busyNs = v;
+        }
         const i = fieldStart(m, 'time.idle=', b >= 0 ? scan.end : 5);
-        if (i >= 0) { const v = durationAt(m, i); if (!Number.isNaN(v)) ev.idleNs = v; }
+        if (i >= 0) {
+          const v = durationAt(m, i);
+          if (!Number.isNaN(v)) ev.idleNs = v;
+        }
         sink.event(ev, rec);
       }
     }

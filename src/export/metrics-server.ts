@@ -87,7 +87,11 @@ export function sourcesReadOnce(tailer: Pick<Tailer, 'openFiles'>, logs: () => r
     for (const f of open) {
       if (caughtUp.has(f.file)) continue;
       let size: number;
-      try { size = statSync(f.file).size; } catch { continue; }   // rotated away meanwhile: the next file counts
+      try {
+        size = statSync(f.file).size;
+      } catch {
+        continue;
+      } // rotated away meanwhile: the next file counts
       if (f.offset < size) return false;
       caughtUp.add(f.file);
     }
@@ -96,22 +100,34 @@ export function sourcesReadOnce(tailer: Pick<Tailer, 'openFiles'>, logs: () => r
   };
 }
 
-export async function startMetricsServer(metrics: PollscopeMetrics, opts: MetricsServerOptions = {}): Promise<MetricsServer> {
+export async function startMetricsServer(
+  metrics: PollscopeMetrics,
+  opts: MetricsServerOptions = {},
+): Promise<MetricsServer> {
   const host = opts.host ?? DEFAULT_METRICS_HOST;
   const ready = opts.ready ?? (() => true);
-  const server = createServer((req, res) => { handle(metrics, ready, req, res); });
+  const server = createServer((req, res) => {
+    handle(metrics, ready, req, res);
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(opts.port ?? DEFAULT_METRICS_PORT, host, () => { server.off('error', reject); resolve(); });
+    server.listen(opts.port ?? DEFAULT_METRICS_PORT, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
   });
   const port = (server.address() as AddressInfo).port;
   const urlHost = host.includes(':') ? `[${host}]` : host;
   return {
-    server, host, port, url: `http://${urlHost}:${port}`,
-    close: () => new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    }),
+    server,
+    host,
+    port,
+    url: `http://${urlHost}:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }
 
@@ -141,6 +157,10 @@ function handle(metrics: PollscopeMetrics, ready: () => boolean, req: IncomingMe
 }
 
 function reply(res: ServerResponse, status: number, contentType: string, body: string, head = false): void {
-  res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-store' });
+  res.writeHead(status, {
+    'Content-Type': contentType,
+    'Content-Length': Buffer.byteLength(body),
+    'Cache-Control': 'no-store',
+  });
   res.end(head ? undefined : body);
 }

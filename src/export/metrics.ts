@@ -15,14 +15,29 @@
  */
 import { readFileSync } from 'node:fs';
 import {
-  collectDefaultMetrics, Counter, exponentialBuckets, Gauge, Histogram, Registry, type RegistryContentType,
+  collectDefaultMetrics,
+  Counter,
+  exponentialBuckets,
+  Gauge,
+  Histogram,
+  Registry,
+  type RegistryContentType,
 } from 'prom-client';
 import type { LineCounts } from '../ingest.js';
 import type { RelayPipeline } from '../pipeline.js';
 import { READY_FLAG_LABELS } from '../reactor/flags.js';
 import {
-  STALL_KINDS, WAKE_REASONS, type ActiveStallObservation, type ObservationSink, type PollCycleObservation, type StallKind,
-  type StallObservation, type TraceExemplar, type WaitObservation, type WakeReason, type WakeToPollObservation,
+  STALL_KINDS,
+  WAKE_REASONS,
+  type ActiveStallObservation,
+  type ObservationSink,
+  type PollCycleObservation,
+  type StallKind,
+  type StallObservation,
+  type TraceExemplar,
+  type WaitObservation,
+  type WakeReason,
+  type WakeToPollObservation,
 } from '../reactor/observations.js';
 
 /**
@@ -102,33 +117,58 @@ export class PollscopeMetrics {
     const metrics = this;
 
     this.waitDuration = new Histogram({
-      name: 'relay_epoll_wait_duration_seconds', registers, enableExemplars: true,
+      name: 'relay_epoll_wait_duration_seconds',
+      registers,
+      enableExemplars: true,
       help: 'Time blocked in epoll_wait (start to wake, log time), by wake reason; a wait with several reasons counts under each.',
-      labelNames: ['relay', 'reason'], buckets: [...DURATION_BUCKETS],
+      labelNames: ['relay', 'reason'],
+      buckets: [...DURATION_BUCKETS],
     });
-    this.wakeups = this.counter('relay_epoll_wakeups_total', 'epoll_wait returns by wake reason; a wait with several reasons counts under each.', ['relay', 'reason']);
-    this.readyEvents = this.counter('relay_epoll_ready_events_total', 'Ready events epoll_wait returned, by flag in the returned mask (an event counts under each flag it has).', ['relay', 'flag']);
+    this.wakeups = this.counter(
+      'relay_epoll_wakeups_total',
+      'epoll_wait returns by wake reason; a wait with several reasons counts under each.',
+      ['relay', 'reason'],
+    );
+    this.readyEvents = this.counter(
+      'relay_epoll_ready_events_total',
+      'Ready events epoll_wait returned, by flag in the returned mask (an event counts under each flag it has).',
+      ['relay', 'flag'],
+    );
     this.eventsPerWakeup = new Histogram({
-      name: 'relay_epoll_events_per_wakeup', registers, enableExemplars: true,
+      name: 'relay_epoll_events_per_wakeup',
+      registers,
+      enableExemplars: true,
       help: 'Events one epoll_wait returned (its res, else the events it listed).',
-      labelNames: ['relay'], buckets: [...EVENTS_PER_WAKEUP_BUCKETS],
+      labelNames: ['relay'],
+      buckets: [...EVENTS_PER_WAKEUP_BUCKETS],
     });
     this.pollDuration = new Histogram({
-      name: 'relay_swarm_poll_duration_seconds', registers, enableExemplars: true,
+      name: 'relay_swarm_poll_duration_seconds',
+      registers,
+      enableExemplars: true,
       help: 'Duration of one swarm poll cycle (log time), by its result.',
-      labelNames: ['relay', 'result'], buckets: [...DURATION_BUCKETS],
+      labelNames: ['relay', 'result'],
+      buckets: [...DURATION_BUCKETS],
     });
     this.polls = this.counter('relay_swarm_polls_total', 'Swarm poll cycles by result.', ['relay', 'result']);
     this.wakeToPollDelay = new Histogram({
-      name: 'relay_wake_to_poll_delay_seconds', registers, enableExemplars: true,
+      name: 'relay_wake_to_poll_delay_seconds',
+      registers,
+      enableExemplars: true,
       help: 'Log time from the epoll wake that reported I/O readiness to the next swarm poll start.',
-      labelNames: ['relay'], buckets: [...DURATION_BUCKETS],
+      labelNames: ['relay'],
+      buckets: [...DURATION_BUCKETS],
     });
-    this.stalls = this.counter('relay_poll_stalls_total', 'Stalls by kind (counted when the stall ends).', ['relay', 'kind']);
+    this.stalls = this.counter('relay_poll_stalls_total', 'Stalls by kind (counted when the stall ends).', [
+      'relay',
+      'kind',
+    ]);
 
     new Gauge({
-      name: 'relay_swarm_last_poll_timestamp_seconds', registers, labelNames: ['relay'],
-      help: 'Log time of the swarm\'s last poll end, unix seconds.',
+      name: 'relay_swarm_last_poll_timestamp_seconds',
+      registers,
+      labelNames: ['relay'],
+      help: "Log time of the swarm's last poll end, unix seconds.",
       collect() {
         this.reset();
         for (const r of relays.values()) {
@@ -138,7 +178,9 @@ export class PollscopeMetrics {
       },
     });
     new Gauge({
-      name: 'relay_log_last_line_timestamp_seconds', registers, labelNames: ['relay'],
+      name: 'relay_log_last_line_timestamp_seconds',
+      registers,
+      labelNames: ['relay'],
       help: 'Log time of the last timestamped line read, unix seconds.',
       collect() {
         this.reset();
@@ -150,36 +192,54 @@ export class PollscopeMetrics {
     });
     // Read from the pipeline's own line accounting at scrape time: nothing is counted per line here.
     new Counter({
-      name: 'pollscope_lines_total', registers, labelNames: ['relay', 'outcome'],
+      name: 'pollscope_lines_total',
+      registers,
+      labelNames: ['relay', 'outcome'],
       help: 'Physical lines read, by outcome; a continuation line counts with its record. Sums to the lines read.',
       collect() {
         this.reset();
         for (const r of relays.values()) {
           const lines = r.readouts.pipeline?.ingest.lines;
-          if (lines !== undefined) for (const outcome of LINE_OUTCOMES) this.inc(r.outcomeLabels[outcome], lines[outcome]);
+          if (lines !== undefined)
+            for (const outcome of LINE_OUTCOMES) this.inc(r.outcomeLabels[outcome], lines[outcome]);
         }
       },
     });
     // The tailer counts these over all the files it follows, not per relay.
-    const sourceCounter = (name: string, help: string, read: (s: SourceCounters) => number) => new Counter({
-      name, help, registers,
-      collect() {
-        this.reset();
-        if (metrics.source !== null) this.inc(read(metrics.source));
-      },
-    });
+    const sourceCounter = (name: string, help: string, read: (s: SourceCounters) => number) =>
+      new Counter({
+        name,
+        help,
+        registers,
+        collect() {
+          this.reset();
+          if (metrics.source !== null) this.inc(read(metrics.source));
+        },
+      });
     sourceCounter('pollscope_bytes_read_total', 'Bytes of log read, all sources.', (s) => s.bytesRead);
-    sourceCounter('pollscope_file_rotations_total', 'Log file rotations followed (a new file at the path), all sources.', (s) => s.rotations);
-    sourceCounter('pollscope_file_truncations_total', 'Log file truncations followed (the file shrank; read again from its start), all sources.', (s) => s.truncations);
+    sourceCounter(
+      'pollscope_file_rotations_total',
+      'Log file rotations followed (a new file at the path), all sources.',
+      (s) => s.rotations,
+    );
+    sourceCounter(
+      'pollscope_file_truncations_total',
+      'Log file truncations followed (the file shrank; read again from its start), all sources.',
+      (s) => s.truncations,
+    );
     const buildInfo = new Gauge({
-      name: 'pollscope_build_info', registers, labelNames: ['version', 'nodejs'],
-      help: 'pollscope\'s version and the Node.js running it (value 1).',
+      name: 'pollscope_build_info',
+      registers,
+      labelNames: ['version', 'nodejs'],
+      help: "pollscope's version and the Node.js running it (value 1).",
     });
     buildInfo.set({ version: opts.version ?? packageVersion(), nodejs: process.version }, 1);
 
     if (this.live) {
       new Gauge({
-        name: 'relay_poll_stall_active_seconds', registers, labelNames: ['relay'],
+        name: 'relay_poll_stall_active_seconds',
+        registers,
+        labelNames: ['relay'],
         help: 'Length of the stall going on now (log time), 0 when none.',
         collect() {
           this.reset();
@@ -187,7 +247,9 @@ export class PollscopeMetrics {
         },
       });
       new Gauge({
-        name: 'pollscope_log_lag_seconds', registers, labelNames: ['relay'],
+        name: 'pollscope_log_lag_seconds',
+        registers,
+        labelNames: ['relay'],
         help: 'Wall time minus the log time of the last line read.',
         collect() {
           this.reset();
@@ -201,7 +263,11 @@ export class PollscopeMetrics {
       collectDefaultMetrics({ register: this.registry });
       // Gauges named like counters (promtool: "non-counter metrics should not have _total"):
       // their by-type siblings nodejs_active_handles/_resources and nodejs_active_requests stay.
-      for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) {
+      for (const name of [
+        'nodejs_active_handles_total',
+        'nodejs_active_requests_total',
+        'nodejs_active_resources_total',
+      ]) {
         this.registry.removeSingleMetric(name);
       }
     }
@@ -255,7 +321,10 @@ export class PollscopeMetrics {
     const text = await this.render('openmetrics');
     if (!Number.isFinite(timestampSec)) return text;
     const ts = String(timestampSec);
-    return text.split('\n').map((line) => (line === '' || line.startsWith('#') ? line : stampSample(line, ts))).join('\n');
+    return text
+      .split('\n')
+      .map((line) => (line === '' || line.startsWith('#') ? line : stampSample(line, ts)))
+      .join('\n');
   }
 
   private counter<L extends string>(name: string, help: string, labelNames: L[]): Counter<L> {
@@ -275,20 +344,39 @@ export class RelayMetrics implements ObservationSink {
   /** The stall going on now (the watchdog's last tick), 0 when none: relay_poll_stall_active_seconds. */
   activeStallSeconds = 0;
 
-  constructor(private readonly m: PollscopeMetrics, readonly relay: string, public readouts: RelayReadouts) {
+  constructor(
+    private readonly m: PollscopeMetrics,
+    readonly relay: string,
+    public readouts: RelayReadouts,
+  ) {
     const labels = (extra: Labels = {}): Labels => ({ relay, ...extra });
     this.labels = labels();
-    this.byReason = Object.fromEntries(WAKE_REASONS.map((reason) => [reason, labels({ reason })])) as Record<WakeReason, Labels>;
+    this.byReason = Object.fromEntries(WAKE_REASONS.map((reason) => [reason, labels({ reason })])) as Record<
+      WakeReason,
+      Labels
+    >;
     this.byFlag = READY_FLAGS.map((flag) => labels({ flag }));
-    this.byResult = Object.fromEntries(POLL_RESULTS.map((result) => [result, labels({ result })])) as Record<PollResult, Labels>;
+    this.byResult = Object.fromEntries(POLL_RESULTS.map((result) => [result, labels({ result })])) as Record<
+      PollResult,
+      Labels
+    >;
     this.byKind = Object.fromEntries(STALL_KINDS.map((kind) => [kind, labels({ kind })])) as Record<StallKind, Labels>;
-    this.outcomeLabels = Object.fromEntries(LINE_OUTCOMES.map((outcome) => [outcome, labels({ outcome })])) as Record<keyof LineCounts, Labels>;
+    this.outcomeLabels = Object.fromEntries(LINE_OUTCOMES.map((outcome) => [outcome, labels({ outcome })])) as Record<
+      keyof LineCounts,
+      Labels
+    >;
     // Every series exists from the start at 0: rates work from the first scrape, and the
     // series count is fixed by configuration whatever the log holds.
-    for (const reason of WAKE_REASONS) { m.wakeups.inc(this.byReason[reason], 0); m.waitDuration.zero(this.byReason[reason]); }
+    for (const reason of WAKE_REASONS) {
+      m.wakeups.inc(this.byReason[reason], 0);
+      m.waitDuration.zero(this.byReason[reason]);
+    }
     for (const l of this.byFlag) m.readyEvents.inc(l, 0);
     m.eventsPerWakeup.zero(this.labels);
-    for (const result of POLL_RESULTS) { m.polls.inc(this.byResult[result], 0); m.pollDuration.zero(this.byResult[result]); }
+    for (const result of POLL_RESULTS) {
+      m.polls.inc(this.byResult[result], 0);
+      m.pollDuration.zero(this.byResult[result]);
+    }
     m.wakeToPollDelay.zero(this.labels);
     for (const kind of STALL_KINDS) m.stalls.inc(this.byKind[kind], 0);
   }
@@ -348,12 +436,17 @@ export function stampSample(line: string, ts: string): string {
     let quoted = false;
     for (i++; i < line.length; i++) {
       const c = line[i];
-      if (quoted) { if (c === '\\') i++; else if (c === '"') quoted = false; }
-      else if (c === '"') quoted = true;
-      else if (c === '}') { i++; break; }
+      if (quoted) {
+        if (c === '\\') i++;
+        else if (c === '"') quoted = false;
+      } else if (c === '"') quoted = true;
+      else if (c === '}') {
+        i++;
+        break;
+      }
     }
   }
-  const valueEnd = line.indexOf(' ', i + 1);   // line[i] is the space before the value
+  const valueEnd = line.indexOf(' ', i + 1); // line[i] is the space before the value
   return valueEnd < 0 ? `${line} ${ts}` : `${line.slice(0, valueEnd)} ${ts}${line.slice(valueEnd)}`;
 }
 
@@ -364,7 +457,8 @@ function observe(h: Histogram<string>, labels: Labels, value: number, exemplar: 
 
 function packageVersion(): string {
   try {
-    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string })
+      .version;
   } catch {
     return 'unknown';
   }

@@ -43,8 +43,13 @@ export class DurationDistribution {
   summary(): DistributionSummary | null {
     if (this.count === 0) return null;
     return {
-      count: this.count, minNs: this.min, p50Ns: this.quantile(0.5), p90Ns: this.quantile(0.9),
-      p99Ns: this.quantile(0.99), maxNs: this.max, meanNs: this.sum / this.count,
+      count: this.count,
+      minNs: this.min,
+      p50Ns: this.quantile(0.5),
+      p90Ns: this.quantile(0.9),
+      p99Ns: this.quantile(0.99),
+      maxNs: this.max,
+      meanNs: this.sum / this.count,
     };
   }
 }

@@ -8,8 +8,14 @@ import type { ModelCounters } from '../reactor/model.js';
 import { formatTimeout } from '../reactor/model.js';
 import { formatEpollFlags, READY_FLAG_LABELS } from '../reactor/flags.js';
 import type {
-  ObservationSink, PollCycleObservation, StallKind, StallObservation, UnfinishedObservation,
-  WaitObservation, WakeReason, WakeToPollObservation,
+  ObservationSink,
+  PollCycleObservation,
+  StallKind,
+  StallObservation,
+  UnfinishedObservation,
+  WaitObservation,
+  WakeReason,
+  WakeToPollObservation,
 } from '../reactor/observations.js';
 import { STALL_KINDS, WAKE_REASONS } from '../reactor/observations.js';
 import { formatDuration, formatTime, type LogTime } from '../time.js';
@@ -113,8 +119,15 @@ export interface ReplayReport {
   };
   wakeups: Record<WakeReason, number>;
   readyEvents: Record<string, number>;
-  pollCycles: { count: number; ready: number; pending: number; unknown: number; duration: DistributionSummary | null;
-    lastEnd: string | null; lastEndReady: boolean | null };
+  pollCycles: {
+    count: number;
+    ready: number;
+    pending: number;
+    unknown: number;
+    duration: DistributionSummary | null;
+    lastEnd: string | null;
+    lastEndReady: boolean | null;
+  };
   wakeToPoll: DistributionSummary | null;
   stalls: { counts: Record<StallKind, number>; list: StallDetail[] };
   unfinished: UnfinishedDetail[];
@@ -158,18 +171,29 @@ export interface UnfinishedDetail {
 
 export function waitDetail(w: WaitObservation): WaitDetail {
   return {
-    fd: w.fd, start: w.start && formatTime(w.start), wake: formatTime(w.wake), end: formatTime(w.end),
-    durationNs: w.durationNs, gapBeforeNs: w.gapBeforeNs, sincePollEndNs: w.sincePollEndNs,
-    timeout: formatTimeout(w.timeoutNs), res: w.res, reasons: w.reasons,
+    fd: w.fd,
+    start: w.start && formatTime(w.start),
+    wake: formatTime(w.wake),
+    end: formatTime(w.end),
+    durationNs: w.durationNs,
+    gapBeforeNs: w.gapBeforeNs,
+    sincePollEndNs: w.sincePollEndNs,
+    timeout: formatTimeout(w.timeoutNs),
+    res: w.res,
+    reasons: w.reasons,
     ready: w.ready.map((r) => ({
-      key: r.key === NOTIFY_KEY ? 'NOTIFY_KEY' : String(r.key), fd: r.fd, flags: formatEpollFlags(r.flags), mask: hex(r.flags),
+      key: r.key === NOTIFY_KEY ? 'NOTIFY_KEY' : String(r.key),
+      fd: r.fd,
+      flags: formatEpollFlags(r.flags),
+      mask: hex(r.flags),
     })),
     notifierRearm: w.notifierRearm && {
       fd: w.notifierRearm.fd,
       flags: w.notifierRearm.flags === null ? null : formatEpollFlags(w.notifierRearm.flags),
       mask: w.notifierRearm.flags === null ? null : hex(w.notifierRearm.flags),
     },
-    thread: w.thread, at: `${w.pos.file}:${w.pos.line}`,
+    thread: w.thread,
+    at: `${w.pos.file}:${w.pos.line}`,
   };
 }
 
@@ -178,28 +202,46 @@ function hex(n: number): string {
 }
 
 export function buildReport(
-  c: ReportCollector, files: FileSummary[], lines: LineCounts, byTarget: Array<[string, TargetCount]>,
-  problems: Problem[], model: ModelCounters, lastPollEnd: LogTime | null, lastPollReady: boolean | null,
+  c: ReportCollector,
+  files: FileSummary[],
+  lines: LineCounts,
+  byTarget: Array<[string, TargetCount]>,
+  problems: Problem[],
+  model: ModelCounters,
+  lastPollEnd: LogTime | null,
+  lastPollReady: boolean | null,
   run: ReplayReport['run'],
 ): ReplayReport {
   const warnings: string[] = [];
   for (const f of files) {
     if (f.timestampDigits === 0) {
-      warnings.push(`${f.path}: timestamps have whole-second precision: durations under 1 s read as 0 and every stall duration is ±1 s; log with microseconds (env_logger format_timestamp_micros()) for timing`);
+      warnings.push(
+        `${f.path}: timestamps have whole-second precision: durations under 1 s read as 0 and every stall duration is ±1 s; log with microseconds (env_logger format_timestamp_micros()) for timing`,
+      );
     } else if (f.timestampDigits !== null && f.timestampDigits < 6) {
-      warnings.push(`${f.path}: timestamps have ${f.timestampDigits}-digit fractions: durations under ${formatDuration(10 ** (9 - f.timestampDigits))} are not measurable`);
+      warnings.push(
+        `${f.path}: timestamps have ${f.timestampDigits}-digit fractions: durations under ${formatDuration(10 ** (9 - f.timestampDigits))} are not measurable`,
+      );
     }
-    if (f.envelope === 'wezterm') warnings.push(`${f.path}: the log has no dates; the date is taken from the file's modification time (--date overrides)`);
+    if (f.envelope === 'wezterm')
+      warnings.push(
+        `${f.path}: the log has no dates; the date is taken from the file's modification time (--date overrides)`,
+      );
   }
   if (model.timeInversions > 0) {
-    warnings.push(`${model.timeInversions} line(s) carry a time earlier than a line before them (up to ${formatDuration(model.maxInversionNs)}): threads stamp lines before writing them; processed in file order`);
+    warnings.push(
+      `${model.timeInversions} line(s) carry a time earlier than a line before them (up to ${formatDuration(model.maxInversionNs)}): threads stamp lines before writing them; processed in file order`,
+    );
   }
   return {
-    run, files,
+    run,
+    files,
     lines: { ...lines, byTarget: Object.fromEntries(byTarget) },
     problems,
     waits: {
-      count: c.waits, startUnknown: c.waitsStartUnknown, belowTimestampResolution: c.waitsImprecise,
+      count: c.waits,
+      startUnknown: c.waitsStartUnknown,
+      belowTimestampResolution: c.waitsImprecise,
       latency: c.waitDurations.summary(),
       byFd: Object.fromEntries([...c.waitsByFd].map(([fd, n]) => [String(fd), n])),
       notable: c.notableWaits().map(waitDetail),
@@ -207,19 +249,30 @@ export function buildReport(
     wakeups: { ...c.wakeups },
     readyEvents: { ...c.readyFlags },
     pollCycles: {
-      count: c.polls, ...c.pollsByResult, duration: c.pollDurations.summary(),
-      lastEnd: lastPollEnd && formatTime(lastPollEnd), lastEndReady: lastPollReady,
+      count: c.polls,
+      ...c.pollsByResult,
+      duration: c.pollDurations.summary(),
+      lastEnd: lastPollEnd && formatTime(lastPollEnd),
+      lastEndReady: lastPollReady,
     },
     wakeToPoll: c.wakeToPollDelays.summary(),
     stalls: {
       counts: { ...c.stallCounts },
       list: c.stalls.map((s) => ({
-        kind: s.kind, start: formatTime(s.start), end: formatTime(s.end), durationNs: s.durationNs,
-        at: `${s.pos.file}:${s.pos.line}`, detail: s.detail,
+        kind: s.kind,
+        start: formatTime(s.start),
+        end: formatTime(s.end),
+        durationNs: s.durationNs,
+        at: `${s.pos.file}:${s.pos.line}`,
+        detail: s.detail,
       })),
     },
     unfinished: c.open.map((u) => ({
-      what: u.what, since: formatTime(u.since), followedByNs: u.followedByNs, at: `${u.pos.file}:${u.pos.line}`, detail: u.detail,
+      what: u.what,
+      since: formatTime(u.since),
+      followedByNs: u.followedByNs,
+      at: `${u.pos.file}:${u.pos.line}`,
+      detail: u.detail,
     })),
     model,
     warnings,
@@ -239,15 +292,21 @@ export function formatReport(r: ReplayReport): string {
   const total = r.lines.decoded + r.lines.ignored + r.lines.malformed + r.lines.oversize;
   out.push('pollscope replay');
   for (const f of r.files) {
-    out.push(`  ${f.path}: ${f.lines} lines, ${f.envelope ?? 'no known layout'}` +
-      (f.firstTime ? `, ${f.firstTime} … ${f.lastTime}` : '') +
-      (f.timestampDigits !== null ? `, ${f.timestampDigits}-digit timestamps` : ''));
+    out.push(
+      `  ${f.path}: ${f.lines} lines, ${f.envelope ?? 'no known layout'}` +
+        (f.firstTime ? `, ${f.firstTime} … ${f.lastTime}` : '') +
+        (f.timestampDigits !== null ? `, ${f.timestampDigits}-digit timestamps` : ''),
+    );
   }
   out.push('');
-  out.push(`Lines: ${total}  decoded ${r.lines.decoded}  ignored ${r.lines.ignored}  malformed ${r.lines.malformed}  oversize ${r.lines.oversize}`);
+  out.push(
+    `Lines: ${total}  decoded ${r.lines.decoded}  ignored ${r.lines.ignored}  malformed ${r.lines.malformed}  oversize ${r.lines.oversize}`,
+  );
   const targets = Object.entries(r.lines.byTarget);
   for (const [t, c] of targets.slice(0, 15)) {
-    out.push(`  ${t.padEnd(40)} ${String(c.decoded + c.ignored).padStart(9)}  ${c.decoded ? `decoded by ${c.decoder}` : 'ignored'}`);
+    out.push(
+      `  ${t.padEnd(40)} ${String(c.decoded + c.ignored).padStart(9)}  ${c.decoded ? `decoded by ${c.decoder}` : 'ignored'}`,
+    );
   }
   if (targets.length > 15) out.push(`  … ${targets.length - 15} more targets (--json lists all)`);
   for (const p of r.problems.slice(0, 5)) out.push(`  ! ${p.file}:${p.line}: ${p.reason}`);
@@ -261,7 +320,9 @@ export function formatReport(r: ReplayReport): string {
   out.push(`  latency (start → wake): ${dist(r.waits.latency)}`);
   const reasons = WAKE_REASONS.filter((k) => r.wakeups[k] > 0).map((k) => `${k} ${r.wakeups[k]}`);
   out.push(`  wakeups by reason: ${reasons.length ? reasons.join(', ') : 'none'}`);
-  const flags = Object.entries(r.readyEvents).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`);
+  const flags = Object.entries(r.readyEvents)
+    .filter(([, n]) => n > 0)
+    .map(([k, n]) => `${k} ${n}`);
   if (flags.length) out.push(`  ready events by flag: ${flags.join(', ')}`);
   if (r.waits.notable.length) {
     out.push(r.waits.count <= LIST_ALL_WAITS ? '  waits:' : `  longest waits:`);
@@ -269,12 +330,17 @@ export function formatReport(r: ReplayReport): string {
   }
 
   out.push('');
-  out.push(`Swarm poll cycles: ${r.pollCycles.count}  (ready ${r.pollCycles.ready}, pending ${r.pollCycles.pending}` +
-    (r.pollCycles.unknown ? `, not logged ${r.pollCycles.unknown}` : '') + ')');
+  out.push(
+    `Swarm poll cycles: ${r.pollCycles.count}  (ready ${r.pollCycles.ready}, pending ${r.pollCycles.pending}` +
+      (r.pollCycles.unknown ? `, not logged ${r.pollCycles.unknown}` : '') +
+      ')',
+  );
   out.push(`  duration: ${dist(r.pollCycles.duration)}`);
   if (r.pollCycles.lastEnd) {
-    out.push(`  last poll ended ${r.pollCycles.lastEnd}` +
-      (r.pollCycles.lastEndReady === null ? '' : ` (${r.pollCycles.lastEndReady ? 'Ready' : 'Pending'})`));
+    out.push(
+      `  last poll ended ${r.pollCycles.lastEnd}` +
+        (r.pollCycles.lastEndReady === null ? '' : ` (${r.pollCycles.lastEndReady ? 'Ready' : 'Pending'})`),
+    );
   }
   out.push(`  wake → poll delay: ${dist(r.wakeToPoll)}`);
 
@@ -290,7 +356,9 @@ export function formatReport(r: ReplayReport): string {
     out.push('');
     out.push('Unfinished at end of input (not stalls):');
     for (const u of r.unfinished) {
-      out.push(`  ${u.what.padEnd(10)} since ${u.since}, followed by ${d(u.followedByNs)} of log  ${u.at}  ${u.detail}`);
+      out.push(
+        `  ${u.what.padEnd(10)} since ${u.since}, followed by ${d(u.followedByNs)} of log  ${u.at}  ${u.detail}`,
+      );
     }
   }
   const m = r.model;
@@ -299,7 +367,8 @@ export function formatReport(r: ReplayReport): string {
     m.pollEndsWithoutStart && `${m.pollEndsWithoutStart} poll ends without a start`,
     m.pollStartsWithoutEnd && `${m.pollStartsWithoutEnd} poll starts without an end`,
     m.threadMismatches && `${m.threadMismatches} waits started and ended on different threads`,
-    m.clockJumpsBack && `log time went back by more than 1 s ${m.clockJumpsBack} time(s) (clock set back, or logs joined out of order); followed`,
+    m.clockJumpsBack &&
+      `log time went back by more than 1 s ${m.clockJumpsBack} time(s) (clock set back, or logs joined out of order); followed`,
   ].filter(Boolean);
   if (odd.length || r.warnings.length) out.push('');
   if (odd.length) out.push(`Notes: ${odd.join('; ')}`);
@@ -312,14 +381,24 @@ function formatWait(w: WaitDetail): string[] {
   const head = w.start
     ? `    epoll_fd ${w.fd}: ${w.start} → woke ${w.wake} (${d(w.durationNs)})`
     : `    epoll_fd ${w.fd}: start not in the log (${d(w.gapBeforeNs)} quiet before the wake) → woke ${w.wake}`;
-  lines.push(`${head}, ended ${w.end}, res=${w.res ?? '?'}, timeout ${w.timeout}, ${w.at}${w.thread ? `, thread ${w.thread}` : ''}`);
+  lines.push(
+    `${head}, ended ${w.end}, res=${w.res ?? '?'}, timeout ${w.timeout}, ${w.at}${w.thread ? `, thread ${w.thread}` : ''}`,
+  );
   const why = w.ready.length
-    ? w.ready.map((e) => `${e.key === 'NOTIFY_KEY' ? 'key usize::MAX (eventfd/timerfd)' : `key ${e.key}`}${e.fd !== null ? ` (fd ${e.fd})` : ''} with ${e.flags}`).join('; ')
+    ? w.ready
+        .map(
+          (e) =>
+            `${e.key === 'NOTIFY_KEY' ? 'key usize::MAX (eventfd/timerfd)' : `key ${e.key}`}${e.fd !== null ? ` (fd ${e.fd})` : ''} with ${e.flags}`,
+        )
+        .join('; ')
     : '';
   lines.push(`      woken by ${w.reasons.join('+')}${why ? `: ${why}` : ''}`);
   if (w.notifierRearm) {
-    lines.push(`      notifier${w.notifierRearm.fd !== null ? ` fd ${w.notifierRearm.fd}` : ''} re-armed with ${w.notifierRearm.flags ?? 'flags not logged'}${w.notifierRearm.mask ? ` (${w.notifierRearm.mask})` : ''}`);
+    lines.push(
+      `      notifier${w.notifierRearm.fd !== null ? ` fd ${w.notifierRearm.fd}` : ''} re-armed with ${w.notifierRearm.flags ?? 'flags not logged'}${w.notifierRearm.mask ? ` (${w.notifierRearm.mask})` : ''}`,
+    );
   }
-  if (w.sincePollEndNs !== null) lines.push(`      swarm idle for ${d(w.sincePollEndNs)} before this wake (since its last poll ended)`);
+  if (w.sincePollEndNs !== null)
+    lines.push(`      swarm idle for ${d(w.sincePollEndNs)} before this wake (since its last poll ended)`);
   return lines;
 }

@@ -16,7 +16,7 @@ export const IdTag = {
   Turn: 0,
   Wait: 1,
   Poll: 2,
-  Stall: 3,   // + stall kind index (0..3)
+  Stall: 3, // + stall kind index (0..3)
 } as const;
 
 const HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
@@ -55,7 +55,12 @@ export class FileIds {
   traceId(offset: number, tag: number = IdTag.Turn): string {
     const w0 = this.word(0, offset, tag);
     const w3 = this.word(3, offset, tag);
-    return hex32(w0) + hex32(this.word(1, offset, tag)) + hex32(this.word(2, offset, tag)) + hex32(w3 === 0 && w0 === 0 ? 1 : w3);
+    return (
+      hex32(w0) +
+      hex32(this.word(1, offset, tag)) +
+      hex32(this.word(2, offset, tag)) +
+      hex32(w3 === 0 && w0 === 0 ? 1 : w3)
+    );
   }
 
   /** 16 hex digits, never all zero. */

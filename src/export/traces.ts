@@ -16,19 +16,43 @@
  * queued for export keeps memory flat when the collector is down.
  */
 import { hostname } from 'node:os';
-import { ROOT_CONTEXT, SpanStatusCode, trace, type Attributes, type Context, type HrTime, type Link, type Span, type Tracer } from '@opentelemetry/api';
+import {
+  ROOT_CONTEXT,
+  SpanStatusCode,
+  trace,
+  type Attributes,
+  type Context,
+  type HrTime,
+  type Link,
+  type Span,
+  type Tracer,
+} from '@opentelemetry/api';
 import { detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
 import {
-  AlwaysOnSampler, BasicTracerProvider, BatchSpanProcessor, SamplingDecision, TraceIdRatioBasedSampler,
-  type IdGenerator, type ReadableSpan, type SpanExporter,
+  AlwaysOnSampler,
+  BasicTracerProvider,
+  BatchSpanProcessor,
+  SamplingDecision,
+  TraceIdRatioBasedSampler,
+  type IdGenerator,
+  type ReadableSpan,
+  type SpanExporter,
 } from '@opentelemetry/sdk-trace-base';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { Counter, type Registry, type RegistryContentType } from 'prom-client';
 import { NOTIFY_KEY } from '../decode/events.js';
 import { formatEpollFlags } from '../reactor/flags.js';
 import {
-  STALL_KINDS, type ActiveStallObservation, type ObservationSink, type PollCycleObservation, type SourcePos, type StallObservation,
-  type TraceExemplar, type UnfinishedObservation, type WaitObservation, type WakeToPollObservation,
+  STALL_KINDS,
+  type ActiveStallObservation,
+  type ObservationSink,
+  type PollCycleObservation,
+  type SourcePos,
+  type StallObservation,
+  type TraceExemplar,
+  type UnfinishedObservation,
+  type WaitObservation,
+  type WakeToPollObservation,
 } from '../reactor/observations.js';
 import { addNs, compareTime, diffNs, formatTime, type LogTime } from '../time.js';
 import { FileIds, firstLineIdentity, IdTag } from './trace-ids.js';
@@ -82,7 +106,13 @@ export function tracesUrl(endpoint: string): string {
 }
 
 export type DropReason = 'sampled_out' | 'rate_limit' | 'queue_full' | 'trace_limit' | 'export_failed';
-export const DROP_REASONS: readonly DropReason[] = ['sampled_out', 'rate_limit', 'queue_full', 'trace_limit', 'export_failed'];
+export const DROP_REASONS: readonly DropReason[] = [
+  'sampled_out',
+  'rate_limit',
+  'queue_full',
+  'trace_limit',
+  'export_failed',
+];
 
 /** Why a turn was kept (root attribute `pollscope.keep`). */
 export type KeepReason = 'stall' | 'slow_poll' | 'slow_wait' | 'slow_wake_to_poll' | 'sampled';
@@ -91,7 +121,13 @@ export type KeepReason = 'stall' | 'slow_poll' | 'slow_wait' | 'slow_wake_to_pol
 export class TraceCounters {
   spansExported = 0;
   exportErrors = 0;
-  readonly spansDropped: Record<DropReason, number> = { sampled_out: 0, rate_limit: 0, queue_full: 0, trace_limit: 0, export_failed: 0 };
+  readonly spansDropped: Record<DropReason, number> = {
+    sampled_out: 0,
+    rate_limit: 0,
+    queue_full: 0,
+    trace_limit: 0,
+    export_failed: 0,
+  };
   turnsKept = 0;
   turnsDropped = 0;
 }
@@ -118,14 +154,22 @@ const MAX_TRACED_STALLS = 10_000;
 class PresetIdGenerator implements IdGenerator {
   nextTraceId = '';
   nextSpanId = '';
-  generateTraceId(): string { return this.nextTraceId; }
-  generateSpanId(): string { return this.nextSpanId; }
+  generateTraceId(): string {
+    return this.nextTraceId;
+  }
+  generateSpanId(): string {
+    return this.nextSpanId;
+  }
 }
 
 /** Counts what the OTLP exporter did with each batch; everything else is the exporter's own. */
 class CountingExporter implements SpanExporter {
   inFlight = 0;
-  constructor(private readonly inner: SpanExporter, private readonly counters: TraceCounters, private readonly onError: (e: string) => void) {}
+  constructor(
+    private readonly inner: SpanExporter,
+    private readonly counters: TraceCounters,
+    private readonly onError: (e: string) => void,
+  ) {}
 
   export(spans: ReadableSpan[], resultCallback: Parameters<SpanExporter['export']>[1]): void {
     const n = spans.length;
@@ -141,11 +185,20 @@ class CountingExporter implements SpanExporter {
     });
   }
 
-  shutdown(): Promise<void> { return this.inner.shutdown(); }
-  forceFlush(): Promise<void> { return this.inner.forceFlush?.() ?? Promise.resolve(); }
+  shutdown(): Promise<void> {
+    return this.inner.shutdown();
+  }
+  forceFlush(): Promise<void> {
+    return this.inner.forceFlush?.() ?? Promise.resolve();
+  }
 }
 
-interface PollItem { obs: PollCycleObservation; delay: WakeToPollObservation | null; stall: StallObservation | null; spanId: string }
+interface PollItem {
+  obs: PollCycleObservation;
+  delay: WakeToPollObservation | null;
+  stall: StallObservation | null;
+  spanId: string;
+}
 
 /** One reactor turn on an epoll fd, while it is open. */
 class Turn {
@@ -159,7 +212,13 @@ class Turn {
   /** Latest log time any observation of the turn reached (the end of a turn closed by end of input). */
   last: LogTime;
 
-  constructor(readonly wait: WaitObservation, readonly start: LogTime, readonly ids: FileIds, readonly traceId: string, public prev: Turn | null) {
+  constructor(
+    readonly wait: WaitObservation,
+    readonly start: LogTime,
+    readonly ids: FileIds,
+    readonly traceId: string,
+    public prev: Turn | null,
+  ) {
     this.last = wait.end;
   }
 
@@ -200,7 +259,11 @@ export class TurnTraceSink implements ObservationSink {
   private finished = false;
   private stopped = false;
 
-  constructor(readonly relay: string, options: TraceOptions = {}, private readonly downstream: ObservationSink | null = null) {
+  constructor(
+    readonly relay: string,
+    options: TraceOptions = {},
+    private readonly downstream: ObservationSink | null = null,
+  ) {
     this.opts = {
       keepFraction: options.keepFraction ?? TRACE_DEFAULTS.keepFraction,
       maxSpansPerSec: options.maxSpansPerSec ?? TRACE_DEFAULTS.maxSpansPerSec,
@@ -231,19 +294,26 @@ export class TurnTraceSink implements ObservationSink {
     // bounded by maxQueuedSpans either way) instead of failing the ones past its default limit of 30.
     const batch = Math.min(this.opts.maxExportBatchSize, this.opts.maxQueuedSpans);
     const concurrencyLimit = Math.max(30, Math.ceil(this.opts.maxQueuedSpans / batch) + 2);
-    const otlp = new OTLPTraceExporter(options.endpoint ? { url: tracesUrl(options.endpoint), concurrencyLimit } : { concurrencyLimit });
-    this.exporter = new CountingExporter(otlp, this.counters, (e) => { this.lastExportError = e; this.logDrops(false); });
+    const otlp = new OTLPTraceExporter(
+      options.endpoint ? { url: tracesUrl(options.endpoint), concurrencyLimit } : { concurrencyLimit },
+    );
+    this.exporter = new CountingExporter(otlp, this.counters, (e) => {
+      this.lastExportError = e;
+      this.logDrops(false);
+    });
     this.provider = new BasicTracerProvider({
       resource,
       // Sampling is decided per turn before any span is made: every span started is exported.
       sampler: new AlwaysOnSampler(),
       idGenerator: this.ids,
-      spanProcessors: [new BatchSpanProcessor(this.exporter, {
-        // One more than our own bound, so the processor never drops a span we did not count.
-        maxQueueSize: this.opts.maxQueuedSpans + 1,
-        maxExportBatchSize: batch,
-        scheduledDelayMillis: this.opts.scheduledDelayMs,
-      })],
+      spanProcessors: [
+        new BatchSpanProcessor(this.exporter, {
+          // One more than our own bound, so the processor never drops a span we did not count.
+          maxQueueSize: this.opts.maxQueuedSpans + 1,
+          maxExportBatchSize: batch,
+          scheduledDelayMillis: this.opts.scheduledDelayMs,
+        }),
+      ],
     });
     this.tracer = this.provider.getTracer('pollscope');
   }
@@ -270,7 +340,10 @@ export class TurnTraceSink implements ObservationSink {
   pollCycle(p: PollCycleObservation): void {
     this.seeTime(p.end);
     const turn = this.turnAt(p.start);
-    if (turn === null) { this.downstream?.pollCycle?.(p); return; }
+    if (turn === null) {
+      this.downstream?.pollCycle?.(p);
+      return;
+    }
     turn.see(p.end);
     if (turn.polls.length + 2 >= this.opts.maxSpansPerTrace) {
       turn.pollsOmitted++;
@@ -294,7 +367,10 @@ export class TurnTraceSink implements ObservationSink {
     this.seeTime(d.pollStart);
     const turn = this.turnAt(d.pollStart);
     // Held only while its poll cycle may still come into the turn's spans (bounded like them).
-    if (turn === null || turn.delays.length >= this.opts.maxSpansPerTrace) { this.downstream?.wakeToPoll?.(d); return; }
+    if (turn === null || turn.delays.length >= this.opts.maxSpansPerTrace) {
+      this.downstream?.wakeToPoll?.(d);
+      return;
+    }
     turn.see(d.pollStart);
     turn.delays.push(d);
   }
@@ -303,13 +379,19 @@ export class TurnTraceSink implements ObservationSink {
     this.seeTime(s.end);
     const isPollStall = s.kind === 'slow_poll' || s.kind === 'blocked_poll';
     const turn = this.turnAt(isPollStall ? s.start : s.end);
-    if (turn === null) { this.loneStall(s); return; }
+    if (turn === null) {
+      this.loneStall(s);
+      return;
+    }
     turn.see(s.end);
     if (isPollStall) {
       // Reported right after its poll cycle: mark that cycle's span.
       for (let i = turn.polls.length - 1; i >= 0; i--) {
         const item = turn.polls[i];
-        if (item.obs.pos.offset === s.pos.offset && item.obs.pos.file === s.pos.file) { item.stall = s; return; }
+        if (item.obs.pos.offset === s.pos.offset && item.obs.pos.file === s.pos.file) {
+          item.stall = s;
+          return;
+        }
       }
     }
     if (turn.stalls.length + turn.polls.length + 2 >= this.opts.maxSpansPerTrace) {
@@ -323,7 +405,10 @@ export class TurnTraceSink implements ObservationSink {
   unfinished(u: UnfinishedObservation): void {
     this.seeTime(u.since);
     const turn = (u.fd !== undefined ? this.turns.get(u.fd) : undefined) ?? this.turnAt(u.since);
-    if (turn === null) { this.downstream?.unfinished?.(u); return; }
+    if (turn === null) {
+      this.downstream?.unfinished?.(u);
+      return;
+    }
     turn.unfinished.push(u);
   }
 
@@ -435,22 +520,35 @@ export class TurnTraceSink implements ObservationSink {
     if (from.stalls.length > 0) {
       const keep: StallObservation[] = [];
       // A starved stall goes with the late poll that ended it; a silence with where it began.
-      for (const st of from.stalls) (compareTime(st.kind === 'silent' ? st.start : st.end, s) >= 0 && st.kind !== 'slow_poll' && st.kind !== 'blocked_poll' ? to.stalls : keep).push(st);
+      for (const st of from.stalls)
+        (compareTime(st.kind === 'silent' ? st.start : st.end, s) >= 0 &&
+        st.kind !== 'slow_poll' &&
+        st.kind !== 'blocked_poll'
+          ? to.stalls
+          : keep
+        ).push(st);
       from.stalls = keep;
     }
   }
 
   private keepReason(turn: Turn): KeepReason | null {
     let slowPoll = false;
-    for (const st of turn.stalls) if (st.kind !== 'slow_poll') return 'stall'; else slowPoll = true;
+    for (const st of turn.stalls)
+      if (st.kind !== 'slow_poll') return 'stall';
+      else slowPoll = true;
     for (const p of turn.polls) {
-      if (p.stall !== null) { if (p.stall.kind === 'blocked_poll') return 'stall'; slowPoll = true; }
+      if (p.stall !== null) {
+        if (p.stall.kind === 'blocked_poll') return 'stall';
+        slowPoll = true;
+      }
     }
     if (slowPoll) return 'slow_poll';
     if (turn.wait.durationNs !== null && turn.wait.durationNs >= this.opts.keepWaitNs) return 'slow_wait';
-    for (const p of turn.polls) if (p.delay !== null && p.delay.delayNs >= this.opts.keepWakeToPollNs) return 'slow_wake_to_poll';
+    for (const p of turn.polls)
+      if (p.delay !== null && p.delay.delayNs >= this.opts.keepWakeToPollNs) return 'slow_wake_to_poll';
     for (const d of turn.delays) if (d.delayNs >= this.opts.keepWakeToPollNs) return 'slow_wake_to_poll';
-    if (this.sampler.shouldSample(ROOT_CONTEXT, turn.traceId).decision === SamplingDecision.RECORD_AND_SAMPLED) return 'sampled';
+    if (this.sampler.shouldSample(ROOT_CONTEXT, turn.traceId).decision === SamplingDecision.RECORD_AND_SAMPLED)
+      return 'sampled';
     return null;
   }
 
@@ -500,7 +598,15 @@ export class TurnTraceSink implements ObservationSink {
     for (const u of turn.unfinished) d.unfinished?.(u);
   }
 
-  private start(name: string, traceId: string, spanId: string, startTime: LogTime, attributes: Attributes, parent: Context, links?: Link[]): Span {
+  private start(
+    name: string,
+    traceId: string,
+    spanId: string,
+    startTime: LogTime,
+    attributes: Attributes,
+    parent: Context,
+    links?: Link[],
+  ): Span {
     this.ids.nextTraceId = traceId;
     this.ids.nextSpanId = spanId;
     // Attributes set on the started span rather than in the options: the Tracer would validate
@@ -517,11 +623,22 @@ export class TurnTraceSink implements ObservationSink {
     const rootId = ids.spanId(w.pos.offset, IdTag.Turn);
     const rootFile = w.pos.file;
     const rootAttrs: Attributes = {
-      'epoll.fd': w.fd, 'pollscope.keep': reason, 'pollscope.poll_cycles': turn.polls.length + turn.pollsOmitted,
-      'log.file.path': w.pos.file, 'log.file.line': w.pos.line, 'log.file.offset': w.pos.offset,
+      'epoll.fd': w.fd,
+      'pollscope.keep': reason,
+      'pollscope.poll_cycles': turn.polls.length + turn.pollsOmitted,
+      'log.file.path': w.pos.file,
+      'log.file.line': w.pos.line,
+      'log.file.offset': w.pos.offset,
     };
     if (turn.pollsOmitted > 0) rootAttrs['pollscope.poll_cycles_omitted'] = turn.pollsOmitted;
-    const links: Link[] | undefined = turn.prev ? [{ context: { traceId: turn.prev.traceId, spanId: turn.prev.rootSpanId, traceFlags: 1 }, attributes: { 'pollscope.link': 'previous_turn' } }] : undefined;
+    const links: Link[] | undefined = turn.prev
+      ? [
+          {
+            context: { traceId: turn.prev.traceId, spanId: turn.prev.rootSpanId, traceFlags: 1 },
+            attributes: { 'pollscope.link': 'previous_turn' },
+          },
+        ]
+      : undefined;
     const root = this.start('reactor.turn', traceId, rootId, turn.start, rootAttrs, ROOT_CONTEXT, links);
     const inRoot = trace.setSpan(ROOT_CONTEXT, root);
     let rootError = false;
@@ -533,7 +650,9 @@ export class TurnTraceSink implements ObservationSink {
       // cost: what the span's own fields (times, parent) or the root already say is not repeated.
       // The file path and byte offset are on the root; a child has its line (and the path only
       // when the turn crossed into another file by rotation).
-      'epoll.fd': w.fd, 'epoll.wake.reasons': w.reasons, 'log.file.line': w.pos.line,
+      'epoll.fd': w.fd,
+      'epoll.wake.reasons': w.reasons,
+      'log.file.line': w.pos.line,
     };
     if (w.poller !== 'epoll') waitAttrs['epoll.poller'] = w.poller;
     if (w.pos.file !== rootFile) waitAttrs['log.file.path'] = w.pos.file;
@@ -541,7 +660,8 @@ export class TurnTraceSink implements ObservationSink {
     else if (w.timeoutNs !== undefined) waitAttrs['epoll.timeout_ns'] = w.timeoutNs;
     if (w.res !== null) waitAttrs['epoll.res'] = w.res;
     // Blocked time measured by the log itself (FmtSpan time.busy), when it is not start → wake.
-    if (w.durationNs !== null && (w.start === null || w.durationNs !== diffNs(turn.start, w.wake))) waitAttrs['epoll.blocked_ns'] = w.durationNs;
+    if (w.durationNs !== null && (w.start === null || w.durationNs !== diffNs(turn.start, w.wake)))
+      waitAttrs['epoll.blocked_ns'] = w.durationNs;
     if (w.start === null) waitAttrs['epoll.start_unknown'] = true;
     if (w.thread) waitAttrs['thread.name'] = w.thread;
     if (w.threadMismatch) waitAttrs['pollscope.thread_mismatch'] = true;
@@ -576,7 +696,10 @@ export class TurnTraceSink implements ObservationSink {
         const st = item.stall;
         span.setAttributes({ 'pollscope.stall.kind': st.kind, 'pollscope.stall.duration_ns': st.durationNs });
         if (st.kind === 'slow_poll') span.setAttribute('pollscope.slow_poll', true);
-        else { span.setStatus({ code: SpanStatusCode.ERROR, message: `${st.kind}: ${st.detail}` }); rootError = true; }
+        else {
+          span.setStatus({ code: SpanStatusCode.ERROR, message: `${st.kind}: ${st.detail}` });
+          rootError = true;
+        }
         st.exemplar = ex;
         this.traced(st, ex);
       }
@@ -588,17 +711,39 @@ export class TurnTraceSink implements ObservationSink {
 
     for (const st of turn.stalls) {
       const spanId = ids.spanId(st.pos.offset, IdTag.Stall + STALL_KINDS.indexOf(st.kind));
-      const span = this.start('reactor.stall', traceId, spanId, st.start, {
-        'pollscope.stall.kind': st.kind, 'pollscope.stall.duration_ns': st.durationNs, 'pollscope.stall.detail': st.detail,
-        'log.file.path': st.pos.file, 'log.file.line': st.pos.line, 'log.file.offset': st.pos.offset,
-      }, inRoot);
-      if (st.kind !== 'slow_poll') { span.setStatus({ code: SpanStatusCode.ERROR, message: `${st.kind}: ${st.detail}` }); rootError = true; }
+      const span = this.start(
+        'reactor.stall',
+        traceId,
+        spanId,
+        st.start,
+        {
+          'pollscope.stall.kind': st.kind,
+          'pollscope.stall.duration_ns': st.durationNs,
+          'pollscope.stall.detail': st.detail,
+          'log.file.path': st.pos.file,
+          'log.file.line': st.pos.line,
+          'log.file.offset': st.pos.offset,
+        },
+        inRoot,
+      );
+      if (st.kind !== 'slow_poll') {
+        span.setStatus({ code: SpanStatusCode.ERROR, message: `${st.kind}: ${st.detail}` });
+        rootError = true;
+      }
       span.end(hr(st.end));
       st.exemplar = { traceId, spanId };
       this.traced(st, st.exemplar);
     }
     for (const u of turn.unfinished) {
-      root.addEvent('pollscope.unfinished', { 'pollscope.unfinished.what': u.what, 'pollscope.unfinished.detail': u.detail, 'log.file.offset': u.pos.offset }, hr(u.since));
+      root.addEvent(
+        'pollscope.unfinished',
+        {
+          'pollscope.unfinished.what': u.what,
+          'pollscope.unfinished.detail': u.detail,
+          'log.file.offset': u.pos.offset,
+        },
+        hr(u.since),
+      );
       u.exemplar = { traceId, spanId: rootId };
     }
     if (rootError) root.setStatus({ code: SpanStatusCode.ERROR, message: 'stall' });
@@ -613,7 +758,10 @@ export class TurnTraceSink implements ObservationSink {
     const ids = this.idsFor(st.pos.file);
     const spans = 1;
     if (st.kind === 'slow_poll' || this.exporter.inFlight + spans > this.opts.maxQueuedSpans) {
-      if (st.kind !== 'slow_poll') { this.counters.spansDropped.queue_full += spans; this.logDrops(false); }
+      if (st.kind !== 'slow_poll') {
+        this.counters.spansDropped.queue_full += spans;
+        this.logDrops(false);
+      }
       this.downstream?.stall?.(st);
       return;
     }
@@ -622,10 +770,21 @@ export class TurnTraceSink implements ObservationSink {
     const spanId = ids.spanId(st.pos.offset, tag);
     this.exporter.inFlight += spans;
     this.counters.turnsKept++;
-    const span = this.start('reactor.stall', traceId, spanId, st.start, {
-      'pollscope.stall.kind': st.kind, 'pollscope.stall.duration_ns': st.durationNs, 'pollscope.stall.detail': st.detail,
-      'log.file.path': st.pos.file, 'log.file.line': st.pos.line, 'log.file.offset': st.pos.offset,
-    }, ROOT_CONTEXT);
+    const span = this.start(
+      'reactor.stall',
+      traceId,
+      spanId,
+      st.start,
+      {
+        'pollscope.stall.kind': st.kind,
+        'pollscope.stall.duration_ns': st.durationNs,
+        'pollscope.stall.detail': st.detail,
+        'log.file.path': st.pos.file,
+        'log.file.line': st.pos.line,
+        'log.file.offset': st.pos.offset,
+      },
+      ROOT_CONTEXT,
+    );
     span.setStatus({ code: SpanStatusCode.ERROR, message: `${st.kind}: ${st.detail}` });
     span.end(hr(st.end));
     st.exemplar = { traceId, spanId };
@@ -635,7 +794,14 @@ export class TurnTraceSink implements ObservationSink {
 
   private traced(st: StallObservation, ex: TraceExemplar): void {
     if (this.tracedStalls.length < MAX_TRACED_STALLS) {
-      this.tracedStalls.push({ kind: st.kind, start: st.start, durationNs: st.durationNs, pos: st.pos, traceId: ex.traceId, spanId: ex.spanId });
+      this.tracedStalls.push({
+        kind: st.kind,
+        start: st.start,
+        durationNs: st.durationNs,
+        pos: st.pos,
+        traceId: ex.traceId,
+        spanId: ex.spanId,
+      });
     }
   }
 
@@ -648,8 +814,12 @@ export class TurnTraceSink implements ObservationSink {
     if (total === this.droppedAtLastLog) return;
     this.lastDropLog = now;
     this.droppedAtLastLog = total;
-    this.log(`spans dropped so far: rate_limit ${d.rate_limit}, queue_full ${d.queue_full}, trace_limit ${d.trace_limit}, export_failed ${d.export_failed} (exported ${this.counters.spansExported})` +
-      (this.lastExportError ? `; last export error (${this.counters.exportErrors} so far): ${this.lastExportError}` : ''));
+    this.log(
+      `spans dropped so far: rate_limit ${d.rate_limit}, queue_full ${d.queue_full}, trace_limit ${d.trace_limit}, export_failed ${d.export_failed} (exported ${this.counters.spansExported})` +
+        (this.lastExportError
+          ? `; last export error (${this.counters.exportErrors} so far): ${this.lastExportError}`
+          : ''),
+    );
   }
 }
 
@@ -679,31 +849,49 @@ export function jaegerSearchHint(sink: TurnTraceSink): string | null {
   return `${formatTime(sink.firstTime)} … ${formatTime(sink.lastTime)}`;
 }
 
-
 /**
  * pollscope_spans_exported_total, pollscope_spans_dropped_total{reason}, pollscope_export_errors_total
  * on the metrics registry (src/export/metrics.ts owns it), read from the trace sinks at scrape time.
  */
-export function registerTraceCounters(registry: Registry<RegistryContentType>, sinks: () => Iterable<TurnTraceSink>): void {
+export function registerTraceCounters(
+  registry: Registry<RegistryContentType>,
+  sinks: () => Iterable<TurnTraceSink>,
+): void {
   const sum = (read: (c: TraceCounters) => number): number => {
     let n = 0;
     for (const s of sinks()) n += read(s.counters);
     return n;
   };
   new Counter({
-    name: 'pollscope_spans_exported_total', help: 'Spans the OTLP collector accepted.', registers: [registry],
-    collect() { this.reset(); this.inc(sum((c) => c.spansExported)); },
+    name: 'pollscope_spans_exported_total',
+    help: 'Spans the OTLP collector accepted.',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(sum((c) => c.spansExported));
+    },
   });
   new Counter({
-    name: 'pollscope_export_errors_total', help: 'OTLP export requests that failed (after the exporter\'s retries).', registers: [registry],
-    collect() { this.reset(); this.inc(sum((c) => c.exportErrors)); },
+    name: 'pollscope_export_errors_total',
+    help: "OTLP export requests that failed (after the exporter's retries).",
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(sum((c) => c.exportErrors));
+    },
   });
   new Counter({
-    name: 'pollscope_spans_dropped_total', labelNames: ['reason'], registers: [registry],
+    name: 'pollscope_spans_dropped_total',
+    labelNames: ['reason'],
+    registers: [registry],
     help: 'Spans not exported, by reason: sampled_out (ordinary turn not sampled), rate_limit (spans/s cap), queue_full (collector behind or down), trace_limit (poll cycles past the per-trace bound), export_failed (the collector refused them or was unreachable).',
     collect() {
       this.reset();
-      for (const reason of DROP_REASONS) this.inc({ reason }, sum((c) => c.spansDropped[reason]));
+      for (const reason of DROP_REASONS)
+        this.inc(
+          { reason },
+          sum((c) => c.spansDropped[reason]),
+        );
     },
   });
 }
@@ -725,11 +913,19 @@ export function traceSummary(sink: TurnTraceSink, endpoint: string, jaegerUi?: s
   const c = sink.counters;
   return {
     endpoint,
-    logTimeRange: sink.firstTime && sink.lastTime ? { from: formatTime(sink.firstTime), to: formatTime(sink.lastTime) } : null,
-    turnsKept: c.turnsKept, turnsDropped: c.turnsDropped, spansExported: c.spansExported,
-    spansDropped: { ...c.spansDropped }, exportErrors: c.exportErrors,
+    logTimeRange:
+      sink.firstTime && sink.lastTime ? { from: formatTime(sink.firstTime), to: formatTime(sink.lastTime) } : null,
+    turnsKept: c.turnsKept,
+    turnsDropped: c.turnsDropped,
+    spansExported: c.spansExported,
+    spansDropped: { ...c.spansDropped },
+    exportErrors: c.exportErrors,
     stalls: sink.tracedStalls.map((s) => ({
-      kind: s.kind, start: formatTime(s.start), durationNs: s.durationNs, traceId: s.traceId, spanId: s.spanId,
+      kind: s.kind,
+      start: formatTime(s.start),
+      durationNs: s.durationNs,
+      traceId: s.traceId,
+      spanId: s.spanId,
       ...(jaegerUi ? { url: jaegerTraceUrl(jaegerUi, s.traceId) } : {}),
     })),
   };
@@ -739,10 +935,14 @@ export function traceSummary(sink: TurnTraceSink, endpoint: string, jaegerUi?: s
 export function formatTraceSummary(t: TraceSummary): string {
   const out: string[] = [''];
   const d = t.spansDropped;
-  out.push(`Traces (OTLP ${t.endpoint}): ${t.turnsKept} turns kept, ${t.turnsDropped} dropped; ${t.spansExported} spans exported` +
-    ` (not exported: sampled_out ${d.sampled_out}, rate_limit ${d.rate_limit}, queue_full ${d.queue_full}, trace_limit ${d.trace_limit}, export_failed ${d.export_failed}; export errors ${t.exportErrors})`);
+  out.push(
+    `Traces (OTLP ${t.endpoint}): ${t.turnsKept} turns kept, ${t.turnsDropped} dropped; ${t.spansExported} spans exported` +
+      ` (not exported: sampled_out ${d.sampled_out}, rate_limit ${d.rate_limit}, queue_full ${d.queue_full}, trace_limit ${d.trace_limit}, export_failed ${d.export_failed}; export errors ${t.exportErrors})`,
+  );
   if (t.logTimeRange) {
-    out.push(`  Spans carry the log's timestamps: set Jaeger's search time range to ${t.logTimeRange.from} … ${t.logTimeRange.to} (its default, the last hour, finds nothing).`);
+    out.push(
+      `  Spans carry the log's timestamps: set Jaeger's search time range to ${t.logTimeRange.from} … ${t.logTimeRange.to} (its default, the last hour, finds nothing).`,
+    );
   }
   if (t.stalls.length === 0) out.push('  No stall traces.');
   for (const s of t.stalls.slice(0, 50)) {

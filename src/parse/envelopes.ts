@@ -31,19 +31,28 @@ export function internTarget(s: string, a: number, b: number): string {
   }
   const t = Buffer.from(s.slice(a, b), 'utf8').toString('utf8');
   if (recentTargets.length < RECENT_TARGETS) recentTargets.push(t);
-  else { recentTargets[recentNext] = t; recentNext = (recentNext + 1) % RECENT_TARGETS; }
+  else {
+    recentTargets[recentNext] = t;
+    recentNext = (recentNext + 1) % RECENT_TARGETS;
+  }
   return t;
 }
 
 /** Level at s[i]: returns the level constant, or undefined. Length is LEVEL_LEN[level]. */
 function levelAt(s: string, i: number): Level | undefined {
   switch (s.charCodeAt(i)) {
-    case 84: return s.startsWith('TRACE', i) ? 'TRACE' : undefined;
-    case 68: return s.startsWith('DEBUG', i) ? 'DEBUG' : undefined;
-    case 73: return s.startsWith('INFO', i) ? 'INFO' : undefined;
-    case 87: return s.startsWith('WARN', i) ? 'WARN' : undefined;
-    case 69: return s.startsWith('ERROR', i) ? 'ERROR' : undefined;
-    default: return undefined;
+    case 84:
+      return s.startsWith('TRACE', i) ? 'TRACE' : undefined;
+    case 68:
+      return s.startsWith('DEBUG', i) ? 'DEBUG' : undefined;
+    case 73:
+      return s.startsWith('INFO', i) ? 'INFO' : undefined;
+    case 87:
+      return s.startsWith('WARN', i) ? 'WARN' : undefined;
+    case 69:
+      return s.startsWith('ERROR', i) ? 'ERROR' : undefined;
+    default:
+      return undefined;
   }
 }
 
@@ -76,7 +85,8 @@ function clear(rec: LogRecord): void {
  */
 const envLoggerBracket: Envelope = {
   id: 'env_logger',
-  description: 'env_logger 0.6+ `[2022-04-21T22:35:27.437652Z TRACE target] msg` (any precision or none; fork `[ts LEVEL module line tid]`)',
+  description:
+    'env_logger 0.6+ `[2022-04-21T22:35:27.437652Z TRACE target] msg` (any precision or none; fork `[ts LEVEL module line tid]`)',
   parse(s, rec) {
     if (s.charCodeAt(0) !== 91 /* [ */) return false;
     clear(rec);
@@ -219,7 +229,8 @@ const wezterm: Envelope = {
  */
 const tracingFull: Envelope = {
   id: 'tracing_fmt',
-  description: 'tracing-subscriber fmt Full/Compact `2024-03-05T17:02:11.408233Z TRACE ThreadId(07) span{..}: target: msg k=v`',
+  description:
+    'tracing-subscriber fmt Full/Compact `2024-03-05T17:02:11.408233Z TRACE ThreadId(07) span{..}: target: msg k=v`',
   parse(s, rec, ctx) {
     clear(rec);
     let i = 0;
@@ -299,8 +310,9 @@ function chunkEnd(s: string, i: number): number {
     if (c === 58 /* : */) {
       if (depth === 0 && (i + 1 === n || s.charCodeAt(i + 1) === 32)) return i;
     } else if (c === 123 || c === 40 || c === 91) depth++;
-    else if (c === 125 || c === 41 || c === 93) { if (depth > 0) depth--; }
-    else if (c === 34 /* " */) {
+    else if (c === 125 || c === 41 || c === 93) {
+      if (depth > 0) depth--;
+    } else if (c === 34 /* " */) {
       for (i++; i < n; i++) {
         const q = s.charCodeAt(i);
         if (q === 92) i++;
@@ -317,7 +329,10 @@ function moduleChunkEnd(s: string, i: number): number {
   for (;;) {
     const c = s.charCodeAt(j);
     if (c === 58) {
-      if (s.charCodeAt(j + 1) === 58) { j += 2; continue; }
+      if (s.charCodeAt(j + 1) === 58) {
+        j += 2;
+        continue;
+      }
       return j > i && s.charCodeAt(j + 1) === 32 ? j : -1;
     }
     if (!((c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 95)) return -1;
@@ -337,15 +352,29 @@ export function isModulePath(s: string, a: number, b: number): boolean {
       segStart = true;
       continue;
     }
-    if ((c >= 97 && c <= 122) || c === 95 || (!segStart && c >= 48 && c <= 57)) { segStart = false; continue; }
+    if ((c >= 97 && c <= 122) || c === 95 || (!segStart && c >= 48 && c <= 57)) {
+      segStart = false;
+      continue;
+    }
     return false;
   }
   return true;
 }
 
 /** Crates whose targets pollscope knows: a chunk naming one is a target, not a span. */
-const KNOWN_CRATES = ['polling', 'async_io', 'async_std', 'libp2p', 'mio', 'tokio', 'yamux', 'multistream_select',
-  'netlink_proto', 'hyper', 'tracing'];
+const KNOWN_CRATES = [
+  'polling',
+  'async_io',
+  'async_std',
+  'libp2p',
+  'mio',
+  'tokio',
+  'yamux',
+  'multistream_select',
+  'netlink_proto',
+  'hyper',
+  'tracing',
+];
 
 function isKnownCrate(s: string, a: number, b: number): boolean {
   for (const c of KNOWN_CRATES) {
@@ -367,7 +396,11 @@ const tracingJson: Envelope = {
   parse(s, rec, ctx) {
     if (s.charCodeAt(0) !== 123) return false;
     let o: unknown;
-    try { o = JSON.parse(s); } catch { return false; }
+    try {
+      o = JSON.parse(s);
+    } catch {
+      return false;
+    }
     if (typeof o !== 'object' || o === null) return false;
     const obj = o as Record<string, unknown>;
     const level = typeof obj.level === 'string' ? levelAt(obj.level, 0) : undefined;
@@ -375,13 +408,19 @@ const tracingJson: Envelope = {
     clear(rec);
     if (typeof obj.timestamp === 'string') {
       const ts = obj.timestamp;
-      const ok = isDigit(ts.charCodeAt(4)) ? scanUptime(ts, 0, rec)
-        : ts.charCodeAt(4) === 45 ? scanIsoTimestamp(ts, 0, rec) : ctx.scanChronoLocal(ts, 0, rec);
+      const ok = isDigit(ts.charCodeAt(4))
+        ? scanUptime(ts, 0, rec)
+        : ts.charCodeAt(4) === 45
+          ? scanIsoTimestamp(ts, 0, rec)
+          : ctx.scanChronoLocal(ts, 0, rec);
       if (ok < 0) return false;
     }
     rec.level = level;
     rec.target = obj.target;
-    const fields = (typeof obj.fields === 'object' && obj.fields !== null ? obj.fields : obj) as Record<string, unknown>;
+    const fields = (typeof obj.fields === 'object' && obj.fields !== null ? obj.fields : obj) as Record<
+      string,
+      unknown
+    >;
     let msg = typeof fields.message === 'string' ? fields.message : '';
     for (const k in fields) {
       if (k === 'message' || k.startsWith('log.') || (fields === obj && TOP_LEVEL_KEYS.has(k))) continue;
@@ -396,7 +435,17 @@ const tracingJson: Envelope = {
   },
 };
 
-const TOP_LEVEL_KEYS = new Set(['timestamp', 'level', 'target', 'filename', 'line_number', 'span', 'spans', 'threadName', 'threadId']);
+const TOP_LEVEL_KEYS = new Set([
+  'timestamp',
+  'level',
+  'target',
+  'filename',
+  'line_number',
+  'span',
+  'spans',
+  'threadName',
+  'threadId',
+]);
 
 function renderValue(v: unknown): string {
   return typeof v === 'string' ? v : JSON.stringify(v);
@@ -419,5 +468,11 @@ function renderSpan(span: unknown): string {
  * accepts the most.
  */
 export const ENVELOPES: readonly Envelope[] = [
-  envLoggerBracket, tracingJson, prettyEnvLogger, wezterm, envLogger05, envLogger04, tracingFull,
+  envLoggerBracket,
+  tracingJson,
+  prettyEnvLogger,
+  wezterm,
+  envLogger05,
+  envLogger04,
+  tracingFull,
 ];

@@ -31,7 +31,10 @@ export class RecordAssembler implements LineSink {
   private hasPending = false;
   private readonly ctx: PartialTimeContext;
 
-  constructor(private readonly sink: RecordSink, baseDate: Date) {
+  constructor(
+    private readonly sink: RecordSink,
+    baseDate: Date,
+  ) {
     this.ctx = new PartialTimeContext(baseDate);
   }
 
@@ -107,7 +110,11 @@ export class RecordAssembler implements LineSink {
   private bestSoFar(): Envelope | null {
     let best: Envelope | null = null;
     let n = 0;
-    for (const [env, k] of this.matches) if (k > n) { best = env; n = k; }
+    for (const [env, k] of this.matches)
+      if (k > n) {
+        best = env;
+        n = k;
+      }
     return best;
   }
 }

@@ -45,13 +45,32 @@ export type Level = 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
 
 export function newRecord(): LogRecord {
   return {
-    sec: 0, nsec: 0, digits: 0, hasTime: false, level: 'TRACE', target: '', thread: '',
-    spans: '', message: '', line: 0, offset: 0, lines: 1,
+    sec: 0,
+    nsec: 0,
+    digits: 0,
+    hasTime: false,
+    level: 'TRACE',
+    target: '',
+    thread: '',
+    spans: '',
+    message: '',
+    line: 0,
+    offset: 0,
+    lines: 1,
   };
 }
 
 export function copyRecord(from: LogRecord, to: LogRecord): void {
-  to.sec = from.sec; to.nsec = from.nsec; to.digits = from.digits; to.hasTime = from.hasTime;
-  to.level = from.level; to.target = from.target; to.thread = from.thread; to.spans = from.spans;
-  to.message = from.message; to.line = from.line; to.offset = from.offset; to.lines = from.lines;
+  to.sec = from.sec;
+  to.nsec = from.nsec;
+  to.digits = from.digits;
+  to.hasTime = from.hasTime;
+  to.level = from.level;
+  to.target = from.target;
+  to.thread = from.thread;
+  to.spans = from.spans;
+  to.message = from.message;
+  to.line = from.line;
+  to.offset = from.offset;
+  to.lines = from.lines;
 }

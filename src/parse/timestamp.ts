@@ -34,7 +34,10 @@ function fraction(s: string, i: number, rec: LogRecord): number {
   for (;;) {
     const c = s.charCodeAt(i) - 48;
     if (c < 0 || c > 9) break;
-    if (n < 9) { v = v * 10 + c; n++; }
+    if (n < 9) {
+      v = v * 10 + c;
+      n++;
+    }
     i++;
   }
   rec.nsec = v * POW10[n];
@@ -62,11 +65,15 @@ export function scanIsoTimestamp(s: string, i: number, rec: LogRecord): number {
   if (cachedMinute !== '' && s.startsWith(cachedMinute, i)) {
     sec = cachedMinuteSec + se;
   } else {
-    if (s.charCodeAt(i + 4) !== 45 /* - */ || s.charCodeAt(i + 7) !== 45 || s.charCodeAt(i + 13) !== 58 /* : */) return -1;
+    if (s.charCodeAt(i + 4) !== 45 /* - */ || s.charCodeAt(i + 7) !== 45 || s.charCodeAt(i + 13) !== 58 /* : */)
+      return -1;
     const t = s.charCodeAt(i + 10);
     if (t !== 84 /* T */ && t !== 32) return -1;
-    const y = digitsAt(s, i, 4), mo = digitsAt(s, i + 5, 2), d = digitsAt(s, i + 8, 2);
-    const h = digitsAt(s, i + 11, 2), mi = digitsAt(s, i + 14, 2);
+    const y = digitsAt(s, i, 4),
+      mo = digitsAt(s, i + 5, 2),
+      d = digitsAt(s, i + 8, 2);
+    const h = digitsAt(s, i + 11, 2),
+      mi = digitsAt(s, i + 14, 2);
     if (y < 0 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 || mi > 59) return -1;
     cachedMinute = flat(s.slice(i, i + 16));
     cachedMinuteSec = daysFromCivil(y, mo, d) * 86400 + h * 3600 + mi * 60;
@@ -95,7 +102,8 @@ function scanFractionZone(s: string, i: number, sec: number, rec: LogRecord): nu
   if (z === 90 /* Z */) {
     j++;
   } else if (z === 43 /* + */ || z === 45 /* - */) {
-    const oh = digitsAt(s, j + 1, 2), om = digitsAt(s, j + 4, 2);
+    const oh = digitsAt(s, j + 1, 2),
+      om = digitsAt(s, j + 4, 2);
     if (oh < 0 || om < 0 || s.charCodeAt(j + 3) !== 58) return -1;
     const off = oh * 3600 + om * 60;
     sec += z === 43 ? -off : off; // local = UTC + offset
@@ -127,11 +135,16 @@ export class PartialTimeContext {
   /** `HH:MM:SS.fff` at s[i], date from the context (UTC). */
   scanTimeOfDay(s: string, i: number, rec: LogRecord): number {
     if (s.charCodeAt(i + 2) !== 58 || s.charCodeAt(i + 5) !== 58) return -1;
-    const h = digitsAt(s, i, 2), mi = digitsAt(s, i + 3, 2), se = digitsAt(s, i + 6, 2);
+    const h = digitsAt(s, i, 2),
+      mi = digitsAt(s, i + 3, 2),
+      se = digitsAt(s, i + 6, 2);
     if (h < 0 || h > 23 || mi < 0 || mi > 59 || se < 0 || se > 60) return -1;
     let j = i + 8;
     if (s.charCodeAt(j) === 46) j = fraction(s, j + 1, rec);
-    else { rec.nsec = 0; rec.digits = 0; }
+    else {
+      rec.nsec = 0;
+      rec.digits = 0;
+    }
     const tod = h * 3600 + mi * 60 + se;
     // A jump back by more than 12 h is midnight passing, not lines out of order.
     if (this.lastTod >= 0 && tod < this.lastTod - 43200) this.daySec += 86400;
@@ -148,7 +161,10 @@ export class PartialTimeContext {
   scanChronoLocal(s: string, i: number, rec: LogRecord): number {
     if (s.charCodeAt(i + 3) !== 32 || s.charCodeAt(i + 9) !== 58 || s.charCodeAt(i + 12) !== 58) return -1;
     const mon = MONTHS.indexOf(s.slice(i, i + 3));
-    const d = digitsAt(s, i + 4, 2), h = digitsAt(s, i + 7, 2), mi = digitsAt(s, i + 10, 2), se = digitsAt(s, i + 13, 2);
+    const d = digitsAt(s, i + 4, 2),
+      h = digitsAt(s, i + 7, 2),
+      mi = digitsAt(s, i + 10, 2),
+      se = digitsAt(s, i + 13, 2);
     if (mon < 0 || d < 1 || h < 0 || mi < 0 || se < 0) return -1;
     const key = s.slice(i, i + 9);
     if (key !== this.cachedKey) {
@@ -157,7 +173,10 @@ export class PartialTimeContext {
     }
     let j = i + 15;
     if (s.charCodeAt(j) === 46) j = fraction(s, j + 1, rec);
-    else { rec.nsec = 0; rec.digits = 0; }
+    else {
+      rec.nsec = 0;
+      rec.digits = 0;
+    }
     rec.sec = this.cachedHourSec + mi * 60 + se;
     rec.hasTime = true;
     return j;

@@ -8,9 +8,7 @@ import { NOTIFY_KEY } from '../decode/events.js';
 import type { LogRecord } from '../parse/record.js';
 import { addNs, diffNs, logTime, NS_PER_SEC, resolutionNs, type LogTime } from '../time.js';
 import { requestedMask } from './flags.js';
-import type {
-  ObservationSink, ReadyEvent, SourcePos, StallKind, WaitObservation, WakeReason,
-} from './observations.js';
+import type { ObservationSink, ReadyEvent, SourcePos, StallKind, WaitObservation, WakeReason } from './observations.js';
 
 export interface Thresholds {
   /** A poll cycle this long is a slow poll (counted, not alarming). */
@@ -50,11 +48,25 @@ interface OpenWait {
 }
 
 function openWait(
-  start: LogTime | null, pos: SourcePos, timeoutNs: number | null | undefined, startThread: string, gapBeforeNs: number | null,
+  start: LogTime | null,
+  pos: SourcePos,
+  timeoutNs: number | null | undefined,
+  startThread: string,
+  gapBeforeNs: number | null,
 ): OpenWait {
   return {
-    start, pos, timeoutNs, startThread, gapBeforeNs, wake: null, res: null, ready: [], notified: false, drained: null,
-    rearm: null, tidSeen: '',
+    start,
+    pos,
+    timeoutNs,
+    startThread,
+    gapBeforeNs,
+    wake: null,
+    res: null,
+    ready: [],
+    notified: false,
+    drained: null,
+    rearm: null,
+    tidSeen: '',
   };
 }
 
@@ -76,7 +88,10 @@ class PollerState {
   timerFd: number | null = null;
   /** A notify since the last wait ended: a pending notify makes the next wait return at once. */
   notifiedSinceEnd = false;
-  constructor(readonly kind: PollerKind, readonly fd: number) {}
+  constructor(
+    readonly kind: PollerKind,
+    readonly fd: number,
+  ) {}
 }
 
 interface OpenPoll {
@@ -134,11 +149,20 @@ export class ReactorModel implements ReactorEventSink {
   lastPollReady: boolean | null = null;
 
   readonly counters: ModelCounters = {
-    waitStartsWithoutEnd: 0, waitEndsWithoutStart: 0, pollEndsWithoutStart: 0, pollStartsWithoutEnd: 0,
-    threadMismatches: 0, timeInversions: 0, maxInversionNs: 0, clockJumpsBack: 0,
+    waitStartsWithoutEnd: 0,
+    waitEndsWithoutStart: 0,
+    pollEndsWithoutStart: 0,
+    pollStartsWithoutEnd: 0,
+    threadMismatches: 0,
+    timeInversions: 0,
+    maxInversionNs: 0,
+    clockJumpsBack: 0,
   };
 
-  constructor(private readonly sink: ObservationSink, private readonly thresholds: Thresholds = DEFAULT_THRESHOLDS) {}
+  constructor(
+    private readonly sink: ObservationSink,
+    private readonly thresholds: Thresholds = DEFAULT_THRESHOLDS,
+  ) {}
 
   /** Name of the file the next records come from (for positions in observations). */
   setFile(file: string): void {
@@ -171,10 +195,14 @@ export class ReactorModel implements ReactorEventSink {
       return;
     }
     this.gapBeforeNs = gap;
-    if (gap - resolutionNs(Math.min(this.nowDigits, rec.digits)) >= this.thresholds.silentNs
-      && this.reactorSeen && this.stateAt() === 'running') {
+    if (
+      gap - resolutionNs(Math.min(this.nowDigits, rec.digits)) >= this.thresholds.silentNs &&
+      this.reactorSeen &&
+      this.stateAt() === 'running'
+    ) {
       this.silentCandidate = {
-        start: this.nowTime(), end: logTime(rec.sec, rec.nsec, rec.digits),
+        start: this.nowTime(),
+        end: logTime(rec.sec, rec.nsec, rec.digits),
         pos: { file: this.file, line: this.prevLine, offset: this.prevOffset },
       };
     }
@@ -196,7 +224,13 @@ export class ReactorModel implements ReactorEventSink {
     if (this.silentCandidate !== null) {
       const c = this.silentCandidate;
       this.silentCandidate = null;
-      this.stall('silent', c.start, c.end, c.pos, 'nothing was logged while the reactor was neither waiting in epoll nor polling');
+      this.stall(
+        'silent',
+        c.start,
+        c.end,
+        c.pos,
+        'nothing was logged while the reactor was neither waiting in epoll nor polling',
+      );
     }
     if (this.pending !== null && --this.pending.linesLeft <= 0) this.resolvePending();
     this.prevLine = rec.line;
@@ -224,15 +258,20 @@ export class ReactorModel implements ReactorEventSink {
       return { state: 'polling', since: oldest!.start, pos: oldest!.pos };
     }
     for (const p of this.pollers.values()) if (p.open !== null && p.open.wake === null) return null;
-    if (this.readiness !== null) return { state: 'readiness_pending', since: this.starvedSince(this.readiness), pos: this.readiness.pos };
+    if (this.readiness !== null)
+      return { state: 'readiness_pending', since: this.starvedSince(this.readiness), pos: this.readiness.pos };
     if (!this.reactorSeen || !this.hasNow) return null;
-    return { state: 'running', since: this.nowTime(), pos: { file: this.file, line: this.prevLine, offset: this.prevOffset } };
+    return {
+      state: 'running',
+      since: this.nowTime(),
+      pos: { file: this.file, line: this.prevLine, offset: this.prevOffset },
+    };
   }
 
   event(ev: ReactorEvent, rec: LogRecord): void {
     const t = rec.hasTime ? logTime(rec.sec, rec.nsec, rec.digits) : this.nowTime();
     const pos: SourcePos = { file: this.file, line: rec.line, offset: rec.offset };
-    const thread = ('tid' in ev && ev.tid) ? ev.tid : rec.thread;
+    const thread = 'tid' in ev && ev.tid ? ev.tid : rec.thread;
     switch (ev.kind) {
       case 'wait_start': {
         this.reactorSeen = true;
@@ -260,7 +299,12 @@ export class ReactorModel implements ReactorEventSink {
       }
       case 'wait_ready': {
         const p = ev.fd !== null ? this.pollers.get(ev.fd) : this.lastWoken;
-        if (p?.open) p.open.ready.push({ key: ev.key, flags: ev.flags, fd: ev.key === NOTIFY_KEY ? null : p.keyToFd.get(ev.key) ?? null });
+        if (p?.open)
+          p.open.ready.push({
+            key: ev.key,
+            flags: ev.flags,
+            fd: ev.key === NOTIFY_KEY ? null : (p.keyToFd.get(ev.key) ?? null),
+          });
         break;
       }
       case 'wait_end': {
@@ -370,7 +414,11 @@ export class ReactorModel implements ReactorEventSink {
   }
 
   private finishWait(
-    p: PollerState, wake: LogTime, res: number | null, end: LogTime, thread: string,
+    p: PollerState,
+    wake: LogTime,
+    res: number | null,
+    end: LogTime,
+    thread: string,
     busyNs: number | undefined,
   ): void {
     const w = p.open!;
@@ -380,18 +428,36 @@ export class ReactorModel implements ReactorEventSink {
     const mismatch = w.startThread !== '' && thread !== '' && w.startThread !== thread;
     if (mismatch) this.counters.threadMismatches++;
     const obs: WaitObservation = {
-      poller: p.kind, fd: p.fd, start: w.start, wake, end, durationNs, gapBeforeNs: w.gapBeforeNs,
+      poller: p.kind,
+      fd: p.fd,
+      start: w.start,
+      wake,
+      end,
+      durationNs,
+      gapBeforeNs: w.gapBeforeNs,
       sincePollEndNs: this.polls.size === 0 && this.lastPollEnd !== null ? diffNs(this.lastPollEnd, wake) : null,
-      timeoutNs: w.timeoutNs, res, reasons: [], ready: w.ready,
-      notifierRearm: w.rearm, thread: thread || w.startThread || w.tidSeen, threadMismatch: mismatch,
-      imprecise: durationNs !== null && durationNs < resolutionNs(wake.digits), pos: w.pos,
+      timeoutNs: w.timeoutNs,
+      res,
+      reasons: [],
+      ready: w.ready,
+      notifierRearm: w.rearm,
+      thread: thread || w.startThread || w.tidSeen,
+      threadMismatch: mismatch,
+      imprecise: durationNs !== null && durationNs < resolutionNs(wake.digits),
+      pos: w.pos,
     };
     if (p.eventFd !== null && obs.notifierRearm && obs.notifierRearm.fd === null) obs.notifierRearm.fd = p.eventFd;
     const needsAsyncIo = w.ready.length === 0 && res !== null && res > 0 && w.drained === null;
     if (this.pending !== null) this.resolvePending();
     if (needsAsyncIo) {
       // polling 2.x does not log keys: async-io's next lines tell whether user events came back.
-      this.pending = { obs, notified: w.notified, noUserEvents: false, linesLeft: SECOND_PROCESS_TIMERS_WINDOW, pollStarts: this.pollStarts };
+      this.pending = {
+        obs,
+        notified: w.notified,
+        noUserEvents: false,
+        linesLeft: SECOND_PROCESS_TIMERS_WINDOW,
+        pollStarts: this.pollStarts,
+      };
       return;
     }
     obs.reasons = classify(obs, w.notified, w.drained, null);
@@ -437,7 +503,14 @@ export class ReactorModel implements ReactorEventSink {
     }
   }
 
-  private pollEnd(t: LogTime, pos: SourcePos, thread: string, ready: boolean | null, busyNs?: number, idleNs?: number): void {
+  private pollEnd(
+    t: LogTime,
+    pos: SourcePos,
+    thread: string,
+    ready: boolean | null,
+    busyNs?: number,
+    idleNs?: number,
+  ): void {
     this.swarmSeen = true;
     const open = this.polls.get(thread);
     this.polls.delete(thread);
@@ -467,7 +540,8 @@ export class ReactorModel implements ReactorEventSink {
   }
 
   private stall(kind: StallKind, start: LogTime, end: LogTime, pos: SourcePos, detail: string): void {
-    if (kind !== 'slow_poll' && (this.lastStallEnd === null || diffNs(this.lastStallEnd, end) > 0)) this.lastStallEnd = end;
+    if (kind !== 'slow_poll' && (this.lastStallEnd === null || diffNs(this.lastStallEnd, end) > 0))
+      this.lastStallEnd = end;
     this.sink.stall?.({ kind, start, end, durationNs: diffNs(start, end), pos, detail });
   }
 
@@ -490,15 +564,24 @@ export class ReactorModel implements ReactorEventSink {
       if (w === null) continue;
       const since = w.start ?? w.wake!;
       this.sink.unfinished?.({
-        what: 'wait', since, followedByNs: followed(since), fd: p.fd, pos: w.pos,
-        detail: w.wake !== null ? `epoll_fd ${p.fd}: woke (res=${w.res}) but the wait's end was not logged`
-          : `epoll_fd ${p.fd}: waiting (timeout ${formatTimeout(w.timeoutNs)}) when the log ended`,
+        what: 'wait',
+        since,
+        followedByNs: followed(since),
+        fd: p.fd,
+        pos: w.pos,
+        detail:
+          w.wake !== null
+            ? `epoll_fd ${p.fd}: woke (res=${w.res}) but the wait's end was not logged`
+            : `epoll_fd ${p.fd}: waiting (timeout ${formatTimeout(w.timeoutNs)}) when the log ended`,
       });
       p.open = null;
     }
     for (const poll of this.polls.values()) {
       this.sink.unfinished?.({
-        what: 'poll', since: poll.start, followedByNs: followed(poll.start), pos: poll.pos,
+        what: 'poll',
+        since: poll.start,
+        followedByNs: followed(poll.start),
+        pos: poll.pos,
         detail: `swarm poll cycle${poll.thread ? ` on thread ${poll.thread}` : ''} had not returned when the log ended`,
       });
     }
@@ -506,7 +589,10 @@ export class ReactorModel implements ReactorEventSink {
     if (this.readiness !== null) {
       const r = this.readiness;
       this.sink.unfinished?.({
-        what: 'readiness', since: r.at, followedByNs: followed(r.at), pos: r.pos,
+        what: 'readiness',
+        since: r.at,
+        followedByNs: followed(r.at),
+        pos: r.pos,
         detail: 'epoll reported I/O readiness and no swarm poll followed before the log ended',
       });
       this.readiness = null;
@@ -527,11 +613,18 @@ export function formatTimeout(ns: number | null | undefined): string {
  * a second process_timers said none did), null when not seen.
  */
 export function classify(
-  w: WaitObservation, notified: boolean, drained: boolean | null, asyncIo: 'io' | 'no_io' | null,
+  w: WaitObservation,
+  notified: boolean,
+  drained: boolean | null,
+  asyncIo: 'io' | 'no_io' | null,
 ): WakeReason[] {
   const reasons = new Set<WakeReason>();
-  const timedOut = w.timeoutNs !== undefined && w.timeoutNs !== null && w.timeoutNs > 0 && w.durationNs !== null
-    && w.durationNs >= w.timeoutNs - 1_000_000 - resolutionNs(w.wake.digits);
+  const timedOut =
+    w.timeoutNs !== undefined &&
+    w.timeoutNs !== null &&
+    w.timeoutNs > 0 &&
+    w.durationNs !== null &&
+    w.durationNs >= w.timeoutNs - 1_000_000 - resolutionNs(w.wake.digits);
   const notifyKeyReason = (): WakeReason => {
     if (drained === true) return 'notify';
     if (drained === false) return 'timeout'; // the eventfd was empty, so the key-MAX event was the timerfd

@@ -26,9 +26,9 @@ export type WakeReason = 'io' | 'notify' | 'timeout' | 'spurious' | 'unknown';
 export const WAKE_REASONS: readonly WakeReason[] = ['io', 'notify', 'timeout', 'spurious', 'unknown'];
 
 export interface ReadyEvent {
-  key: number;          // NOTIFY_KEY (-1) for the eventfd/timerfd
-  flags: number;        // returned epoll mask
-  fd: number | null;    // the fd behind the key on this poller, when a registration told us
+  key: number; // NOTIFY_KEY (-1) for the eventfd/timerfd
+  flags: number; // returned epoll mask
+  fd: number | null; // the fd behind the key on this poller, when a registration told us
 }
 
 export interface WaitObservation {
@@ -45,10 +45,10 @@ export interface WaitObservation {
   gapBeforeNs: number | null;
   /** Log time from the swarm's last poll end to this wake, when no poll was running (swarm idle). */
   sincePollEndNs: number | null;
-  timeoutNs: number | null | undefined;   // undefined = not logged, null = None (block forever)
+  timeoutNs: number | null | undefined; // undefined = not logged, null = None (block forever)
   res: number | null;
-  reasons: WakeReason[];          // at least one; each present reason once
-  ready: ReadyEvent[];            // returned events, when the log lists them
+  reasons: WakeReason[]; // at least one; each present reason once
+  ready: ReadyEvent[]; // returned events, when the log lists them
   /** Notifier re-arm during the wait's tail (fork ctl with key MAX): requested mask, e.g. 0x4000201b. */
   notifierRearm: { fd: number | null; flags: number | null } | null;
   /** Thread that ended the wait, when known. */
@@ -57,7 +57,7 @@ export interface WaitObservation {
   threadMismatch: boolean;
   /** The duration is below the timestamp resolution (e.g. whole-second logs). */
   imprecise: boolean;
-  pos: SourcePos;                 // first line of the wait (its start, else its wake)
+  pos: SourcePos; // first line of the wait (its start, else its wake)
   exemplar?: TraceExemplar;
 }
 
@@ -77,7 +77,7 @@ export interface WakeToPollObservation {
   readyAt: LogTime;
   pollStart: LogTime;
   delayNs: number;
-  pos: SourcePos;                 // the poll start
+  pos: SourcePos; // the poll start
   exemplar?: TraceExemplar;
 }
 

@@ -42,7 +42,10 @@ export class ClockOffset {
       this.previous = this.current;
       this.current = Number.NEGATIVE_INFINITY;
       this.bucketStart += BUCKET_MS;
-      if (wallMs - this.bucketStart >= BUCKET_MS) { this.previous = Number.NEGATIVE_INFINITY; this.bucketStart = wallMs; }
+      if (wallMs - this.bucketStart >= BUCKET_MS) {
+        this.previous = Number.NEGATIVE_INFINITY;
+        this.bucketStart = wallMs;
+      }
     }
     if (offset > this.current) this.current = offset;
   }
@@ -90,13 +93,16 @@ export class StallWatchdog {
   readonly sink: ObservationSink = {
     stall: (s) => {
       const a = this.active;
-      if (a !== null && s.kind === a.kind && compareTime(s.start, a.start) === 0) this.close({ how: 'observed', stall: s });
+      if (a !== null && s.kind === a.kind && compareTime(s.start, a.start) === 0)
+        this.close({ how: 'observed', stall: s });
       else if (s.kind !== 'slow_poll') this.listener.unraised?.(this.relay, s);
     },
   };
 
   constructor(
-    readonly relay: string, private readonly model: ReactorModel, private readonly thresholds: Thresholds,
+    readonly relay: string,
+    private readonly model: ReactorModel,
+    private readonly thresholds: Thresholds,
     private readonly listener: WatchdogListener,
   ) {}
 
@@ -130,7 +136,11 @@ export class StallWatchdog {
   }
 
   private threshold(kind: ActiveKind): number {
-    return kind === 'blocked_poll' ? this.thresholds.blockedPollNs : kind === 'starved' ? this.thresholds.starvedNs : this.thresholds.silentNs;
+    return kind === 'blocked_poll'
+      ? this.thresholds.blockedPollNs
+      : kind === 'starved'
+        ? this.thresholds.starvedNs
+        : this.thresholds.silentNs;
   }
 
   private close(how: StallClose): void {
@@ -147,19 +157,26 @@ export function stderrStallListener(write: (line: string) => void): WatchdogList
   const where = (a: { pos: { file: string; line: number } }): string => `${a.pos.file}:${a.pos.line}`;
   return {
     started(relay, a) {
-      write(`pollscope: [${relay}] stall started: ${a.kind} since ${formatTime(a.start)} (${formatDuration(a.durationNs)} without progress so far) ${where(a)}\n`);
+      write(
+        `pollscope: [${relay}] stall started: ${a.kind} since ${formatTime(a.start)} (${formatDuration(a.durationNs)} without progress so far) ${where(a)}\n`,
+      );
     },
     ended(relay, a, close) {
       if (close.how === 'observed') {
         const s = close.stall;
-        write(`pollscope: [${relay}] stall ended: ${s.kind} ${formatDuration(s.durationNs)} from ${formatTime(s.start)} to ${formatTime(s.end)}: ${s.detail}\n`);
+        write(
+          `pollscope: [${relay}] stall ended: ${s.kind} ${formatDuration(s.durationNs)} from ${formatTime(s.start)} to ${formatTime(s.end)}: ${s.detail}\n`,
+        );
       } else {
-        write(`pollscope: [${relay}] stall cleared: ${a.kind} since ${formatTime(a.start)} ended below the threshold in log time (not a stall)\n`);
+        write(
+          `pollscope: [${relay}] stall cleared: ${a.kind} since ${formatTime(a.start)} ended below the threshold in log time (not a stall)\n`,
+        );
       }
     },
     unraised(relay, s) {
-      write(`pollscope: [${relay}] stall in log: ${s.kind} ${formatDuration(s.durationNs)} from ${formatTime(s.start)} to ${formatTime(s.end)} ${where(s)}: ${s.detail}\n`);
+      write(
+        `pollscope: [${relay}] stall in log: ${s.kind} ${formatDuration(s.durationNs)} from ${formatTime(s.start)} to ${formatTime(s.end)} ${where(s)}: ${s.detail}\n`,
+      );
     },
   };
 }
-

@@ -71,7 +71,8 @@ export class CheckpointStore {
       throw err;
     }
     const state = JSON.parse(text) as CheckpointState;
-    if (state.version !== 1 || !Array.isArray(state.files)) throw new Error(`${this.path}: not a pollscope checkpoint (version ${String(state.version)})`);
+    if (state.version !== 1 || !Array.isArray(state.files))
+      throw new Error(`${this.path}: not a pollscope checkpoint (version ${String(state.version)})`);
     return state;
   }
 

@@ -69,13 +69,20 @@ export class LineSplitter {
   private skipped = -1;
   private skipStart = 0;
 
-  constructor(private readonly sink: LineSink, private readonly maxLineBytes: number) {}
+  constructor(
+    private readonly sink: LineSink,
+    private readonly maxLineBytes: number,
+  ) {}
 
   push(bytes: Buffer): void {
     let data = bytes;
     if (this.skipped >= 0) {
       const nl = data.indexOf(10);
-      if (nl < 0) { this.skipped += data.length; this.offset += data.length; return; }
+      if (nl < 0) {
+        this.skipped += data.length;
+        this.offset += data.length;
+        return;
+      }
       this.lineNo++;
       this.sink.oversize(this.skipStart, this.lineNo, this.skipped + nl);
       this.skipped = -1;

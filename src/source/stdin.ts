@@ -14,7 +14,10 @@ export class StdinSource {
   ended = false;
 
   constructor(
-    private readonly input: Readable, readonly relay: string, private readonly lines: RecordAssembler, maxLineBytes: number,
+    private readonly input: Readable,
+    readonly relay: string,
+    private readonly lines: RecordAssembler,
+    maxLineBytes: number,
     private readonly opts: { flushRecordAfterMs: number; flushPartialAfterMs: number | null },
     private readonly hooks: { beforeChunk(): void; afterChunk(readAtMs: number): void; end(): void },
   ) {
@@ -33,13 +36,22 @@ export class StdinSource {
       this.ended = true;
       this.hooks.end();
     });
-    input.on('error', () => { if (!this.ended) { this.ended = true; this.hooks.end(); } });
+    input.on('error', () => {
+      if (!this.ended) {
+        this.ended = true;
+        this.hooks.end();
+      }
+    });
   }
 
   housekeep(now: number): void {
     if (this.ended) return;
     const quiet = now - this.lastDataAt;
-    if (this.opts.flushPartialAfterMs !== null && quiet >= this.opts.flushPartialAfterMs && this.splitter.pendingBytes > 0) {
+    if (
+      this.opts.flushPartialAfterMs !== null &&
+      quiet >= this.opts.flushPartialAfterMs &&
+      this.splitter.pendingBytes > 0
+    ) {
       this.hooks.beforeChunk();
       this.splitter.flushPartial();
     }

@@ -71,8 +71,15 @@ class OpenFile {
   drainUntil = 0;
 
   constructor(
-    readonly fd: number, public id: FileIdentity, readonly file: string, readonly relay: string,
-    public lines: RecordAssembler, maxLineBytes: number, offset: number, lineNo: number, now: number,
+    readonly fd: number,
+    public id: FileIdentity,
+    readonly file: string,
+    readonly relay: string,
+    public lines: RecordAssembler,
+    maxLineBytes: number,
+    offset: number,
+    lineNo: number,
+    now: number,
   ) {
     this.splitter = new LineSplitter(lines, maxLineBytes);
     this.splitter.resumeAt(offset, lineNo);
@@ -98,7 +105,11 @@ class Slot {
   existedAtStart: boolean;
   /** Wall time of the last look at the path. */
   lastPollMs = Date.now();
-  constructor(readonly file: string, readonly relay: string, atStartup: boolean) {
+  constructor(
+    readonly file: string,
+    readonly relay: string,
+    atStartup: boolean,
+  ) {
     this.existedAtStart = atStartup;
   }
 }
@@ -113,7 +124,14 @@ const SIBLING_MTIME_SLACK_MS = 50;
 const ACTIVE_POLL_MS = 40;
 
 export class Tailer {
-  readonly counters: TailerCounters = { filesOpened: 0, rotations: 0, truncations: 0, replaced: 0, bytesRead: 0, partialFlushes: 0 };
+  readonly counters: TailerCounters = {
+    filesOpened: 0,
+    rotations: 0,
+    truncations: 0,
+    replaced: 0,
+    bytesRead: 0,
+    partialFlushes: 0,
+  };
   private readonly slots = new Map<string, Slot>();
   private specs: LogSpec[] = [];
   /** Files open anywhere, by dev:ino: one file is read by one reader only. */
@@ -132,7 +150,9 @@ export class Tailer {
 
   /** saved/savedAtMs: the checkpoint's positions and when it was written (NaN: none). */
   constructor(
-    private readonly host: TailerHost, private readonly opts: TailerOptions, saved: readonly FilePosition[] = [],
+    private readonly host: TailerHost,
+    private readonly opts: TailerOptions,
+    saved: readonly FilePosition[] = [],
     private readonly savedAtMs = Number.NaN,
   ) {
     this.chunk = Buffer.allocUnsafe(Math.max(1 << 20, Math.min(opts.maxLineBytes + 1, 1 << 24)));
@@ -172,7 +192,13 @@ export class Tailer {
     // While data flows, look again soon: chokidar throttles change events (one per 50 ms per
     // file) and may drop them under load; a stat every ACTIVE_POLL_MS of a busy file costs little.
     if (this.counters.bytesRead > before && this.activeTimer === null && this.started) {
-      this.activeTimer = setTimeout(() => { this.activeTimer = null; this.pollAll(); }, Math.min(ACTIVE_POLL_MS, this.opts.pollIntervalMs));
+      this.activeTimer = setTimeout(
+        () => {
+          this.activeTimer = null;
+          this.pollAll();
+        },
+        Math.min(ACTIVE_POLL_MS, this.opts.pollIntervalMs),
+      );
     }
   }
 
@@ -180,7 +206,11 @@ export class Tailer {
   housekeep(now: number): void {
     for (const f of this.open.values()) {
       const quiet = now - f.lastDataAt;
-      if (this.opts.flushPartialAfterMs !== null && quiet >= this.opts.flushPartialAfterMs && f.splitter.pendingBytes > 0) {
+      if (
+        this.opts.flushPartialAfterMs !== null &&
+        quiet >= this.opts.flushPartialAfterMs &&
+        f.splitter.pendingBytes > 0
+      ) {
         this.host.beforeChunk(f.relay, f.file);
         if (f.splitter.flushPartial()) this.counters.partialFlushes++;
       }
@@ -204,7 +234,8 @@ export class Tailer {
   openFiles(): Array<{ file: string; relay: string; offset: number; draining: boolean }> {
     const out = [];
     for (const slot of this.slots.values()) {
-      if (slot.current) out.push({ file: slot.current.file, relay: slot.relay, offset: slot.current.readPos, draining: false });
+      if (slot.current)
+        out.push({ file: slot.current.file, relay: slot.relay, offset: slot.current.readPos, draining: false });
       for (const d of slot.draining) out.push({ file: d.file, relay: d.relay, offset: d.readPos, draining: true });
     }
     return out;
@@ -248,7 +279,10 @@ export class Tailer {
     } catch {
       return [];
     }
-    return names.filter((n) => re.test(n)).sort().map((n) => path.join(dir, n));
+    return names
+      .filter((n) => re.test(n))
+      .sort()
+      .map((n) => path.join(dir, n));
   }
 
   /** Creates slots for paths (and new glob matches). */
@@ -289,10 +323,18 @@ export class Tailer {
         this.toDraining(slot, now);
         return;
       }
-      this.report(slot, code === 'ENOENT' ? `${slot.file}: does not exist (yet); waiting for it` : `${slot.file}: ${describeFsError(err)}; retrying`);
+      this.report(
+        slot,
+        code === 'ENOENT'
+          ? `${slot.file}: does not exist (yet); waiting for it`
+          : `${slot.file}: ${describeFsError(err)}; retrying`,
+      );
       return;
     }
-    if (!st.isFile()) { this.report(slot, `${slot.file}: not a regular file; waiting`); return; }
+    if (!st.isFile()) {
+      this.report(slot, `${slot.file}: not a regular file; waiting`);
+      return;
+    }
     const cur = slot.current;
     if (cur !== null && (cur.id.ino !== st.ino || cur.id.dev !== st.dev)) {
       this.counters.rotations++;
@@ -306,7 +348,9 @@ export class Tailer {
       // looked. Read those (oldest first) before the file now at the path.
       for (const f of this.adoptRotatedSiblings(slot, since, now)) {
         this.counters.rotations++;
-        this.host.notice(`${slot.file}: rotated more than once between two looks; reading ${f.file} from offset ${f.readPos}`);
+        this.host.notice(
+          `${slot.file}: rotated more than once between two looks; reading ${f.file} from offset ${f.readPos}`,
+        );
         this.readAvailable(f, now);
       }
     }
@@ -332,7 +376,10 @@ export class Tailer {
       return false;
     }
     const fst = fstatSync(fd);
-    if (fst.ino !== st.ino || fst.dev !== st.dev) { closeSync(fd); return false; } // replaced between stat and open: next poll
+    if (fst.ino !== st.ino || fst.dev !== st.dev) {
+      closeSync(fd);
+      return false;
+    } // replaced between stat and open: next poll
     let offset = 0;
     let lineNo = 0;
     const known = this.known.get(key);
@@ -347,7 +394,17 @@ export class Tailer {
     if (known !== undefined && offset === 0) this.counters.replaced++;
     this.known.delete(key);
     const id: FileIdentity = { dev: fst.dev, ino: fst.ino, fp: fp.fp, fpLen: fp.fpLen };
-    const f = new OpenFile(fd, id, slot.file, slot.relay, this.host.open(slot.relay, slot.file, fst.mtime), this.opts.maxLineBytes, offset, lineNo, now);
+    const f = new OpenFile(
+      fd,
+      id,
+      slot.file,
+      slot.relay,
+      this.host.open(slot.relay, slot.file, fst.mtime),
+      this.opts.maxLineBytes,
+      offset,
+      lineNo,
+      now,
+    );
     slot.current = f;
     this.open.set(key, f);
     this.counters.filesOpened++;
@@ -390,17 +447,36 @@ export class Tailer {
    */
   private adoptRotatedSiblings(slot: Slot, sinceMs: number, now: number): OpenFile[] {
     let currentKey = '';
-    try { const st = statSync(slot.file); currentKey = idKey(st.dev, st.ino); } catch { /* not there */ }
+    try {
+      const st = statSync(slot.file);
+      currentKey = idKey(st.dev, st.ino);
+    } catch {
+      /* not there */
+    }
     const dir = path.dirname(slot.file);
     const base = path.basename(slot.file);
     let names: string[];
-    try { names = readdirSync(dir); } catch { return []; }
+    try {
+      names = readdirSync(dir);
+    } catch {
+      return [];
+    }
     const found: Array<{ file: string; st: Stats; pos: FilePosition | null }> = [];
     for (const n of names) {
-      if (n.length <= base.length || !n.startsWith(base) || (n[base.length] !== '.' && n[base.length] !== '-') || /\.(gz|xz|bz2|zst|lz4)$/.test(n)) continue;
+      if (
+        n.length <= base.length ||
+        !n.startsWith(base) ||
+        (n[base.length] !== '.' && n[base.length] !== '-') ||
+        /\.(gz|xz|bz2|zst|lz4)$/.test(n)
+      )
+        continue;
       const file = path.join(dir, n);
       let st: Stats;
-      try { st = statSync(file); } catch { continue; }
+      try {
+        st = statSync(file);
+      } catch {
+        continue;
+      }
       const key = idKey(st.dev, st.ino);
       if (!st.isFile() || key === currentKey || this.open.has(key)) continue;
       const pos = this.known.get(key) ?? null;
@@ -410,18 +486,35 @@ export class Tailer {
     const adopted: OpenFile[] = [];
     for (const { file, st, pos } of found) {
       let fd: number;
-      try { fd = openSync(file, 'r'); } catch (err) { this.host.notice(`${file}: ${describeFsError(err)}`); continue; }
+      try {
+        fd = openSync(file, 'r');
+      } catch (err) {
+        this.host.notice(`${file}: ${describeFsError(err)}`);
+        continue;
+      }
       const fst = fstatSync(fd);
       const key = idKey(fst.dev, fst.ino);
-      if (key !== idKey(st.dev, st.ino) || (pos !== null && !sameStart(fd, pos, fst.size, this.scratch))) { closeSync(fd); continue; }
+      if (key !== idKey(st.dev, st.ino) || (pos !== null && !sameStart(fd, pos, fst.size, this.scratch))) {
+        closeSync(fd);
+        continue;
+      }
       // A file never seen that starts like one we had read is its copy (copytruncate while we were
       // down): what we read of the original is already processed.
       const from = pos ?? this.copiedFrom(slot, fd, fst.size);
       const fp = fingerprintOf(fd, fst.size, this.scratch);
       this.known.delete(key);
       const offset = from !== null ? Math.min(from.offset, fst.size) : 0;
-      const f = new OpenFile(fd, { dev: fst.dev, ino: fst.ino, fp: fp.fp, fpLen: fp.fpLen }, file, slot.relay,
-        this.host.open(slot.relay, file, fst.mtime), this.opts.maxLineBytes, offset, from?.lineNo ?? 0, now);
+      const f = new OpenFile(
+        fd,
+        { dev: fst.dev, ino: fst.ino, fp: fp.fp, fpLen: fp.fpLen },
+        file,
+        slot.relay,
+        this.host.open(slot.relay, file, fst.mtime),
+        this.opts.maxLineBytes,
+        offset,
+        from?.lineNo ?? 0,
+        now,
+      );
       f.drainUntil = now + this.opts.drainGraceMs;
       slot.draining.push(f);
       this.open.set(key, f);
@@ -441,12 +534,19 @@ export class Tailer {
 
   private readAvailable(f: OpenFile, now: number): void {
     let st: Stats;
-    try { st = fstatSync(f.fd); } catch { return; }
+    try {
+      st = fstatSync(f.fd);
+    } catch {
+      return;
+    }
     let size = st.size;
     if (size < f.readPos || !sameStart(f.fd, f.id, size, this.scratch)) {
       // Truncated (copytruncate, `> file`), or rewritten in place / a reused inode: start over.
-      if (size < f.readPos) this.counters.truncations++; else this.counters.replaced++;
-      this.host.notice(`${f.file}: ${size < f.readPos ? `truncated (size ${size} < offset ${f.readPos})` : 'rewritten (its first bytes changed)'}; reading it again from the start`);
+      if (size < f.readPos) this.counters.truncations++;
+      else this.counters.replaced++;
+      this.host.notice(
+        `${f.file}: ${size < f.readPos ? `truncated (size ${size} < offset ${f.readPos})` : 'rewritten (its first bytes changed)'}; reading it again from the start`,
+      );
       this.host.beforeChunk(f.relay, f.file);
       f.lines.flush();
       f.splitter.resumeAt(0, 0);
@@ -487,7 +587,12 @@ export class Tailer {
     closeSync(f.fd);
     this.known.set(key, f.position());
     if (this.known.size > MAX_CLOSED + this.open.size) {
-      for (const k of this.known.keys()) { if (!this.open.has(k)) { this.known.delete(k); break; } }
+      for (const k of this.known.keys()) {
+        if (!this.open.has(k)) {
+          this.known.delete(k);
+          break;
+        }
+      }
     }
   }
 
@@ -508,7 +613,9 @@ export class Tailer {
       this.watcher = watch(added, { ignoreInitial: true, depth: 0, persistent: false });
       // Any change in a watched directory: look now (coalesced). The stat poll stays the truth.
       this.watcher.on('all', () => this.queuePoll());
-      this.watcher.on('error', () => { /* hints only: the stat poll carries on */ });
+      this.watcher.on('error', () => {
+        /* hints only: the stat poll carries on */
+      });
     } else {
       this.watcher.add(added);
     }
@@ -517,7 +624,10 @@ export class Tailer {
   private queuePoll(): void {
     if (this.pollQueued || this.stopped) return;
     this.pollQueued = true;
-    setImmediate(() => { this.pollQueued = false; this.pollAll(); });
+    setImmediate(() => {
+      this.pollQueued = false;
+      this.pollAll();
+    });
   }
 }
 
@@ -543,7 +653,16 @@ export function globToRegExp(glob: string): RegExp {
     else if (c === '[') {
       const end = glob.indexOf(']', i + 1);
       if (end < 0) re += '\\[';
-      else { re += '[' + glob.slice(i + 1, end).replace(/^!/, '^').replace(/\\/g, '\\\\') + ']'; i = end; }
+      else {
+        re +=
+          '[' +
+          glob
+            .slice(i + 1, end)
+            .replace(/^!/, '^')
+            .replace(/\\/g, '\\\\') +
+          ']';
+        i = end;
+      }
     } else re += c.replace(/[.+^${}()|\\]/g, '\\$&');
   }
   return new RegExp(`^${re}$`);
@@ -552,7 +671,11 @@ export function globToRegExp(glob: string): RegExp {
 function isGlobMatchOfAny(file: string, specs: LogSpec[]): boolean {
   for (const s of specs) {
     if (!hasGlob(s.pattern)) continue;
-    if (path.resolve(path.dirname(s.pattern)) === path.dirname(file) && globToRegExp(path.basename(s.pattern)).test(path.basename(file))) return true;
+    if (
+      path.resolve(path.dirname(s.pattern)) === path.dirname(file) &&
+      globToRegExp(path.basename(s.pattern)).test(path.basename(file))
+    )
+      return true;
   }
   return false;
 }

@@ -33,21 +33,34 @@ class Collected implements ObservationSink {
   waits = 0;
   polls = 0;
   readonly stalls: StallObservation[] = [];
-  wait(): void { this.waits++; }
-  pollCycle(): void { this.polls++; }
-  stall(s: StallObservation): void { this.stalls.push(s); }
+  wait(): void {
+    this.waits++;
+  }
+  pollCycle(): void {
+    this.polls++;
+  }
+  stall(s: StallObservation): void {
+    this.stalls.push(s);
+  }
 }
 
 const stallKey = (s: StallObservation) => `${s.kind} ${formatTime(s.start)} ${s.durationNs} line ${s.pos.line}`;
 
 function runWriter(src: string, dst: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [WRITER, JSON.stringify({ src, dst, scale: SCALE, splitEvery: 7 })], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [WRITER, JSON.stringify({ src, dst, scale: SCALE, splitEvery: 7 })], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     children.add(child);
     let err = '';
-    child.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
+    child.stderr!.on('data', (d: Buffer) => {
+      err += d.toString();
+    });
     child.on('error', reject);
-    child.on('exit', (code) => { children.delete(child); code === 0 ? resolve() : reject(new Error(`writer exited ${code}: ${err}`)); });
+    child.on('exit', (code) => {
+      children.delete(child);
+      code === 0 ? resolve() : reject(new Error(`writer exited ${code}: ${err}`));
+    });
   });
 }
 
@@ -59,42 +72,50 @@ async function until(cond: () => boolean, timeoutMs: number): Promise<void> {
   }
 }
 
-describe.each(['mixed.env-micros', 'stalls.env-micros', 'stalls.tracing-full'])('%s followed live, written 10× faster than recorded', (name) => {
-  it('gives the same stalls, waits and poll cycles as replay', async () => {
-    const src = path.join(FIXTURES, `${name}.log`);
-    const totalLines = readFileSync(src, 'utf8').split('\n').length - 1;
-    const fromReplay = new Collected();
-    await replay([src], { sinks: [fromReplay] });
+describe.each(['mixed.env-micros', 'stalls.env-micros', 'stalls.tracing-full'])(
+  '%s followed live, written 10× faster than recorded',
+  (name) => {
+    it('gives the same stalls, waits and poll cycles as replay', async () => {
+      const src = path.join(FIXTURES, `${name}.log`);
+      const totalLines = readFileSync(src, 'utf8').split('\n').length - 1;
+      const fromReplay = new Collected();
+      await replay([src], { sinks: [fromReplay] });
 
-    const dst = path.join(tmp, `${name}.log`);
-    writeFileSync(dst, '');
-    const live = new Collected();
-    const notices: string[] = [];
-    const cfg = {
-      ...defaultRunConfig(), logs: [{ pattern: dst, relay: 'real' }], from: 'start' as const,
-      checkpointPath: path.join(tmp, `${name}.checkpoint.json`), pollIntervalMs: 50,
-    };
-    const daemon = startDaemon(cfg, { sinksFor: () => [live], notice: (l) => notices.push(l) });
-    daemons.add(daemon);
-    try {
-      await runWriter(src, dst);
-      const linesSeen = () => {
-        const l = daemon.relays.get('real')?.pipeline.ingest.lines;
-        return l ? l.decoded + l.ignored + l.malformed + l.oversize : 0;
+      const dst = path.join(tmp, `${name}.log`);
+      writeFileSync(dst, '');
+      const live = new Collected();
+      const notices: string[] = [];
+      const cfg = {
+        ...defaultRunConfig(),
+        logs: [{ pattern: dst, relay: 'real' }],
+        from: 'start' as const,
+        checkpointPath: path.join(tmp, `${name}.checkpoint.json`),
+        pollIntervalMs: 50,
       };
-      await until(() => linesSeen() >= totalLines, 10_000);
-    } finally {
-      await daemon.stop();
-      daemons.delete(daemon);
-    }
-    const lines = daemon.relays.get('real')!.pipeline.ingest.lines;
-    expect(lines.malformed).toBe(0);
-    expect(lines.decoded + lines.ignored).toBe(totalLines);
-    expect(live.waits).toBe(fromReplay.waits);
-    expect(live.polls).toBe(fromReplay.polls);
-    // (replay's own accuracy against the truth file is real-relay.test.ts's business)
-    const truth = JSON.parse(readFileSync(path.join(FIXTURES, `${name}.truth.json`), 'utf8')) as { intervals: Array<{ kind: string }> };
-    expect(fromReplay.stalls.length).toBe(truth.intervals.filter((t) => t.kind !== 'below_threshold').length);
-    expect(live.stalls.map(stallKey)).toEqual(fromReplay.stalls.map(stallKey));
-  });
-});
+      const daemon = startDaemon(cfg, { sinksFor: () => [live], notice: (l) => notices.push(l) });
+      daemons.add(daemon);
+      try {
+        await runWriter(src, dst);
+        const linesSeen = () => {
+          const l = daemon.relays.get('real')?.pipeline.ingest.lines;
+          return l ? l.decoded + l.ignored + l.malformed + l.oversize : 0;
+        };
+        await until(() => linesSeen() >= totalLines, 10_000);
+      } finally {
+        await daemon.stop();
+        daemons.delete(daemon);
+      }
+      const lines = daemon.relays.get('real')!.pipeline.ingest.lines;
+      expect(lines.malformed).toBe(0);
+      expect(lines.decoded + lines.ignored).toBe(totalLines);
+      expect(live.waits).toBe(fromReplay.waits);
+      expect(live.polls).toBe(fromReplay.polls);
+      // (replay's own accuracy against the truth file is real-relay.test.ts's business)
+      const truth = JSON.parse(readFileSync(path.join(FIXTURES, `${name}.truth.json`), 'utf8')) as {
+        intervals: Array<{ kind: string }>;
+      };
+      expect(fromReplay.stalls.length).toBe(truth.intervals.filter((t) => t.kind !== 'below_threshold').length);
+      expect(live.stalls.map(stallKey)).toEqual(fromReplay.stalls.map(stallKey));
+    });
+  },
+);

@@ -12,7 +12,12 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { replay } from '../../src/replay.js';
 import { DEFAULT_THRESHOLDS, type Thresholds } from '../../src/reactor/model.js';
-import type { ObservationSink, StallKind, StallObservation, WakeToPollObservation } from '../../src/reactor/observations.js';
+import type {
+  ObservationSink,
+  StallKind,
+  StallObservation,
+  WakeToPollObservation,
+} from '../../src/reactor/observations.js';
 import type { LogTime } from '../../src/time.js';
 import { ROOT } from '../helpers.js';
 
@@ -37,7 +42,8 @@ interface Truth {
   intervals: TruthInterval[];
 }
 
-const truthOf = (name: string): Truth => JSON.parse(readFileSync(path.join(FIXTURES, `${name}.truth.json`), 'utf8')) as Truth;
+const truthOf = (name: string): Truth =>
+  JSON.parse(readFileSync(path.join(FIXTURES, `${name}.truth.json`), 'utf8')) as Truth;
 
 /** Counts taken from the raw file, independently of pollscope's parser. */
 function rawCounts(name: string) {
@@ -59,8 +65,12 @@ const us = (t: LogTime): number => t.sec * 1_000_000 + Math.floor(t.nsec / 1000)
 class Observed implements ObservationSink {
   readonly stalls: StallObservation[] = [];
   readonly delays: WakeToPollObservation[] = [];
-  stall(s: StallObservation): void { this.stalls.push(s); }
-  wakeToPoll(d: WakeToPollObservation): void { this.delays.push(d); }
+  stall(s: StallObservation): void {
+    this.stalls.push(s);
+  }
+  wakeToPoll(d: WakeToPollObservation): void {
+    this.delays.push(d);
+  }
 }
 
 async function run(name: string, thresholds: Thresholds = DEFAULT_THRESHOLDS) {
@@ -72,14 +82,24 @@ async function run(name: string, thresholds: Thresholds = DEFAULT_THRESHOLDS) {
 const START_TOLERANCE_US = 2_000;
 const DURATION_TOLERANCE = 0.02;
 
-interface Match { truth: TruthInterval; found: StallObservation; startErrUs: number; durationErr: number }
+interface Match {
+  truth: TruthInterval;
+  found: StallObservation;
+  startErrUs: number;
+  durationErr: number;
+}
 
 /**
  * Pairs each expected interval with the found stall of `kindOf(interval)` nearest in start.
  * A slow poll within 1 ms of the slow-poll threshold may land on either side of it: not
  * required, and a found one there is not a false positive.
  */
-function matchStalls(expected: TruthInterval[], found: StallObservation[], kindOf: (t: TruthInterval) => StallKind, slowPollUs: number) {
+function matchStalls(
+  expected: TruthInterval[],
+  found: StallObservation[],
+  kindOf: (t: TruthInterval) => StallKind,
+  slowPollUs: number,
+) {
   const left = [...found];
   const matches: Match[] = [];
   const missed: TruthInterval[] = [];
@@ -92,16 +112,24 @@ function matchStalls(expected: TruthInterval[], found: StallObservation[], kindO
     }
     if (best >= 0 && Math.abs(us(left[best].start) - t.start_us) < 1_000_000) {
       const f = left.splice(best, 1)[0];
-      matches.push({ truth: t, found: f, startErrUs: us(f.start) - t.start_us, durationErr: (f.durationNs / 1000 - t.duration_us) / t.duration_us });
+      matches.push({
+        truth: t,
+        found: f,
+        startErrUs: us(f.start) - t.start_us,
+        durationErr: (f.durationNs / 1000 - t.duration_us) / t.duration_us,
+      });
     } else if (!(kind === 'slow_poll' && Math.abs(t.duration_us - slowPollUs) < 1_000)) {
       missed.push(t);
     }
   }
-  const falsePositives = left.filter((s) => !(s.kind === 'slow_poll' && Math.abs(s.durationNs / 1000 - slowPollUs) < 1_000));
+  const falsePositives = left.filter(
+    (s) => !(s.kind === 'slow_poll' && Math.abs(s.durationNs / 1000 - slowPollUs) < 1_000),
+  );
   return { matches, missed, falsePositives };
 }
 
-const describeStall = (s: StallObservation) => `${s.kind} at ${us(s.start)} for ${s.durationNs / 1e6} ms (${s.pos.file}:${s.pos.line})`;
+const describeStall = (s: StallObservation) =>
+  `${s.kind} at ${us(s.start)} for ${s.durationNs / 1e6} ms (${s.pos.file}:${s.pos.line})`;
 
 const MICROS_FIXTURES = ['mixed.env-micros', 'stalls.env-micros', 'stalls.tracing-full'];
 const figures: string[] = [];
@@ -111,7 +139,7 @@ describe.each(MICROS_FIXTURES)('%s (µs timestamps)', (name) => {
   const truth = truthOf(name);
   const raw = rawCounts(name);
 
-  it('counts: waits, wakeups and poll cycles equal their lines; poll cycles equal the program\'s own count', async () => {
+  it("counts: waits, wakeups and poll cycles equal their lines; poll cycles equal the program's own count", async () => {
     const { report } = await run(name);
     expect(report.lines.malformed).toBe(0);
     // Every `new events` line ends one wait; every wait's `wait:` line is in the log.
@@ -135,7 +163,12 @@ describe.each(MICROS_FIXTURES)('%s (µs timestamps)', (name) => {
   it('default thresholds: every stall in the truth found with its kind, start within 2 ms, duration within 2 %; nothing else', async () => {
     const { report, observed } = await run(name);
     const expected = truth.intervals.filter((t) => t.kind !== 'below_threshold');
-    const { matches, missed, falsePositives } = matchStalls(expected, observed.stalls, (t) => t.kind as StallKind, truth.thresholds_us.slow_poll);
+    const { matches, missed, falsePositives } = matchStalls(
+      expected,
+      observed.stalls,
+      (t) => t.kind as StallKind,
+      truth.thresholds_us.slow_poll,
+    );
     expect(missed).toEqual([]);
     expect(falsePositives.map(describeStall)).toEqual([]);
     for (const m of matches) {
@@ -156,7 +189,9 @@ describe.each(MICROS_FIXTURES)('%s (µs timestamps)', (name) => {
     if (process.env.ACCURACY_FIGURES) {
       figures.push(figureRow(name, truth, matches, missed.length, falsePositives.length));
       for (const m of matches) {
-        details.push(`| ${name} | ${m.truth.induced ?? 'none'} ${m.truth.requested_ms || ''} | ${m.truth.kind} | ${m.found.kind} | ${m.truth.duration_us} | ${Math.round(m.found.durationNs / 1000)} | ${m.startErrUs} | ${(m.durationErr * 100).toFixed(4)} % |`);
+        details.push(
+          `| ${name} | ${m.truth.induced ?? 'none'} ${m.truth.requested_ms || ''} | ${m.truth.kind} | ${m.found.kind} | ${m.truth.duration_us} | ${Math.round(m.found.durationNs / 1000)} | ${m.startErrUs} | ${(m.durationErr * 100).toFixed(4)} % |`,
+        );
       }
     }
   });
@@ -165,7 +200,8 @@ describe.each(MICROS_FIXTURES)('%s (µs timestamps)', (name) => {
     const thresholds = { ...DEFAULT_THRESHOLDS, blockedPollNs: 250e6, starvedNs: 250e6 };
     const { observed } = await run(name, thresholds);
     const induced = truth.intervals.filter((t) => t.induced !== null);
-    const kindOf = (t: TruthInterval): StallKind => t.induced === 'blocked_poll' ? 'blocked_poll' : t.induced === 'starvation' ? 'starved' : 'slow_poll';
+    const kindOf = (t: TruthInterval): StallKind =>
+      t.induced === 'blocked_poll' ? 'blocked_poll' : t.induced === 'starvation' ? 'starved' : 'slow_poll';
     const { matches, missed } = matchStalls(induced, observed.stalls, kindOf, truth.thresholds_us.slow_poll);
     expect(missed).toEqual([]);
     expect(matches).toHaveLength(induced.length);
@@ -189,7 +225,9 @@ describe('stalls.env-secs (env_logger default whole-second timestamps)', () => {
     expect(report.pollCycles.count).toBe(raw.pollEnds);
     expect(report.pollCycles.count).toBe(truth.polls);
     expect(report.files[0].timestampDigits).toBe(0);
-    expect(report.warnings.join('\n')).toMatch(/whole-second precision: durations under 1 s read as 0 and every stall duration is ±1 s/);
+    expect(report.warnings.join('\n')).toMatch(
+      /whole-second precision: durations under 1 s read as 0 and every stall duration is ±1 s/,
+    );
     // Most waits are shorter than the resolution and flagged so.
     expect(report.waits.belowTimestampResolution).toBeGreaterThan(report.waits.count / 2);
   });
@@ -213,8 +251,12 @@ describe('stalls.env-secs (env_logger default whole-second timestamps)', () => {
       expect(us(s.start)).toBe(Math.floor(t!.start_us / 1e6) * 1e6); // the stamp is the second it began in
     }
     if (process.env.ACCURACY_FIGURES) {
-      const found = stalls.filter((t) => observed.stalls.some((s) => s.kind === t.kind && Math.abs(us(s.start) - t.start_us) < 1_000_000));
-      figures.push(`| ${name} | ${stalls.length} (${kinds(stalls)}) | ${found.length} (${kinds(found)}) | within 1 s (second of start) | ±1 s | 0 |`);
+      const found = stalls.filter((t) =>
+        observed.stalls.some((s) => s.kind === t.kind && Math.abs(us(s.start) - t.start_us) < 1_000_000),
+      );
+      figures.push(
+        `| ${name} | ${stalls.length} (${kinds(stalls)}) | ${found.length} (${kinds(found)}) | within 1 s (second of start) | ±1 s | 0 |`,
+      );
     }
   });
 });
@@ -236,8 +278,20 @@ function figureRow(name: string, truth: Truth, matches: Match[], missed: number,
 if (process.env.ACCURACY_FIGURES) {
   describe('figures', () => {
     it('prints the table', () => {
-      console.log(['| fixture | stalls in truth | found | start error | duration error | false positives |', '|---|---|---|---|---|---|', ...figures].join('\n'));
-      console.log(['| fixture | induced (ms) | truth kind | found kind | truth µs | found µs | start error µs | duration error |', '|---|---|---|---|---|---|---|---|', ...details].join('\n'));
+      console.log(
+        [
+          '| fixture | stalls in truth | found | start error | duration error | false positives |',
+          '|---|---|---|---|---|---|',
+          ...figures,
+        ].join('\n'),
+      );
+      console.log(
+        [
+          '| fixture | induced (ms) | truth kind | found kind | truth µs | found µs | start error µs | duration error |',
+          '|---|---|---|---|---|---|---|---|',
+          ...details,
+        ].join('\n'),
+      );
     });
   });
 }

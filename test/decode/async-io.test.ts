@@ -40,20 +40,37 @@ describe('async-io 1.x, real lines', () => {
 describe('async-io 1.x, documented shapes', () => {
   const d = new AsyncIoDecoder();
   it('main_loop waiting on I/O', () => {
-    expect(run(d, rec(DRIVER, 'main_loop: waiting on I/O')).events).toEqual([{ kind: 'io_runner', runner: 'main_loop' }]);
+    expect(run(d, rec(DRIVER, 'main_loop: waiting on I/O')).events).toEqual([
+      { kind: 'io_runner', runner: 'main_loop' },
+    ]);
   });
   it('before 1.1.4 the driver lines were under async_io::reactor', () => {
-    expect(run(d, rec(REACTOR, 'block_on: waiting on I/O')).events).toEqual([{ kind: 'io_runner', runner: 'block_on' }]);
+    expect(run(d, rec(REACTOR, 'block_on: waiting on I/O')).events).toEqual([
+      { kind: 'io_runner', runner: 'block_on' },
+    ]);
   });
   it.each([
-    'block_on()', 'block_on: completed', 'block_on: notified', 'block_on: stops hogging the reactor',
-    'block_on: sleep until notification', 'main_loop: sleeping for 2500 us', 'main_loop: notified',
-    'readable: fd=5', 'writable: fd=5', 'readable_owned: fd=5', 'writable_owned: fd=5',
+    'block_on()',
+    'block_on: completed',
+    'block_on: notified',
+    'block_on: stops hogging the reactor',
+    'block_on: sleep until notification',
+    'main_loop: sleeping for 2500 us',
+    'main_loop: notified',
+    'readable: fd=5',
+    'writable: fd=5',
+    'readable_owned: fd=5',
+    'writable_owned: fd=5',
   ])('%s: recognised, no event', (m) => {
-    expect(run(d, rec(m.startsWith('read') || m.startsWith('writ') ? REACTOR : DRIVER, m))).toEqual({ ok: true, events: [] });
+    expect(run(d, rec(m.startsWith('read') || m.startsWith('writ') ? REACTOR : DRIVER, m))).toEqual({
+      ok: true,
+      events: [],
+    });
   });
   it('counts', () => {
-    expect(run(d, rec(REACTOR, 'process_timers: 3 ready wakers')).events).toEqual([{ kind: 'timers_processed', wakers: 3 }]);
+    expect(run(d, rec(REACTOR, 'process_timers: 3 ready wakers')).events).toEqual([
+      { kind: 'timers_processed', wakers: 3 },
+    ]);
     expect(run(d, rec(REACTOR, 'react: 0 ready wakers')).events).toEqual([{ kind: 'react_done', wakers: 0 }]);
   });
   it('other lines are not ours', () => {
@@ -65,31 +82,53 @@ describe('async-io 1.x, documented shapes', () => {
 describe('async-io 2.x: context in the spans', () => {
   const d = new AsyncIoDecoder();
   it('`N ready wakers` by innermost span', () => {
-    expect(run(d, rec(REACTOR, '0 ready wakers', 'async_io::main_loop:react:process_timers')).events)
-      .toEqual([{ kind: 'timers_processed', wakers: 0 }]);
-    expect(run(d, rec(REACTOR, '3 ready wakers', 'async_io::main_loop:react')).events)
-      .toEqual([{ kind: 'react_done', wakers: 3 }]);
-    expect(run(d, rec(REACTOR, '3 ready wakers', 'async_io::block_on:react')).events)
-      .toEqual([{ kind: 'react_done', wakers: 3 }]);
+    expect(run(d, rec(REACTOR, '0 ready wakers', 'async_io::main_loop:react:process_timers')).events).toEqual([
+      { kind: 'timers_processed', wakers: 0 },
+    ]);
+    expect(run(d, rec(REACTOR, '3 ready wakers', 'async_io::main_loop:react')).events).toEqual([
+      { kind: 'react_done', wakers: 3 },
+    ]);
+    expect(run(d, rec(REACTOR, '3 ready wakers', 'async_io::block_on:react')).events).toEqual([
+      { kind: 'react_done', wakers: 3 },
+    ]);
   });
   it('`waiting on I/O` by driver span', () => {
-    expect(run(d, rec(DRIVER, 'waiting on I/O', 'async_io::main_loop')).events).toEqual([{ kind: 'io_runner', runner: 'main_loop' }]);
-    expect(run(d, rec(DRIVER, 'waiting on I/O', 'async_io::block_on')).events).toEqual([{ kind: 'io_runner', runner: 'block_on' }]);
+    expect(run(d, rec(DRIVER, 'waiting on I/O', 'async_io::main_loop')).events).toEqual([
+      { kind: 'io_runner', runner: 'main_loop' },
+    ]);
+    expect(run(d, rec(DRIVER, 'waiting on I/O', 'async_io::block_on')).events).toEqual([
+      { kind: 'io_runner', runner: 'block_on' },
+    ]);
     expect(run(d, rec(DRIVER, 'waiting on I/O', ''))).toEqual({ ok: true, events: [] });
   });
-  it.each(['sleeping for 50 us', 'notified', 'completed', 'stops hogging the reactor', 'sleep until notification', 'readable fd=5', 'writable_owned fd=7'])(
-    '%s: recognised, no event', (m) => {
-      expect(run(d, rec(DRIVER, m, 'async_io::main_loop'))).toEqual({ ok: true, events: [] });
-    });
+  it.each([
+    'sleeping for 50 us',
+    'notified',
+    'completed',
+    'stops hogging the reactor',
+    'sleep until notification',
+    'readable fd=5',
+    'writable_owned fd=7',
+  ])('%s: recognised, no event', (m) => {
+    expect(run(d, rec(DRIVER, m, 'async_io::main_loop'))).toEqual({ ok: true, events: [] });
+  });
 });
 
 describe('winksaville async-io fork', () => {
   it('renamed process_timers count; its steps give nothing', () => {
     const d = new AsyncIoDecoder();
-    expect(run(d, rec(REACTOR, 'Reactor::process_timers: 2 ready wakers')).events).toEqual([{ kind: 'timers_processed', wakers: 2 }]);
-    for (const m of ['Reactor::process_timers:+ wakers.len=0', 'Reactor::process_timers: wakers.len=0 timers locked',
-      'Reactor::process_timers:- wakers.len=0 dur=Some(1.5s)', 'Reactor::get:+ call crate::driver::init()',
-      'Reactor::insert_io:+ raw fd=9', 'Reactor::notify:+', 'Reactor::insert_timer:+ id=3 when Instant { tv_sec: 1, tv_nsec: 2 }']) {
+    expect(run(d, rec(REACTOR, 'Reactor::process_timers: 2 ready wakers')).events).toEqual([
+      { kind: 'timers_processed', wakers: 2 },
+    ]);
+    for (const m of [
+      'Reactor::process_timers:+ wakers.len=0',
+      'Reactor::process_timers: wakers.len=0 timers locked',
+      'Reactor::process_timers:- wakers.len=0 dur=Some(1.5s)',
+      'Reactor::get:+ call crate::driver::init()',
+      'Reactor::insert_io:+ raw fd=9',
+      'Reactor::notify:+',
+      'Reactor::insert_timer:+ id=3 when Instant { tv_sec: 1, tv_nsec: 2 }',
+    ]) {
       expect(run(d, rec(REACTOR, m)), m).toEqual({ ok: true, events: [] });
     }
   });
@@ -97,9 +136,13 @@ describe('winksaville async-io fork', () => {
   it('react: the wakers count line ends the react, `:-` then adds nothing', () => {
     const d = new AsyncIoDecoder();
     const seq = [
-      'ReactorLock::react:+ tid=4 ', 'ReactorLock::react: tid=4 tick=5 call events.clear()',
-      'ReactorLock::react: tid=4 tick=5 1 I/O events+', 'ReactorLock::react: tid=4 tick=5 1 I/O events-',
-      'ReactLock::react: 3 wake up ready wakers', 'ReactLock::react: wakeup worker=0 ', 'ReactorLock::react:- tid=4 res=Ok(())',
+      'ReactorLock::react:+ tid=4 ',
+      'ReactorLock::react: tid=4 tick=5 call events.clear()',
+      'ReactorLock::react: tid=4 tick=5 1 I/O events+',
+      'ReactorLock::react: tid=4 tick=5 1 I/O events-',
+      'ReactLock::react: 3 wake up ready wakers',
+      'ReactLock::react: wakeup worker=0 ',
+      'ReactorLock::react:- tid=4 res=Ok(())',
     ].map((m) => run(d, rec(REACTOR, m)));
     expect(seq.every((g) => g.ok)).toBe(true);
     expect(seq.flatMap((g) => g.events)).toEqual([{ kind: 'react_done', wakers: 3 }]);
@@ -107,8 +150,12 @@ describe('winksaville async-io fork', () => {
 
   it('v14 count shape', () => {
     const d = new AsyncIoDecoder();
-    const seq = ['ReactorLock::react:+ ', 'ReactorLock::react: wake up 2 ready wakers', 'ReactorLock::react: call waker.wake=0 ',
-      'ReactorLock::react:- res=Ok(())'].map((m) => run(d, rec(REACTOR, m)));
+    const seq = [
+      'ReactorLock::react:+ ',
+      'ReactorLock::react: wake up 2 ready wakers',
+      'ReactorLock::react: call waker.wake=0 ',
+      'ReactorLock::react:- res=Ok(())',
+    ].map((m) => run(d, rec(REACTOR, m)));
     expect(seq.flatMap((g) => g.events)).toEqual([{ kind: 'react_done', wakers: 2 }]);
   });
 
@@ -123,18 +170,26 @@ describe('winksaville async-io fork', () => {
 
   it('main_loop v5+: the `call reactor_lock.react` line names the runner, its retf twin does not', () => {
     const d = new AsyncIoDecoder();
-    expect(run(d, rec(DRIVER, 'main_loop: waiting on I/O have the lock, call reactor_lock.react(timeout: None)')).events)
-      .toEqual([{ kind: 'io_runner', runner: 'main_loop' }]);
-    for (const m of ['main_loop: waiting on I/O have the lock, retf reactor_lock.react(timeout: None)', 'main_loop:+',
-      'main_loop: TOL sleeps=0', 'main_loop: last_tick=4 tick=5 TRY to get the Reactor lock',
-      'main_loop: block_on_count=1 > 0, sleeps=2']) {
+    expect(
+      run(d, rec(DRIVER, 'main_loop: waiting on I/O have the lock, call reactor_lock.react(timeout: None)')).events,
+    ).toEqual([{ kind: 'io_runner', runner: 'main_loop' }]);
+    for (const m of [
+      'main_loop: waiting on I/O have the lock, retf reactor_lock.react(timeout: None)',
+      'main_loop:+',
+      'main_loop: TOL sleeps=0',
+      'main_loop: last_tick=4 tick=5 TRY to get the Reactor lock',
+      'main_loop: block_on_count=1 > 0, sleeps=2',
+    ]) {
       expect(run(d, rec(DRIVER, m)), m).toEqual({ ok: true, events: [] });
     }
   });
 
   it.each([
-    'Source::poll_ready:+ dir=0 raw fd=9 tick=5 ticks=Some((4, 3))', 'Source::poll_ready:+ dir=0 tick=5 ticks=Some((4, 3))',
-    'Source::ready:+- dir=0 ready.ticks=None', 'readable: raw fd=9', 'writable_owned: raw fd=9',
+    'Source::poll_ready:+ dir=0 raw fd=9 tick=5 ticks=Some((4, 3))',
+    'Source::poll_ready:+ dir=0 tick=5 ticks=Some((4, 3))',
+    'Source::ready:+- dir=0 ready.ticks=None',
+    'readable: raw fd=9',
+    'writable_owned: raw fd=9',
     "Ready::Future::poll:+ Register current task's waker dir=0 raw fd=9 tick=5 ticks=None ",
     'Ready::Future::poll insert dir=0 raw fd=9 cx.waker().clone() at state[0].wakers[0]',
   ])('%s: recognised, no event', (m) => {

@@ -1,7 +1,22 @@
 import { describe, expect, it } from 'vitest';
 import {
-  boolAt, decimalKeyAt, durationAt, eventAt, evScratch, fdValueAt, fieldStart, hexAt, hexKeyAt, innermostSpanStart,
-  intAt, intField, optionDurationAt, optionFdAt, scan, spanNameIs, tidAt,
+  boolAt,
+  decimalKeyAt,
+  durationAt,
+  eventAt,
+  evScratch,
+  fdValueAt,
+  fieldStart,
+  hexAt,
+  hexKeyAt,
+  innermostSpanStart,
+  intAt,
+  intField,
+  optionDurationAt,
+  optionFdAt,
+  scan,
+  spanNameIs,
+  tidAt,
 } from '../../src/decode/fields.js';
 import { NOTIFY_KEY } from '../../src/decode/events.js';
 import { parseRustDuration } from '../../src/time.js';
@@ -52,7 +67,19 @@ describe('keys', () => {
 });
 
 describe('durations', () => {
-  const cases = ['569.999073677s', '50ms', '1.5µs', '0ns', '41.2µs', '3.10µs', '4.99s', '6.1µs', '2.5s', '4.99962s', '1.5us'];
+  const cases = [
+    '569.999073677s',
+    '50ms',
+    '1.5µs',
+    '0ns',
+    '41.2µs',
+    '3.10µs',
+    '4.99s',
+    '6.1µs',
+    '2.5s',
+    '4.99962s',
+    '1.5us',
+  ];
   it.each(cases)('%s agrees with parseRustDuration', (t) => {
     expect(durationAt(t, 0)).toBe(parseRustDuration(t));
   });

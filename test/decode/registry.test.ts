@@ -4,12 +4,17 @@ import type { LogRecord } from '../../src/parse/record.js';
 import { NOTIFY_KEY, type ReactorEvent } from '../../src/decode/events.js';
 import { DECODERS, DecoderRegistry, createDecoders } from '../../src/decode/registry.js';
 
-
 function replay(reg: DecoderRegistry, recs: LogRecord[]) {
   const events: Array<[number, ReactorEvent]> = [];
   const outcome: Array<boolean | undefined> = [];
   recs.forEach((r, i) => {
-    outcome.push(reg.decode(r, { event: (ev) => { events.push([i + 1, ev]); } }));
+    outcome.push(
+      reg.decode(r, {
+        event: (ev) => {
+          events.push([i + 1, ev]);
+        },
+      }),
+    );
   });
   return { events, outcome };
 }
@@ -27,7 +32,11 @@ describe('DECODERS and the registry', () => {
   it('module paths below a known target fall back to it; unknown targets give undefined', () => {
     const reg = new DecoderRegistry();
     expect(reg.forTarget('async_io::reactor::unix')?.map((d) => d.name)).toEqual(['async-io']);
-    expect(reg.forTarget('polling::epoll::inner')?.map((d) => d.name)).toEqual(['polling2', 'polling-fork', 'polling3']);
+    expect(reg.forTarget('polling::epoll::inner')?.map((d) => d.name)).toEqual([
+      'polling2',
+      'polling-fork',
+      'polling3',
+    ]);
     expect(reg.forTarget('mio::poll')).toBeUndefined();
     expect(reg.forTarget('libp2p_swarm_derive')).toBeUndefined();
     expect(reg.forTarget('client')).toBeUndefined();
@@ -42,7 +51,20 @@ describe('DECODERS and the registry', () => {
       [1, { kind: 'poll_end', ready: false }],
       [2, { kind: 'wait_wake', fd: 4, res: 1 }],
       [3, { kind: 'wait_ready', fd: null, index: 0, flags: 1, key: 0 }],
-      [4, { kind: 'interest', op: 'modify', fd: 4, targetFd: 5, key: NOTIFY_KEY, flags: null, readable: true, writable: false, tid: '7' }],
+      [
+        4,
+        {
+          kind: 'interest',
+          op: 'modify',
+          fd: 4,
+          targetFd: 5,
+          key: NOTIFY_KEY,
+          flags: null,
+          readable: true,
+          writable: false,
+          tid: '7',
+        },
+      ],
       [5, { kind: 'interest', op: 'modify', fd: 4, targetFd: null, key: NOTIFY_KEY, flags: 0x4000201b, tid: '7' }],
       [8, { kind: 'wait_end', poller: 'epoll', fd: 4, res: 1 }],
     ]);
@@ -56,8 +78,16 @@ describe('DECODERS and the registry', () => {
       [13, { kind: 'wait_end', poller: 'epoll', fd: 5, res: 1 }],
     ]);
     expect(events.map(([l, e]) => `${l}:${e.kind}`)).toEqual([
-      '1:interest', '2:react_done', '4:interest', '7:io_runner', '8:timers_processed', '10:wait_start', '12:interest',
-      '13:wait_end', '14:interest', '15:react_done',
+      '1:interest',
+      '2:react_done',
+      '4:interest',
+      '7:io_runner',
+      '8:timers_processed',
+      '10:wait_start',
+      '12:interest',
+      '13:wait_end',
+      '14:interest',
+      '15:react_done',
     ]);
   });
 
@@ -80,7 +110,12 @@ describe('DECODERS and the registry', () => {
 
   it('reset() clears per-run FmtSpan state', () => {
     const reg = new DecoderRegistry(createDecoders());
-    const sink = { events: [] as ReactorEvent[], event(ev: ReactorEvent) { this.events.push(ev); } };
+    const sink = {
+      events: [] as ReactorEvent[],
+      event(ev: ReactorEvent) {
+        this.events.push(ev);
+      },
+    };
     reg.decode(rec('libp2p_swarm', 'close time.busy=1.00ms time.idle=2.00µs', 'Swarm::poll'), sink);
     reg.decode(rec('libp2p_swarm', 'exit', 'Swarm::poll'), sink); // after a close was seen, exit ends nothing
     expect(sink.events).toHaveLength(1);

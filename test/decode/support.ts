@@ -17,20 +17,34 @@ export function rec(target: string, message: string, spans = '', thread = ''): L
 /** Runs one decoder on one record: did it recognise the record, and which events did it emit. */
 export function run(d: Decoder, r: LogRecord): { ok: boolean; events: ReactorEvent[] } {
   const events: ReactorEvent[] = [];
-  const ok = d.decode(r, { event: (ev) => { events.push(ev); } });
+  const ok = d.decode(r, {
+    event: (ev) => {
+      events.push(ev);
+    },
+  });
   return { ok, events };
 }
 
 /** A fixture's records (relative to shared/fixtures), read by pollscope's own envelope parser. */
 export function fixture(name: string): LogRecord[] {
   const out: LogRecord[] = [];
-  const assembler = new RecordAssembler({
-    record: (r) => { const copy = newRecord(); copyRecord(r, copy); out.push(copy); },
-    malformed: () => undefined, oversize: () => undefined,
-  }, new Date(0));
-  readFileSync(fixturePath(name), 'utf8').split('\n').forEach((line, i) => {
-    if (line !== '' && !line.startsWith('# source:')) assembler.line(line, 0, i + 1);
-  });
+  const assembler = new RecordAssembler(
+    {
+      record: (r) => {
+        const copy = newRecord();
+        copyRecord(r, copy);
+        out.push(copy);
+      },
+      malformed: () => undefined,
+      oversize: () => undefined,
+    },
+    new Date(0),
+  );
+  readFileSync(fixturePath(name), 'utf8')
+    .split('\n')
+    .forEach((line, i) => {
+      if (line !== '' && !line.startsWith('# source:')) assembler.line(line, 0, i + 1);
+    });
   assembler.flush();
   return out;
 }

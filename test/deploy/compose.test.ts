@@ -25,26 +25,36 @@ function composeEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
 }
 
 function composeConfig(extra: Record<string, string>, profile = true) {
-  return tool('docker-compose', ['-f', 'docker-compose.yml', '--project-directory', ROOT, ...(profile ? ['--profile', 'demo'] : []), 'config'],
-    { env: composeEnv(extra) });
+  return tool(
+    'docker-compose',
+    ['-f', 'docker-compose.yml', '--project-directory', ROOT, ...(profile ? ['--profile', 'demo'] : []), 'config'],
+    { env: composeEnv(extra) },
+  );
 }
 
 const resolvedRun = composeConfig({ GRAFANA_ADMIN_PASSWORD: 'only-for-this-test', RELAY_LOG_DIR: logDir });
 const resolved = resolvedRun.status === 0 ? parseYaml(resolvedRun.stdout) : { services: {} };
 const services: Record<string, any> = resolved.services;
 
-interface Bind { source: string; target: string; mode: string }
+interface Bind {
+  source: string;
+  target: string;
+  mode: string;
+}
 /** Bind mounts (absolute host path) of a service as docker-compose resolved them. */
 function binds(service: string): Bind[] {
-  return (services[service].volumes ?? []).map((v: string) => {
-    const [source, target, mode = 'rw'] = v.split(':');
-    return { source, target, mode };
-  }).filter((b: Bind) => b.source.startsWith('/'));
+  return (services[service].volumes ?? [])
+    .map((v: string) => {
+      const [source, target, mode = 'rw'] = v.split(':');
+      return { source, target, mode };
+    })
+    .filter((b: Bind) => b.source.startsWith('/'));
 }
 /** The host path behind a path inside a service's container. */
 function hostPath(service: string, inContainer: string): string | undefined {
   for (const b of binds(service)) {
-    if (inContainer === b.target || inContainer.startsWith(b.target + '/')) return b.source + inContainer.slice(b.target.length);
+    if (inContainer === b.target || inContainer.startsWith(b.target + '/'))
+      return b.source + inContainer.slice(b.target.length);
   }
   return undefined;
 }
@@ -53,12 +63,20 @@ const flag = (args: string[], name: string): string => {
   expect(i, `${name} in ${args.join(' ')}`).toBeGreaterThanOrEqual(0);
   return args[i + 1];
 };
-const opt = (args: string[], name: string): string | undefined => args.find((a) => a.startsWith(`${name}=`))?.slice(name.length + 1);
+const opt = (args: string[], name: string): string | undefined =>
+  args.find((a) => a.startsWith(`${name}=`))?.slice(name.length + 1);
 
 describe('docker-compose.yml', () => {
   it('is valid for docker-compose (schema and interpolation) with the demo profile', () => {
     expect(resolvedRun.status, resolvedRun.output).toBe(0);
-    expect(Object.keys(services).sort()).toEqual(['alertmanager', 'demo', 'grafana', 'jaeger', 'pollscope', 'prometheus']);
+    expect(Object.keys(services).sort()).toEqual([
+      'alertmanager',
+      'demo',
+      'grafana',
+      'jaeger',
+      'pollscope',
+      'prometheus',
+    ]);
     expect(services.demo.profiles).toEqual(['demo']);
   });
 
@@ -66,13 +84,20 @@ describe('docker-compose.yml', () => {
     const r = composeConfig({ RELAY_LOG_DIR: logDir }, false);
     expect(r.status).not.toBe(0);
     expect(r.output).toContain('set GRAFANA_ADMIN_PASSWORD');
-    expect(readFileSync(repo('docker-compose.yml'), 'utf8')).not.toMatch(/GF_SECURITY_ADMIN_PASSWORD:\s*\$\{GRAFANA_ADMIN_PASSWORD:-/);
+    expect(readFileSync(repo('docker-compose.yml'), 'utf8')).not.toMatch(
+      /GF_SECURITY_ADMIN_PASSWORD:\s*\$\{GRAFANA_ADMIN_PASSWORD:-/,
+    );
   });
 
   it('a schema violation is reported (the validation above can fail)', () => {
-    const bad = readFileSync(repo('docker-compose.yml'), 'utf8').replace('    read_only: true\n', '    read_only: sometimes\n');
-    const r = tool('docker-compose', ['-f', '-', '--project-directory', ROOT, 'config', '-q'],
-      { env: composeEnv({ GRAFANA_ADMIN_PASSWORD: 'x' }), input: bad });
+    const bad = readFileSync(repo('docker-compose.yml'), 'utf8').replace(
+      '    read_only: true\n',
+      '    read_only: sometimes\n',
+    );
+    const r = tool('docker-compose', ['-f', '-', '--project-directory', ROOT, 'config', '-q'], {
+      env: composeEnv({ GRAFANA_ADMIN_PASSWORD: 'x' }),
+      input: bad,
+    });
     expect(r.status).not.toBe(0);
     expect(r.output).toMatch(/read_only/);
   });
@@ -81,7 +106,10 @@ describe('docker-compose.yml', () => {
     const dockerfile = readFileSync(repo('deploy/Dockerfile'), 'utf8');
     const nodeImage = /^ARG NODE_IMAGE=(\S+)$/m.exec(dockerfile)![1];
     for (const [name, s] of Object.entries(services)) {
-      if (s.build) { expect(s.image, name).toBe('pollscope:local'); continue; }
+      if (s.build) {
+        expect(s.image, name).toBe('pollscope:local');
+        continue;
+      }
       expect(s.image, name).toMatch(/^[a-z0-9./-]+:v?\d+\.\d+\.\d+[\w.-]*$/);
     }
     expect(nodeImage).toMatch(/^node:\d+\.\d+\.\d+-\w+-slim$/);
@@ -109,7 +137,7 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  it('every file and directory it mounts exists in the repository (the relay log directory is the operator\'s)', () => {
+  it("every file and directory it mounts exists in the repository (the relay log directory is the operator's)", () => {
     let checked = 0;
     for (const name of Object.keys(services)) {
       for (const b of binds(name)) {
@@ -151,7 +179,7 @@ describe('docker-compose.yml', () => {
     expect(otlp.pathname).toBe('/'); // pollscope appends /v1/traces
   });
 
-  it('Prometheus scrapes pollscope where it listens, loads the rules and alerts the stack\'s Alertmanager', () => {
+  it("Prometheus scrapes pollscope where it listens, loads the rules and alerts the stack's Alertmanager", () => {
     const s = services.prometheus;
     const configPath = opt(s.command, '--config.file')!;
     const configFile = hostPath('prometheus', configPath)!;
@@ -168,19 +196,23 @@ describe('docker-compose.yml', () => {
     const am = config.alerting.alertmanagers[0].static_configs[0].targets[0];
     expect(am).toBe('alertmanager:9093');
     expect(services.alertmanager.ports).toContain('127.0.0.1:9093:9093/tcp');
-    expect(hostPath('alertmanager', opt(services.alertmanager.command, '--config.file')!)).toBe(repo('deploy/alertmanager/alertmanager.yml'));
+    expect(hostPath('alertmanager', opt(services.alertmanager.command, '--config.file')!)).toBe(
+      repo('deploy/alertmanager/alertmanager.yml'),
+    );
   });
 
-  it('Jaeger loads the repository\'s config; its UI and health ports are the ones the stack uses', () => {
+  it("Jaeger loads the repository's config; its UI and health ports are the ones the stack uses", () => {
     const s = services.jaeger;
     expect(hostPath('jaeger', flag(s.command, '--config'))).toBe(repo('deploy/jaeger/config.yaml'));
     const jaeger = readYaml('deploy/jaeger/config.yaml');
     expect(jaeger.extensions.jaeger_query.http.endpoint).toBe('0.0.0.0:16686');
     expect(s.ports).toContain('127.0.0.1:16686:16686/tcp');
-    expect(s.healthcheck.test.join(' ')).toContain(`:${jaeger.extensions.healthcheckv2.http.endpoint.split(':')[1]}/status`);
+    expect(s.healthcheck.test.join(' ')).toContain(
+      `:${jaeger.extensions.healthcheckv2.http.endpoint.split(':')[1]}/status`,
+    );
   });
 
-  it('Grafana: provisioning and dashboards mounted where the provisioning files say; datasource URLs are the stack\'s services', () => {
+  it("Grafana: provisioning and dashboards mounted where the provisioning files say; datasource URLs are the stack's services", () => {
     const provisioning = hostPath('grafana', '/etc/grafana/provisioning');
     expect(provisioning).toBe(repo('grafana/provisioning'));
     const provider = readYaml('grafana/provisioning/dashboards/pollscope.yml').providers[0];
@@ -212,14 +244,19 @@ describe('docker-compose.yml', () => {
 
 describe('deploy/Dockerfile', () => {
   const text = readFileSync(repo('deploy/Dockerfile'), 'utf8');
-  const instructions = text.replace(/\\\n/g, ' ').split('\n').filter((l) => l.trim() !== '' && !l.startsWith('#'));
+  const instructions = text
+    .replace(/\\\n/g, ' ')
+    .split('\n')
+    .filter((l) => l.trim() !== '' && !l.startsWith('#'));
 
   it('builds from the pinned Node LTS slim image in both stages and runs as the unprivileged node user', () => {
     const froms = instructions.filter((l) => l.startsWith('FROM '));
     expect(froms).toEqual(['FROM ${NODE_IMAGE} AS build', 'FROM ${NODE_IMAGE}']);
     const users = instructions.filter((l) => l.startsWith('USER '));
     expect(users).toEqual(['USER node']);
-    expect(instructions.indexOf('USER node')).toBeGreaterThan(instructions.findIndex((l) => l.startsWith('COPY --from=build')));
+    expect(instructions.indexOf('USER node')).toBeGreaterThan(
+      instructions.findIndex((l) => l.startsWith('COPY --from=build')),
+    );
   });
 
   it('copies only files that exist, and its entrypoint is what `npm run build` produces', () => {
@@ -232,6 +269,7 @@ describe('deploy/Dockerfile', () => {
     expect(text).toContain('ENTRYPOINT ["node", "/app/dist/cli.js"]');
     expect(existsSync(repo('src/cli.ts'))).toBe(true);
     const ignore = readFileSync(repo('deploy/Dockerfile.dockerignore'), 'utf8');
-    for (const needed of ['package.json', 'package-lock.json', 'tsconfig.json', 'src/**', 'samples/**']) expect(ignore).toContain(`!${needed}`);
+    for (const needed of ['package.json', 'package-lock.json', 'tsconfig.json', 'src/**', 'samples/**'])
+      expect(ignore).toContain(`!${needed}`);
   });
 });

@@ -92,11 +92,12 @@ describe('grafana/provisioning', () => {
       for (const p of panels) {
         const { x, y, w, h } = p.gridPos;
         expect(x + w, p.title).toBeLessThanOrEqual(24);
-        for (let cx = x; cx < x + w; cx++) for (let cy = y; cy < y + h; cy++) {
-          const key = `${cx},${cy}`;
-          expect(cells.has(key), `${p.title} overlaps at ${key}`).toBe(false);
-          cells.add(key);
-        }
+        for (let cx = x; cx < x + w; cx++)
+          for (let cy = y; cy < y + h; cy++) {
+            const key = `${cx},${cy}`;
+            expect(cells.has(key), `${p.title} overlaps at ${key}`).toBe(false);
+            cells.add(key);
+          }
       }
     });
 
@@ -105,7 +106,12 @@ describe('grafana/provisioning', () => {
       expect(relay).toMatchObject({ type: 'query', multi: true, includeAll: true, allValue: '.*' });
       for (const p of panels) {
         for (const t of p.targets ?? []) {
-          if (/\b(relay_\w+|pollscope_(lines|bytes_read|file_rotations|file_truncations)_total|pollscope_log_lag_seconds)\b/.test(t.expr)) expect(t.expr, `${p.title} ${t.refId}`).toContain('relay=~"$relay"');
+          if (
+            /\b(relay_\w+|pollscope_(lines|bytes_read|file_rotations|file_truncations)_total|pollscope_log_lag_seconds)\b/.test(
+              t.expr,
+            )
+          )
+            expect(t.expr, `${p.title} ${t.refId}`).toContain('relay=~"$relay"');
         }
       }
     });
@@ -114,11 +120,23 @@ describe('grafana/provisioning', () => {
       const kinds = new Map(panels.map((p) => [p.title, p.type]));
       expect(kinds.get('Epoll wait latency')).toBe('heatmap');
       expect(kinds.get('Swarm poll duration')).toBe('heatmap');
-      for (const t of ['Epoll wait latency p50 / p99', 'Wakeups per second by reason', 'Events per wakeup', 'Wake to poll delay',
-        'Stalls by kind', 'Active stall', 'Time waiting vs. running', 'Lines per second by outcome', 'Log lag', 'Rotations',
-        'Spans exported / dropped']) expect(titles.has(t), t).toBe(true);
+      for (const t of [
+        'Epoll wait latency p50 / p99',
+        'Wakeups per second by reason',
+        'Events per wakeup',
+        'Wake to poll delay',
+        'Stalls by kind',
+        'Active stall',
+        'Time waiting vs. running',
+        'Lines per second by outcome',
+        'Log lag',
+        'Rotations',
+        'Spans exported / dropped',
+      ])
+        expect(titles.has(t), t).toBe(true);
       for (const p of panels) {
-        for (const t of p.targets ?? []) if (/_bucket\b/.test(t.expr)) expect(t.exemplar, `${p.title} ${t.refId}`).toBe(true);
+        for (const t of p.targets ?? [])
+          if (/_bucket\b/.test(t.expr)) expect(t.exemplar, `${p.title} ${t.refId}`).toBe(true);
       }
       for (const p of panels.filter((q) => q.type === 'heatmap')) {
         expect(p.targets[0].format).toBe('heatmap');

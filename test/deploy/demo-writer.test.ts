@@ -17,7 +17,9 @@ const SAMPLE = repo('samples/relay-stall.log');
 const tmp = mkdtempSync(path.join(tmpdir(), 'pollscope-demo-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-const sampleLines = readFileSync(SAMPLE, 'utf8').split('\n').filter((l, i, a) => !(l === '' && i === a.length - 1));
+const sampleLines = readFileSync(SAMPLE, 'utf8')
+  .split('\n')
+  .filter((l, i, a) => !(l === '' && i === a.length - 1));
 const STAMP = /^\[(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3})(\d{3})Z /;
 
 /** µs since the epoch of an env_logger micros line, or undefined for a continuation line. */
@@ -34,14 +36,21 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 function dueOffsets(sample: string[]): number[] {
   const first = stampUs(sample[0])!;
   let latest = first;
-  return sample.map((l) => { latest = Math.max(latest, stampUs(l) ?? latest); return latest - first; });
+  return sample.map((l) => {
+    latest = Math.max(latest, stampUs(l) ?? latest);
+    return latest - first;
+  });
 }
 
 const children: ChildProcess[] = [];
 afterEach(() => {
   for (const c of children.splice(0)) {
     if (c.exitCode !== null || c.signalCode !== null || c.pid === undefined) continue;
-    try { process.kill(c.pid, 'SIGKILL'); } catch { /* exited meanwhile */ }
+    try {
+      process.kill(c.pid, 'SIGKILL');
+    } catch {
+      /* exited meanwhile */
+    }
   }
 });
 
@@ -49,8 +58,12 @@ function startWriter(args: string[]): { child: ChildProcess; exit: Promise<numbe
   const child = spawn(process.execPath, [WRITER, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   let out = '';
-  child.stdout!.on('data', (d) => { out += d; });
-  child.stderr!.on('data', (d) => { out += d; });
+  child.stdout!.on('data', (d) => {
+    out += d;
+  });
+  child.stderr!.on('data', (d) => {
+    out += d;
+  });
   const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return { child, exit, stdout: () => out };
 }
@@ -135,7 +148,18 @@ describe('deploy/demo/write-demo-log.mjs', () => {
     writeFileSync(small, sample.join('\n') + '\n');
     const out = path.join(tmp, 'rot.log');
     writeFileSync(out, 'an older line\n');
-    const w = startWriter(['--sample', small, '--out', out, '--gap', '50ms', '--loops', '2', '--rotate-bytes', '10000']);
+    const w = startWriter([
+      '--sample',
+      small,
+      '--out',
+      out,
+      '--gap',
+      '50ms',
+      '--loops',
+      '2',
+      '--rotate-bytes',
+      '10000',
+    ]);
     expect(await w.exit, w.stdout()).toBe(0);
     const rotated = lines(`${out}.1`);
     const current = lines(out);
@@ -145,7 +169,7 @@ describe('deploy/demo/write-demo-log.mjs', () => {
     expect(all).toEqual([...sample, ...sample].map(tail));
   });
 
-  it('pollscope run following its output sees the sample\'s blocked poll live, as the demo stack would', async () => {
+  it("pollscope run following its output sees the sample's blocked poll live, as the demo stack would", async () => {
     const cli = repo('dist/cli.js');
     expect(existsSync(cli), 'npm run build first').toBe(true);
     const out = path.join(tmp, 'live.log');
@@ -156,12 +180,31 @@ describe('deploy/demo/write-demo-log.mjs', () => {
       });
     });
     const w = startWriter(['--sample', SAMPLE, '--out', out]);
-    const run = spawn(process.execPath, [cli, 'run', '--log', out, '--relay', 'demo', '--from', 'start',
-      '--metrics-listen', `127.0.0.1:${port}`, '--checkpoint', path.join(tmp, 'live-checkpoint.json')], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const run = spawn(
+      process.execPath,
+      [
+        cli,
+        'run',
+        '--log',
+        out,
+        '--relay',
+        'demo',
+        '--from',
+        'start',
+        '--metrics-listen',
+        `127.0.0.1:${port}`,
+        '--checkpoint',
+        path.join(tmp, 'live-checkpoint.json'),
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
     children.push(run);
     let stderr = '';
-    run.stderr!.on('data', (d) => { stderr += d; });
-    const metric = (text: string, series: string) => Number(new RegExp(`^${series.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+    run.stderr!.on('data', (d) => {
+      stderr += d;
+    });
+    const metric = (text: string, series: string) =>
+      Number(new RegExp(`^${series.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
     let activeSeen = 0;
     let blocked = 0;
     const deadline = Date.now() + 8000;
@@ -172,7 +215,9 @@ describe('deploy/demo/write-demo-log.mjs', () => {
         const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
         activeSeen = Math.max(activeSeen, metric(text, 'relay_poll_stall_active_seconds{relay="demo"}') || 0);
         blocked = metric(text, 'relay_poll_stalls_total{relay="demo",kind="blocked_poll"}') || 0;
-      } catch { /* not listening yet */ }
+      } catch {
+        /* not listening yet */
+      }
     }
     const runExit = new Promise((r) => run.once('exit', r));
     process.kill(run.pid!, 'SIGTERM');

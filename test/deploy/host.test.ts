@@ -22,7 +22,10 @@ function serviceSection(): Map<string, string[]> {
   let section = '';
   for (const line of unitText.replace(/\\\n\s*/g, ' ').split('\n')) {
     const header = /^\[(\w+)\]$/.exec(line);
-    if (header) { section = header[1]; continue; }
+    if (header) {
+      section = header[1];
+      continue;
+    }
     const kv = /^(\w+)=(.*)$/.exec(line);
     if (section === 'Service' && kv) out.set(kv[1], [...(out.get(kv[1]) ?? []), kv[2]]);
   }
@@ -33,11 +36,12 @@ describe('deploy/systemd/pollscope.service', () => {
   const service = serviceSection();
   const one = (k: string) => service.get(k)?.at(-1);
 
-  it('runs `pollscope run` with the daemon\'s flags, metrics on loopback', () => {
+  it("runs `pollscope run` with the daemon's flags, metrics on loopback", () => {
     const exec = one('ExecStart')!.split(/\s+/);
     expect(exec.slice(0, 3)).toEqual(['/usr/bin/node', '/opt/pollscope/dist/cli.js', 'run']);
     const flag = (name: string) => exec[exec.indexOf(name) + 1];
-    for (const f of ['--log', '--relay', '--metrics-listen', '--otlp-endpoint', '--checkpoint']) expect(exec, f).toContain(f);
+    for (const f of ['--log', '--relay', '--metrics-listen', '--otlp-endpoint', '--checkpoint'])
+      expect(exec, f).toContain(f);
     expect(flag('--metrics-listen')).toBe('127.0.0.1:9464');
     expect(path.dirname(flag('--checkpoint'))).toBe(`/var/lib/${one('StateDirectory')}`);
     expect(new URL(flag('--otlp-endpoint')).hostname).toBe('127.0.0.1');
@@ -58,14 +62,22 @@ describe('deploy/systemd/pollscope.service', () => {
     expect(r.output.trim()).toBe('');
   });
 
-  it.runIf(hasTool('systemd-analyze'))('systemd-analyze verify reports a broken unit (the check above can fail)', () => {
-    const broken = path.join(tmp, 'pollscope.service');
-    writeFileSync(broken, unitText.replace('MemoryMax=', 'MemoryMaximum=').replace('ExecStart=/usr/bin/node ', 'ExecStart=/usr/bin/no-such-node '));
-    const r = tool('systemd-analyze', ['verify', broken]);
-    expect(r.status).not.toBe(0);
-    expect(r.output).toContain("Unknown key 'MemoryMaximum'");
-    expect(r.output).toContain('/usr/bin/no-such-node is not executable');
-  });
+  it.runIf(hasTool('systemd-analyze'))(
+    'systemd-analyze verify reports a broken unit (the check above can fail)',
+    () => {
+      const broken = path.join(tmp, 'pollscope.service');
+      writeFileSync(
+        broken,
+        unitText
+          .replace('MemoryMax=', 'MemoryMaximum=')
+          .replace('ExecStart=/usr/bin/node ', 'ExecStart=/usr/bin/no-such-node '),
+      );
+      const r = tool('systemd-analyze', ['verify', broken]);
+      expect(r.status).not.toBe(0);
+      expect(r.output).toContain("Unknown key 'MemoryMaximum'");
+      expect(r.output).toContain('/usr/bin/no-such-node is not executable');
+    },
+  );
 
   it.runIf(hasTool('systemd-analyze'))('systemd-analyze security (offline) rates its exposure OK', () => {
     const r = tool('systemd-analyze', ['security', '--offline=true', '--no-pager', repo(UNIT)]);
@@ -93,7 +105,8 @@ describe('deploy/logrotate/relay', () => {
       const r = tool('logrotate', ['--force', '--state', path.join(tmp, 'state'), conf]);
       expect(r.status, r.output).toBe(0);
     };
-    const lines = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => `line ${from + i}\n`).join('');
+    const lines = (from: number, to: number) =>
+      Array.from({ length: to - from }, (_, i) => `line ${from + i}\n`).join('');
 
     writeFileSync(log, lines(0, 100));
     const firstInode = statSync(log).ino;

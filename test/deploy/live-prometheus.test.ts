@@ -23,8 +23,12 @@ function start(cmd: string, args: string[]): { child: ChildProcess; log: () => s
   const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   let out = '';
-  child.stdout!.on('data', (d) => { out += d; });
-  child.stderr!.on('data', (d) => { out += d; });
+  child.stdout!.on('data', (d) => {
+    out += d;
+  });
+  child.stderr!.on('data', (d) => {
+    out += d;
+  });
   return { child, log: () => out };
 }
 
@@ -56,8 +60,20 @@ describe('Prometheus with prometheus-host.yml and the rules, scraping a real pol
     const log = path.join(tmp, 'relay.log');
     copyFileSync(repo('samples/relay-stall.log'), log);
     const metricsPort = await freePort();
-    const pollscope = start(process.execPath, [CLI, 'run', '--log', log, '--relay', 'relay-a', '--from', 'start',
-      '--metrics-listen', `127.0.0.1:${metricsPort}`, '--checkpoint', path.join(tmp, 'checkpoint.json')]);
+    const pollscope = start(process.execPath, [
+      CLI,
+      'run',
+      '--log',
+      log,
+      '--relay',
+      'relay-a',
+      '--from',
+      'start',
+      '--metrics-listen',
+      `127.0.0.1:${metricsPort}`,
+      '--checkpoint',
+      path.join(tmp, 'checkpoint.json'),
+    ]);
     pollscopeLog = pollscope.log;
 
     // The host config as shipped, with the test's port, the repository's rules and 1 s intervals.
@@ -74,20 +90,33 @@ describe('Prometheus with prometheus-host.yml and the rules, scraping a real pol
     writeFileSync(configFile, stringify(config));
     const promPort = await freePort();
     prom = `http://127.0.0.1:${promPort}`;
-    const prometheus = start('prometheus', [`--config.file=${configFile}`, `--storage.tsdb.path=${path.join(tmp, 'data')}`,
-      `--web.listen-address=127.0.0.1:${promPort}`, '--enable-feature=exemplar-storage']);
+    const prometheus = start('prometheus', [
+      `--config.file=${configFile}`,
+      `--storage.tsdb.path=${path.join(tmp, 'data')}`,
+      `--web.listen-address=127.0.0.1:${promPort}`,
+      '--enable-feature=exemplar-storage',
+    ]);
     prometheusLog = prometheus.log;
 
     // Wait until pollscope has been scraped with relay metrics in it, and rules evaluated since.
     const deadline = Date.now() + 20_000;
     for (;;) {
-      if (pollscope.child.exitCode !== null) throw new Error(`pollscope run exited ${pollscope.child.exitCode}: ${pollscopeLog()}`);
-      if (prometheus.child.exitCode !== null) throw new Error(`prometheus exited ${prometheus.child.exitCode}: ${prometheusLog().slice(-800)}`);
+      if (pollscope.child.exitCode !== null)
+        throw new Error(`pollscope run exited ${pollscope.child.exitCode}: ${pollscopeLog()}`);
+      if (prometheus.child.exitCode !== null)
+        throw new Error(`prometheus exited ${prometheus.child.exitCode}: ${prometheusLog().slice(-800)}`);
       try {
-        const r = await api('/api/v1/query?query=' + encodeURIComponent('count_over_time(relay_epoll_wakeups_total[1m])'));
+        const r = await api(
+          '/api/v1/query?query=' + encodeURIComponent('count_over_time(relay_epoll_wakeups_total[1m])'),
+        );
         if (r.status === 'success' && r.data.result.some((s: any) => Number(s.value[1]) >= 3)) break;
-      } catch { /* not up yet */ }
-      if (Date.now() > deadline) throw new Error(`no relay metrics in Prometheus after 20 s\npollscope: ${pollscopeLog().slice(-600)}\nprometheus: ${prometheusLog().slice(-600)}`);
+      } catch {
+        /* not up yet */
+      }
+      if (Date.now() > deadline)
+        throw new Error(
+          `no relay metrics in Prometheus after 20 s\npollscope: ${pollscopeLog().slice(-600)}\nprometheus: ${prometheusLog().slice(-600)}`,
+        );
       await sleep(250);
     }
   }, 40_000);
@@ -103,8 +132,15 @@ describe('Prometheus with prometheus-host.yml and the rules, scraping a real pol
     const r = await api('/api/v1/rules');
     const rules = r.data.groups.flatMap((g: any) => g.rules);
     expect(rules.map((x: any) => x.name).sort()).toEqual([
-      'PollscopeDown', 'PollscopeExportErrors', 'PollscopeSpansDropped', 'RelayLogNotAdvancing', 'RelayPollStallActive',
-      'RelayRepeatedStalls', 'RelaySwarmPollSlow', 'RelayWakeToPollDelayHigh']);
+      'PollscopeDown',
+      'PollscopeExportErrors',
+      'PollscopeSpansDropped',
+      'RelayLogNotAdvancing',
+      'RelayPollStallActive',
+      'RelayRepeatedStalls',
+      'RelaySwarmPollSlow',
+      'RelayWakeToPollDelayHigh',
+    ]);
     for (const rule of rules) {
       expect(rule.health, `${rule.name}: ${rule.lastError ?? ''}`).toBe('ok');
       expect(rule.lastEvaluation, rule.name).not.toMatch(/^0001-/);
@@ -112,8 +148,15 @@ describe('Prometheus with prometheus-host.yml and the rules, scraping a real pol
   });
 
   it('every dashboard query runs on the live data, and the relay panels have series', async () => {
-    const relayPanels = ['Wakeups per second by reason', 'Ready events by flag', 'Swarm polls per second by result',
-      'Epoll wait latency', 'Swarm poll duration', 'Lines per second by outcome', 'Stalls by kind'];
+    const relayPanels = [
+      'Wakeups per second by reason',
+      'Ready events by flag',
+      'Swarm polls per second by result',
+      'Epoll wait latency',
+      'Swarm poll duration',
+      'Lines per second by outcome',
+      'Stalls by kind',
+    ];
     for (const e of dashboardExpressions()) {
       const r = await api(`/api/v1/query?query=${encodeURIComponent(e.expr)}`);
       expect(r.status, `${e.where}: ${r.error ?? ''}`).toBe('success');
@@ -122,7 +165,9 @@ describe('Prometheus with prometheus-host.yml and the rules, scraping a real pol
       }
     }
     // The sample has one stall of each kind; Prometheus sees them through the counter.
-    const stalls = await api(`/api/v1/query?query=${encodeURIComponent('sum by (kind) (relay_poll_stalls_total{relay="relay-a"})')}`);
+    const stalls = await api(
+      `/api/v1/query?query=${encodeURIComponent('sum by (kind) (relay_poll_stalls_total{relay="relay-a"})')}`,
+    );
     const byKind = Object.fromEntries(stalls.data.result.map((s: any) => [s.metric.kind, Number(s.value[1])]));
     expect(byKind).toMatchObject({ slow_poll: 1, blocked_poll: 1, starved: 1, silent: 1 });
   });

@@ -15,19 +15,22 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 const RULE_TESTS = 'deploy/prometheus/tests/pollscope.rules.test.yml';
 
 describe('promtool', () => {
-  it.each(['deploy/prometheus/prometheus.yml', 'deploy/prometheus/prometheus-host.yml'])('check config %s (with the rules it loads)', (file) => {
-    // The configs name the rules where they are installed (/etc/prometheus/rules/*.yml); point a
-    // copy at the repository's rules so promtool checks them through the config too.
-    const config = readYaml(file);
-    expect(config.rule_files).toEqual(['/etc/prometheus/rules/*.yml']);
-    config.rule_files = [repo('deploy/prometheus/rules/*.yml')];
-    const copy = path.join(tmp, path.basename(file));
-    writeFileSync(copy, stringify(config));
-    const r = tool('promtool', ['check', 'config', copy]);
-    expect(r.output).toMatch(/SUCCESS: .* is valid prometheus config file syntax/);
-    expect(r.output).toMatch(/SUCCESS: 8 rules found/);
-    expect(r.status, r.output).toBe(0);
-  });
+  it.each(['deploy/prometheus/prometheus.yml', 'deploy/prometheus/prometheus-host.yml'])(
+    'check config %s (with the rules it loads)',
+    (file) => {
+      // The configs name the rules where they are installed (/etc/prometheus/rules/*.yml); point a
+      // copy at the repository's rules so promtool checks them through the config too.
+      const config = readYaml(file);
+      expect(config.rule_files).toEqual(['/etc/prometheus/rules/*.yml']);
+      config.rule_files = [repo('deploy/prometheus/rules/*.yml')];
+      const copy = path.join(tmp, path.basename(file));
+      writeFileSync(copy, stringify(config));
+      const r = tool('promtool', ['check', 'config', copy]);
+      expect(r.output).toMatch(/SUCCESS: .* is valid prometheus config file syntax/);
+      expect(r.output).toMatch(/SUCCESS: 8 rules found/);
+      expect(r.status, r.output).toBe(0);
+    },
+  );
 
   it('check rules', () => {
     const r = tool('promtool', ['check', 'rules', ...RULE_FILES.map((f) => repo(f))]);
@@ -43,8 +46,14 @@ describe('promtool', () => {
       expect(rule.annotations?.description?.length, rule.alert).toBeGreaterThan(80);
       expect(['critical', 'warning']).toContain(rule.labels?.severity);
       const cases = tests.filter((c: any) => c.alertname === rule.alert);
-      expect(cases.some((c: any) => c.exp_alerts.length > 0), `${rule.alert} fires in a test`).toBe(true);
-      expect(cases.some((c: any) => c.exp_alerts.length === 0), `${rule.alert} stays quiet in a test`).toBe(true);
+      expect(
+        cases.some((c: any) => c.exp_alerts.length > 0),
+        `${rule.alert} fires in a test`,
+      ).toBe(true);
+      expect(
+        cases.some((c: any) => c.exp_alerts.length === 0),
+        `${rule.alert} stays quiet in a test`,
+      ).toBe(true);
     }
   });
 
@@ -80,7 +89,10 @@ describe('amtool', () => {
   it('check-config with the commented webhook example switched on', () => {
     // What a user gets by uncommenting the example: it must be a valid config too.
     const text = readFileSync(repo('deploy/alertmanager/alertmanager.yml'), 'utf8');
-    const enabled = text.replace(/^(\s*)# (- (?:matchers|name): .*|  receiver: relay-oncall|  webhook_configs:|    - url: .*|      send_resolved: true)$/gm, '$1$2');
+    const enabled = text.replace(
+      /^(\s*)# (- (?:matchers|name): .*|  receiver: relay-oncall|  webhook_configs:|    - url: .*|      send_resolved: true)$/gm,
+      '$1$2',
+    );
     const config = parseYaml(enabled);
     expect(config.receivers.map((r: any) => r.name)).toEqual(['ui-only', 'relay-oncall']);
     expect(config.receivers[1].webhook_configs[0].url).toMatch(/^https:\/\//);

@@ -14,7 +14,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../helpers.js';
 import { stringify } from 'yaml';
 import {
-  type Expression, dashboardExpressions, readJson, repo, ruleExpressions, selectors, substituteGrafanaVariables, tool, DASHBOARD,
+  type Expression,
+  dashboardExpressions,
+  readJson,
+  repo,
+  ruleExpressions,
+  selectors,
+  substituteGrafanaVariables,
+  tool,
+  DASHBOARD,
 } from './support.js';
 
 const CLI = repo('dist/cli.js');
@@ -32,9 +40,17 @@ describe('PromQL in the dashboard and the rules parses', () => {
 
   it('promtool check rules accepts each expression as a recording rule', () => {
     const file = path.join(tmp, 'expressions.rules.yml');
-    writeFileSync(file, stringify({
-      groups: [{ name: 'dashboard-and-alert-expressions', rules: expressions.map((e, i) => ({ record: `pollscope_check:expr_${i}`, expr: e.expr })) }],
-    }));
+    writeFileSync(
+      file,
+      stringify({
+        groups: [
+          {
+            name: 'dashboard-and-alert-expressions',
+            rules: expressions.map((e, i) => ({ record: `pollscope_check:expr_${i}`, expr: e.expr })),
+          },
+        ],
+      }),
+    );
     const r = tool('promtool', ['check', 'rules', file]);
     expect(r.status, r.output).toBe(0);
     expect(r.output).toContain(`SUCCESS: ${expressions.length} rules found`);
@@ -43,7 +59,10 @@ describe('PromQL in the dashboard and the rules parses', () => {
   it('promtool check rules rejects a broken expression (the check above can fail)', () => {
     const file = path.join(tmp, 'broken.rules.yml');
     const broken = expressions[0].expr.replace(/\)\s*$/, '');
-    writeFileSync(file, stringify({ groups: [{ name: 'broken', rules: [{ record: 'pollscope_check:broken', expr: broken }] }] }));
+    writeFileSync(
+      file,
+      stringify({ groups: [{ name: 'broken', rules: [{ record: 'pollscope_check:broken', expr: broken }] }] }),
+    );
     const r = tool('promtool', ['check', 'rules', file]);
     expect(r.status).not.toBe(0);
     expect(r.output).toMatch(/parse error|unclosed|unexpected/);
@@ -56,12 +75,18 @@ describe('PromQL in the dashboard and the rules parses', () => {
 });
 
 /** Metric name → the label names its series carry, from a /metrics or OpenMetrics text. */
-interface Exported { samples: Map<string, Set<string>>; families: Map<string, string> }
+interface Exported {
+  samples: Map<string, Set<string>>;
+  families: Map<string, string>;
+}
 
 function parseExposition(text: string, into: Exported): void {
   for (const line of text.split('\n')) {
     const type = /^# TYPE (\S+) (\S+)/.exec(line);
-    if (type) { into.families.set(type[1], type[2]); continue; }
+    if (type) {
+      into.families.set(type[1], type[2]);
+      continue;
+    }
     if (line === '' || line.startsWith('#')) continue;
     const name = /^[a-zA-Z_:][a-zA-Z0-9_:]*/.exec(line)![0];
     const labels = into.samples.get(name) ?? new Set<string>();
@@ -76,14 +101,18 @@ function parseExposition(text: string, into: Exported): void {
 /** The series names a family of the given type puts into Prometheus. */
 function seriesNames(family: string, type: string): string[] {
   switch (type) {
-    case 'counter': return family.endsWith('_total') ? [family] : [`${family}_total`];
-    case 'histogram': return [`${family}_bucket`, `${family}_sum`, `${family}_count`];
-    case 'summary': return [family, `${family}_sum`, `${family}_count`];
-    case 'info': return [`${family}_info`];
-    default: return [family];
+    case 'counter':
+      return family.endsWith('_total') ? [family] : [`${family}_total`];
+    case 'histogram':
+      return [`${family}_bucket`, `${family}_sum`, `${family}_count`];
+    case 'summary':
+      return [family, `${family}_sum`, `${family}_count`];
+    case 'info':
+      return [`${family}_info`];
+    default:
+      return [family];
   }
 }
-
 
 async function waitForMetrics(url: string, child: ChildProcess, ms: number): Promise<string> {
   const deadline = Date.now() + ms;
@@ -97,7 +126,9 @@ async function waitForMetrics(url: string, child: ChildProcess, ms: number): Pro
         last = await res.text();
         if (res.ok && last.includes('relay_epoll_wakeups')) return last;
       }
-    } catch { /* not listening yet */ }
+    } catch {
+      /* not listening yet */
+    }
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error(`no relay metrics at ${url} within ${ms} ms${last ? `; last scrape:\n${last.slice(0, 500)}` : ''}`);
@@ -113,22 +144,44 @@ describe('every metric the dashboard and the rules name is one pollscope exports
     // 1. replay --metrics-out: the relay metrics with real values.
     const out = path.join(tmp, 'replay.om');
     const r = tool(process.execPath, [CLI, 'replay', SAMPLE, '--metrics-out', out]);
-    if (r.status !== 0 || !existsSync(out)) problems.push(`replay --metrics-out failed (${r.status}): ${r.stderr.trim()}`);
+    if (r.status !== 0 || !existsSync(out))
+      problems.push(`replay --metrics-out failed (${r.status}): ${r.stderr.trim()}`);
     else parseExposition(readFileSync(out, 'utf8'), exported);
     // 2. The live daemon's /metrics: what only `run` exports.
     const log = path.join(tmp, 'relay.log');
     copyFileSync(SAMPLE, log);
     const port = await freePort();
     const deadOtlp = await freePort(); // nothing listens there: exports fail, which is fine here
-    child = spawn(process.execPath, [CLI, 'run', '--log', log, '--relay', 'relay-a', '--from', 'start',
-      '--metrics-listen', `127.0.0.1:${port}`, '--otlp-endpoint', `http://127.0.0.1:${deadOtlp}`,
-      '--checkpoint', path.join(tmp, 'checkpoint.json')], { stdio: ['ignore', 'ignore', 'pipe'] });
+    child = spawn(
+      process.execPath,
+      [
+        CLI,
+        'run',
+        '--log',
+        log,
+        '--relay',
+        'relay-a',
+        '--from',
+        'start',
+        '--metrics-listen',
+        `127.0.0.1:${port}`,
+        '--otlp-endpoint',
+        `http://127.0.0.1:${deadOtlp}`,
+        '--checkpoint',
+        path.join(tmp, 'checkpoint.json'),
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
     let stderr = '';
-    child.stderr!.on('data', (d) => { stderr += d; });
+    child.stderr!.on('data', (d) => {
+      stderr += d;
+    });
     try {
       parseExposition(await waitForMetrics(`http://127.0.0.1:${port}/metrics`, child, 10_000), exported);
     } catch (err) {
-      problems.push(`pollscope run's /metrics: ${(err as Error).message}${stderr ? `\nstderr: ${stderr.trim().slice(0, 400)}` : ''}`);
+      problems.push(
+        `pollscope run's /metrics: ${(err as Error).message}${stderr ? `\nstderr: ${stderr.trim().slice(0, 400)}` : ''}`,
+      );
     }
   }, 30_000);
 
@@ -178,17 +231,21 @@ describe('every metric the dashboard and the rules name is one pollscope exports
         // No series to compare with, or only prom-client's label-less zero of a metric nothing
         // was counted in yet (replay has no file rotations, say).
         if (!labels || labels.size === 0 || s.metric === 'up') continue;
-        for (const l of s.labels) if (l !== 'job' && l !== 'instance' && !labels.has(l)) wrong.push(`${s.metric}{${l}} (${e.where})`);
+        for (const l of s.labels)
+          if (l !== 'job' && l !== 'instance' && !labels.has(l)) wrong.push(`${s.metric}{${l}} (${e.where})`);
       }
     }
     expect(wrong).toEqual([]);
   });
 
   it('the lexer finds metric names and their matchers, and skips functions, label lists, strings and durations', () => {
-    expect(selectors('histogram_quantile(0.99, sum by (relay, le) (rate(a_bucket{relay=~".*", kind="x"}[5m])))'))
-      .toEqual([{ metric: 'a_bucket', labels: ['relay', 'kind'] }]);
-    expect(selectors('changes(b[10m]) == 0 and on (job, instance) up{job="pollscope"} == 1'))
-      .toEqual([{ metric: 'b', labels: [] }, { metric: 'up', labels: ['job'] }]);
+    expect(
+      selectors('histogram_quantile(0.99, sum by (relay, le) (rate(a_bucket{relay=~".*", kind="x"}[5m])))'),
+    ).toEqual([{ metric: 'a_bucket', labels: ['relay', 'kind'] }]);
+    expect(selectors('changes(b[10m]) == 0 and on (job, instance) up{job="pollscope"} == 1')).toEqual([
+      { metric: 'b', labels: [] },
+      { metric: 'up', labels: ['job'] },
+    ]);
     expect(selectors('time() - max by (relay) (c)')).toEqual([{ metric: 'c', labels: [] }]);
   });
 });

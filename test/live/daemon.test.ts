@@ -47,13 +47,25 @@ describe('Daemon in-process', () => {
     const active: Array<ActiveStallObservation | null> = [];
     const stalls: StallObservation[] = [];
     const notices: string[] = [];
-    daemon = startDaemon({ ...defaultRunConfig(), logs: [{ pattern: log, relay: 'r1' }], checkpointPath: path.join(t.dir, 'cp.json') }, {
-      sinksFor: (relay) => {
-        expect(relay).toBe('r1');
-        return [{ activeStall: (a) => { active.push(a === null ? null : { ...a }); }, stall: (s) => { stalls.push(s); } }];
+    daemon = startDaemon(
+      { ...defaultRunConfig(), logs: [{ pattern: log, relay: 'r1' }], checkpointPath: path.join(t.dir, 'cp.json') },
+      {
+        sinksFor: (relay) => {
+          expect(relay).toBe('r1');
+          return [
+            {
+              activeStall: (a) => {
+                active.push(a === null ? null : { ...a });
+              },
+              stall: (s) => {
+                stalls.push(s);
+              },
+            },
+          ];
+        },
+        notice: (l) => notices.push(l),
       },
-      notice: (l) => notices.push(l),
-    });
+    );
     const t0 = Date.now();
     appendFileSync(log, stamped(1, WAKE_LINE, t0));
     await sleep(1500);
@@ -74,8 +86,20 @@ describe('Daemon in-process', () => {
 
     // The same file through replay: the same stall observations (no duplicate from the watchdog).
     const report = await replay([log]);
-    const live = stalls.map((s) => ({ kind: s.kind, start: formatTime(s.start), end: formatTime(s.end), durationNs: s.durationNs, at: `${s.pos.file}:${s.pos.line}` }));
-    const replayed = report.stalls.list.map((s) => ({ kind: s.kind, start: s.start, end: s.end, durationNs: s.durationNs, at: s.at }));
+    const live = stalls.map((s) => ({
+      kind: s.kind,
+      start: formatTime(s.start),
+      end: formatTime(s.end),
+      durationNs: s.durationNs,
+      at: `${s.pos.file}:${s.pos.line}`,
+    }));
+    const replayed = report.stalls.list.map((s) => ({
+      kind: s.kind,
+      start: s.start,
+      end: s.end,
+      durationNs: s.durationNs,
+      at: s.at,
+    }));
     expect(replayed.length).toBeGreaterThan(0);
     expect(live).toEqual(replayed);
     expect(stalls.find((s) => s.kind === 'silent')?.durationNs).toBeGreaterThan(1.99e9);

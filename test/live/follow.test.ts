@@ -4,11 +4,29 @@
  * carries a sequence number; the daemon's audit file (committed together with its checkpoint)
  * says which lines went through the pipeline, so the tests assert exactly-once, not counts.
  */
-import { appendFileSync, chmodSync, copyFileSync, existsSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  readFileSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
-  auditCounts, exactlyOnceProblems, kill9, killAll, requireBuild, runDaemon, runWriter, sleep, stopDaemon, tempDir, waitUntil,
+  auditCounts,
+  exactlyOnceProblems,
+  kill9,
+  killAll,
+  requireBuild,
+  runDaemon,
+  runWriter,
+  sleep,
+  stopDaemon,
+  tempDir,
+  waitUntil,
 } from './support.js';
 
 beforeAll(requireBuild);
@@ -24,7 +42,11 @@ function setup(): { dir: string; audit: string; common: string[] } {
   const t = tempDir();
   cleanup = t.cleanup;
   const audit = path.join(t.dir, 'audit.txt');
-  return { dir: t.dir, audit, common: ['--checkpoint', path.join(t.dir, 'cp.json'), '--audit-records', audit, '--checkpoint-interval', '100ms'] };
+  return {
+    dir: t.dir,
+    audit,
+    common: ['--checkpoint', path.join(t.dir, 'cp.json'), '--audit-records', audit, '--checkpoint-interval', '100ms'],
+  };
 }
 
 const total = (audit: string, relay: string): number => {
@@ -33,7 +55,8 @@ const total = (audit: string, relay: string): number => {
   return n;
 };
 
-const line = (seq: number): string => `[${new Date().toISOString().slice(0, 23)}000Z INFO  relay_v2] seq=${seq} payload\n`;
+const line = (seq: number): string =>
+  `[${new Date().toISOString().slice(0, 23)}000Z INFO  relay_v2] seq=${seq} payload\n`;
 
 describe('pollscope run: following files', () => {
   it('two writers, one rotating by rename every 300 lines, files created after the start: each line once', async () => {
@@ -60,7 +83,14 @@ describe('pollscope run: following files', () => {
     const { dir, audit, common } = setup();
     const f = path.join(dir, 'relay.log');
     const d = await runDaemon([...common, '--log', f], dir);
-    await runWriter({ path: f, count: 900, rate: 3000, rotateEvery: 300, rotate: 'copytruncate', pauseBeforeRotateMs: 350 }).done;
+    await runWriter({
+      path: f,
+      count: 900,
+      rate: 3000,
+      rotateEvery: 300,
+      rotate: 'copytruncate',
+      pauseBeforeRotateMs: 350,
+    }).done;
     await waitUntil(() => total(audit, 'relay') >= 900, 5000, 'all lines processed');
     expect(await stopDaemon(d)).toBe(0);
     expect(exactlyOnceProblems(auditCounts(audit).get('relay'), 900)).toEqual([]);
@@ -74,7 +104,15 @@ describe('pollscope run: following files', () => {
     const f = path.join(dir, 'relay.log');
     const d = await runDaemon([...common, '--log', f, '--no-watch', '--poll-interval', '400ms'], dir);
     // 150 lines, a pause longer than the poll (all read), truncate, 150 longer lines at once, pause.
-    await runWriter({ path: f, count: 450, rate: 100000, batch: 150, rotateEvery: 150, rotate: 'truncate', pauseBeforeRotateMs: 900 }).done;
+    await runWriter({
+      path: f,
+      count: 450,
+      rate: 100000,
+      batch: 150,
+      rotateEvery: 150,
+      rotate: 'truncate',
+      pauseBeforeRotateMs: 900,
+    }).done;
     await waitUntil(() => total(audit, 'relay') >= 450, 5000, 'all lines processed');
     expect(await stopDaemon(d)).toBe(0);
     expect(exactlyOnceProblems(auditCounts(audit).get('relay'), 450)).toEqual([]);
@@ -119,7 +157,8 @@ describe('pollscope run: following files', () => {
     const { dir, audit, common } = setup();
     const f = path.join(dir, 'relay.log');
     const d = await runDaemon([...common, '--log', f], dir);
-    await runWriter({ path: f, count: 600, rate: 4000, rotateEvery: 200, rotate: 'recreate', pauseBeforeRotateMs: 300 }).done;
+    await runWriter({ path: f, count: 600, rate: 4000, rotateEvery: 200, rotate: 'recreate', pauseBeforeRotateMs: 300 })
+      .done;
     await waitUntil(() => total(audit, 'relay') >= 600, 5000, 'all lines processed');
     expect(await stopDaemon(d)).toBe(0);
     expect(exactlyOnceProblems(auditCounts(audit).get('relay'), 600)).toEqual([]);
@@ -173,7 +212,14 @@ describe('pollscope run: following files', () => {
     expect(total(audit, 'relay')).toBe(1); // seq=1 has no newline yet
     appendFileSync(f, partial.slice(40));
     appendFileSync(f, 'x'.repeat(5000) + '\n');
-    appendFileSync(f, Buffer.concat([Buffer.from('[2026-01-01T00:00:00.000000Z INFO  relay_v2] bad \u0000 '), Buffer.from([0xff, 0xfe, 0xc3]), Buffer.from('\n')]));
+    appendFileSync(
+      f,
+      Buffer.concat([
+        Buffer.from('[2026-01-01T00:00:00.000000Z INFO  relay_v2] bad \u0000 '),
+        Buffer.from([0xff, 0xfe, 0xc3]),
+        Buffer.from('\n'),
+      ]),
+    );
     appendFileSync(f, 'y'.repeat(400)); // oversize and still without newline: skipped, not buffered
     appendFileSync(f, 'y'.repeat(400) + '\n' + line(2));
     await waitUntil(() => total(audit, 'relay') >= 3, 3000, 'lines after the bad ones');
@@ -201,7 +247,10 @@ describe('pollscope run: following files', () => {
     const d = await runDaemon([...common, '--config', cfg], dir);
     writeFileSync(path.join(dir, 'a-1.log'), line(0) + line(1));
     await waitUntil(() => total(audit, 'a-1') >= 2, 3000, 'a-1.log from a glob');
-    writeFileSync(cfg, `logs:\n  - ${path.join(dir, 'a-*.log')}\n  - path: ${path.join(dir, 'other.log')}\n    relay: other\n`);
+    writeFileSync(
+      cfg,
+      `logs:\n  - ${path.join(dir, 'a-*.log')}\n  - path: ${path.join(dir, 'other.log')}\n    relay: other\n`,
+    );
     writeFileSync(path.join(dir, 'other.log'), line(0));
     d.child.kill('SIGHUP');
     await d.waitForLine(/configuration reloaded/);
@@ -224,7 +273,12 @@ describe('pollscope run: following files', () => {
     // root reads anything: run the daemon as nobody then (its state files in a directory it may write).
     const asRoot = process.getuid?.() === 0;
     if (asRoot) chmodSync(dir, 0o777);
-    const d = await runDaemon([...common, '--log', locked, '--log', open, '--from', 'start'], dir, 'ignore', asRoot ? 65534 : undefined);
+    const d = await runDaemon(
+      [...common, '--log', locked, '--log', open, '--from', 'start'],
+      dir,
+      'ignore',
+      asRoot ? 65534 : undefined,
+    );
     await d.waitForLine(/locked\.log: permission denied; retrying/);
     appendFileSync(open, line(0));
     await waitUntil(() => total(audit, 'open') >= 1, 3000, 'the readable file');

@@ -7,7 +7,9 @@
 import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
 
 const o = JSON.parse(process.argv[2]);
-const lines = readFileSync(o.sample, 'utf8').split('\n').slice(o.from - 1, o.to);
+const lines = readFileSync(o.sample, 'utf8')
+  .split('\n')
+  .slice(o.from - 1, o.to);
 const fd = openSync(o.out, 'a');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const say = (e) => process.stdout.write(JSON.stringify({ ...e, at: Date.now() }) + '\n');
@@ -22,9 +24,16 @@ let lastFlush = Date.now();
 const t0 = Date.now();
 for (let i = 0; i < lines.length; i++) {
   buffered += restamp(lines[i]) + '\n';
-  if (!o.burstMs || Date.now() - lastFlush >= o.burstMs) { writeSync(fd, buffered); buffered = ''; lastFlush = Date.now(); }
+  if (!o.burstMs || Date.now() - lastFlush >= o.burstMs) {
+    writeSync(fd, buffered);
+    buffered = '';
+    lastFlush = Date.now();
+  }
   if (o.pauseAfter && i + 1 === o.pauseAfter) {
-    if (buffered) { writeSync(fd, buffered); buffered = ''; }
+    if (buffered) {
+      writeSync(fd, buffered);
+      buffered = '';
+    }
     say({ event: 'paused', line: o.from + i });
     await sleep(o.pauseMs);
     say({ event: 'resumed' });

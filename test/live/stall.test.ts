@@ -21,19 +21,39 @@ const WAKE_LINE = 144;
 
 beforeAll(requireBuild);
 let cleanup: (() => void) | null = null;
-afterEach(() => { killAll(); cleanup?.(); cleanup = null; });
+afterEach(() => {
+  killAll();
+  cleanup?.();
+  cleanup = null;
+});
 
-interface ReplayerEvent { event: string; at: number; line?: number }
+interface ReplayerEvent {
+  event: string;
+  at: number;
+  line?: number;
+}
 
 function replay(o: Record<string, unknown>): Promise<ReplayerEvent[]> {
-  const child = spawn(process.execPath, [REPLAYER, JSON.stringify({ sample: SAMPLE, ...o })], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [REPLAYER, JSON.stringify({ sample: SAMPLE, ...o })], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let out = '';
   child.stdout.setEncoding('utf8');
-  child.stdout.on('data', (d: string) => { out += d; });
-  return new Promise((resolve, reject) => child.on('exit', (code) => {
-    if (code !== 0) reject(new Error(`replayer exited ${code}`));
-    else resolve(out.trim().split('\n').map((l) => JSON.parse(l) as ReplayerEvent));
-  }));
+  child.stdout.on('data', (d: string) => {
+    out += d;
+  });
+  return new Promise((resolve, reject) =>
+    child.on('exit', (code) => {
+      if (code !== 0) reject(new Error(`replayer exited ${code}`));
+      else
+        resolve(
+          out
+            .trim()
+            .split('\n')
+            .map((l) => JSON.parse(l) as ReplayerEvent),
+        );
+    }),
+  );
 }
 
 /** What replay's model says the reactor is stuck in after the sample's first n lines (the kind the daemon must report). */
@@ -56,7 +76,15 @@ describe('pollscope run: live stalls', () => {
     writeFileSync(log, '');
     const kind = kindAfter(WAKE_LINE);
     const d = await runDaemon(['--log', log, '--checkpoint', path.join(t.dir, 'cp.json')], t.dir);
-    const events = await replay({ out: log, from: 1, to: 260, rate: 1000, skewMs: -3 * 3600_000, pauseAfter: WAKE_LINE, pauseMs: 2000 });
+    const events = await replay({
+      out: log,
+      from: 1,
+      to: 260,
+      rate: 1000,
+      skewMs: -3 * 3600_000,
+      pauseAfter: WAKE_LINE,
+      pauseMs: 2000,
+    });
     const paused = events.find((e) => e.event === 'paused')!;
     const resumed = events.find((e) => e.event === 'resumed')!;
     expect(paused.line).toBe(WAKE_LINE);
@@ -75,7 +103,10 @@ describe('pollscope run: live stalls', () => {
     expect(secs).toBeLessThan(2.6);
     // Nothing else was raised live: the 3 h clock difference did not look like a stall. (The model may
     // also report, from the log, the starved interval the wait's end revealed: replay reports it too.)
-    expect(d.lines.filter((l) => /stall (started|ended|cleared)/.test(l.text)).map((l) => l.text)).toEqual([started.text, ended.text]);
+    expect(d.lines.filter((l) => /stall (started|ended|cleared)/.test(l.text)).map((l) => l.text)).toEqual([
+      started.text,
+      ended.text,
+    ]);
   });
 
   it('a logger that writes in late bursts (lines stamped up to 1.3 s before they reach the file) fakes no stall', async () => {

@@ -12,14 +12,16 @@ export const CLI = path.join(ROOT, 'dist', 'cli.js');
 const WRITER = path.join(ROOT, 'test', 'live', 'writer.mjs');
 
 export function requireBuild(): void {
-  if (!existsSync(path.join(ROOT, 'dist', 'daemon.js'))) throw new Error('dist/ is not built: run `npm run build` first (the live tests run the real CLI)');
+  if (!existsSync(path.join(ROOT, 'dist', 'daemon.js')))
+    throw new Error('dist/ is not built: run `npm run build` first (the live tests run the real CLI)');
 }
 
 const children = new Set<ChildProcess>();
 
 /** Kills (SIGKILL, by pid) whatever a test left running. */
 export function killAll(): void {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null && c.pid !== undefined) process.kill(c.pid, 'SIGKILL');
+  for (const c of children)
+    if (c.exitCode === null && c.signalCode === null && c.pid !== undefined) process.kill(c.pid, 'SIGKILL');
   children.clear();
 }
 
@@ -37,10 +39,19 @@ export interface DaemonProc {
 }
 
 /** Starts `pollscope run ARGS` and resolves once it says it is following. */
-export async function runDaemon(args: string[], cwd: string, stdin: 'ignore' | 'pipe' = 'ignore', uid?: number): Promise<DaemonProc> {
+export async function runDaemon(
+  args: string[],
+  cwd: string,
+  stdin: 'ignore' | 'pipe' = 'ignore',
+  uid?: number,
+): Promise<DaemonProc> {
   // Metrics off unless a test asks for them: parallel daemons would all try the default port.
   if (!args.includes('--metrics-listen')) args = [...args, '--metrics-listen', 'off'];
-  const child = spawn(process.execPath, [CLI, 'run', ...args], { cwd, stdio: [stdin, 'ignore', 'pipe'], ...(uid !== undefined ? { uid, gid: uid } : {}) });
+  const child = spawn(process.execPath, [CLI, 'run', ...args], {
+    cwd,
+    stdio: [stdin, 'ignore', 'pipe'],
+    ...(uid !== undefined ? { uid, gid: uid } : {}),
+  });
   children.add(child);
   const lines: DaemonProc['lines'] = [];
   const waiters: Array<{ re: RegExp; resolve: (l: { at: number; text: string }) => void }> = [];
@@ -53,16 +64,36 @@ export async function runDaemon(args: string[], cwd: string, stdin: 'ignore' | '
       const l = { at: Date.now(), text: buf.slice(0, nl) };
       buf = buf.slice(nl + 1);
       lines.push(l);
-      for (let i = 0; i < waiters.length; i++) if (waiters[i].re.test(l.text)) { waiters[i].resolve(l); waiters.splice(i--, 1); }
+      for (let i = 0; i < waiters.length; i++)
+        if (waiters[i].re.test(l.text)) {
+          waiters[i].resolve(l);
+          waiters.splice(i--, 1);
+        }
     }
   });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal })),
+  );
   const waitForLine = (re: RegExp, timeoutMs = 5000) => {
     const seen = lines.find((l) => re.test(l.text));
     if (seen) return Promise.resolve(seen);
     return new Promise<{ at: number; text: string }>((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`no stderr line matching ${re} within ${timeoutMs} ms; got:\n${lines.map((l) => l.text).join('\n')}`)), timeoutMs);
-      waiters.push({ re, resolve: (l) => { clearTimeout(t); resolve(l); } });
+      const t = setTimeout(
+        () =>
+          reject(
+            new Error(
+              `no stderr line matching ${re} within ${timeoutMs} ms; got:\n${lines.map((l) => l.text).join('\n')}`,
+            ),
+          ),
+        timeoutMs,
+      );
+      waiters.push({
+        re,
+        resolve: (l) => {
+          clearTimeout(t);
+          resolve(l);
+        },
+      });
     });
   };
   await waitForLine(/run: following/);
@@ -95,16 +126,24 @@ export interface WriterOptions {
 }
 
 /** Runs writer.mjs in its own process; resolves with what it wrote when it exits. */
-export function runWriter(o: WriterOptions): { done: Promise<{ written: number; rotations: number }>; child: ChildProcess } {
+export function runWriter(o: WriterOptions): {
+  done: Promise<{ written: number; rotations: number }>;
+  child: ChildProcess;
+} {
   const child = spawn(process.execPath, [WRITER, JSON.stringify(o)], { stdio: ['ignore', 'pipe', 'inherit'] });
   children.add(child);
   let out = '';
   child.stdout!.setEncoding('utf8');
-  child.stdout!.on('data', (d: string) => { out += d; });
-  const done = new Promise<{ written: number; rotations: number }>((resolve, reject) => child.on('exit', (code) => {
-    children.delete(child);
-    if (code === 0) resolve(JSON.parse(out)); else reject(new Error(`writer exited ${code}`));
-  }));
+  child.stdout!.on('data', (d: string) => {
+    out += d;
+  });
+  const done = new Promise<{ written: number; rotations: number }>((resolve, reject) =>
+    child.on('exit', (code) => {
+      children.delete(child);
+      if (code === 0) resolve(JSON.parse(out));
+      else reject(new Error(`writer exited ${code}`));
+    }),
+  );
   return { done, child };
 }
 
@@ -116,7 +155,7 @@ export function auditCounts(file: string): Map<string, Map<number, number>> {
     const m = /^([^\t]+)\tseq=(\d+)/.exec(line);
     if (!m) continue;
     let r = out.get(m[1]);
-    if (!r) out.set(m[1], r = new Map());
+    if (!r) out.set(m[1], (r = new Map()));
     const n = Number(m[2]);
     r.set(n, (r.get(n) ?? 0) + 1);
   }

@@ -21,7 +21,13 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 function distinctLog(n: number): string {
   const out: string[] = [];
   let us = 0;
-  const ts = () => { us += 37; return new Date(Date.UTC(2022, 4, 5, 9, 12, 5) + Math.floor(us / 1000)).toISOString().slice(0, 19) + `.${String(us % 1_000_000).padStart(6, '0')}Z`; };
+  const ts = () => {
+    us += 37;
+    return (
+      new Date(Date.UTC(2022, 4, 5, 9, 12, 5) + Math.floor(us / 1000)).toISOString().slice(0, 19) +
+      `.${String(us % 1_000_000).padStart(6, '0')}Z`
+    );
+  };
   for (let i = 0; i < n; i++) {
     const fd = 100 + i;
     const tid = 1000 + i;
@@ -30,7 +36,9 @@ function distinctLog(n: number): string {
     out.push(`[${ts()} TRACE polling::epoll 650 ${tid}] wait: list[0] libc::epoll_event { events: 1 u64: ${i} } `);
     out.push(`[${ts()} TRACE polling::epoll 660 ${tid}] wait:- epoll_fd=${fd}, res=1`);
     out.push(`[${ts()} TRACE libp2p_swarm 1210 ${tid}] Swarm<TBehavior>::Stream::poll_next:+`);
-    out.push(`[${ts()} TRACE libp2p_swarm 1290 ${tid}] Swarm<TBehavior>::Stream::poll_next:- result.is_ready(): ${i % 2 === 0}`);
+    out.push(
+      `[${ts()} TRACE libp2p_swarm 1290 ${tid}] Swarm<TBehavior>::Stream::poll_next:- result.is_ready(): ${i % 2 === 0}`,
+    );
     out.push(`[${ts()} DEBUG noise_${i}::conn 77 ${tid}] peer ${i} said hello`);
   }
   return out.join('\n') + '\n';
@@ -41,9 +49,18 @@ async function relaySeries(n: number): Promise<{ series: string[]; waits: number
   writeFileSync(file, distinctLog(n));
   const metrics = new PollscopeMetrics({ live: true });
   const sink = metrics.forRelay('relay-a');
-  const report = await replay([file], { relay: 'relay-a', sinks: [sink], onPipeline: (pipeline) => sink.attach({ pipeline }) });
+  const report = await replay([file], {
+    relay: 'relay-a',
+    sinks: [sink],
+    onPipeline: (pipeline) => sink.attach({ pipeline }),
+  });
   const series = [...samples(await metrics.render('prometheus')).keys()].filter((k) => /^(relay|pollscope)_/.test(k));
-  return { series, waits: report.waits.count, polls: report.pollCycles.count, targets: Object.keys(report.lines.byTarget).length };
+  return {
+    series,
+    waits: report.waits.count,
+    polls: report.pollCycles.count,
+    targets: Object.keys(report.lines.byTarget).length,
+  };
 }
 
 describe('cardinality', () => {
@@ -53,7 +70,7 @@ describe('cardinality', () => {
     // The log really holds what it should: every fd's wait and every thread's poll cycle was seen.
     expect([small.waits, small.polls]).toEqual([3, 3]);
     expect([large.waits, large.polls]).toEqual([10_000, 10_000]);
-    expect(large.targets).toBeGreaterThan(1000);   // the report keeps 1,000 apart, the rest as one
+    expect(large.targets).toBeGreaterThan(1000); // the report keeps 1,000 apart, the rest as one
     expect(large.series).toEqual(small.series);
     expect(large.series.length).toBeLessThan(400);
     expect(large.series.every((s) => !/fd|tid|thread|target|noise/.test(s))).toBe(true);

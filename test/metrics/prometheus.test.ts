@@ -19,7 +19,7 @@ import { key, run, samples, scrape } from './support.js';
 const RELAY = 'relay-t';
 /** samples/relay-stall.log up to 22:30:04.44 (3.4 s of log): a 1.5 s blocked poll at 22:30:02.38. */
 const LINES = 520;
-const BLOCKED_POLL = '300ms';   // the stall is active for 1.2 s: more than one scrape interval
+const BLOCKED_POLL = '300ms'; // the stall is active for 1.2 s: more than one scrape interval
 
 const tmp = mkdtempSync(path.join(tmpdir(), 'pollscope-prometheus-'));
 const followed = path.join(tmp, 'relay.log');
@@ -31,8 +31,12 @@ function start(cmd: string, args: string[]): { child: ChildProcess; stderr: () =
   children.push(child);
   let out = '';
   let err = '';
-  child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
-  child.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
+  child.stdout!.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  child.stderr!.on('data', (d: Buffer) => {
+    err += d.toString();
+  });
   return { child, stderr: () => err, stdout: () => out };
 }
 
@@ -40,7 +44,9 @@ async function stop(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   process.kill(child.pid, 'SIGTERM');
-  const timer = setTimeout(() => { if (child.exitCode === null) process.kill(child.pid!, 'SIGKILL'); }, 5000);
+  const timer = setTimeout(() => {
+    if (child.exitCode === null) process.kill(child.pid!, 'SIGKILL');
+  }, 5000);
   await exited;
   clearTimeout(timer);
 }
@@ -51,17 +57,22 @@ async function until<T>(what: string, f: () => Promise<T | undefined>, timeoutMs
     try {
       const v = await f();
       if (v !== undefined) return v;
-    } catch { /* not up yet */ }
+    } catch {
+      /* not up yet */
+    }
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 200));
   }
 }
 
-interface Sample { metric: Record<string, string>; value: [number, string] }
+interface Sample {
+  metric: Record<string, string>;
+  value: [number, string];
+}
 let promUrl = '';
 async function query(q: string): Promise<Sample[]> {
   const res = await fetch(`${promUrl}/api/v1/query?query=${encodeURIComponent(q)}`);
-  const body = await res.json() as { status: string; data: { result: Sample[] } };
+  const body = (await res.json()) as { status: string; data: { result: Sample[] } };
   if (body.status !== 'success') throw new Error(`query ${q}: ${JSON.stringify(body)}`);
   return body.data.result;
 }
@@ -76,32 +87,72 @@ describe('a real Prometheus scraping `pollscope run`', () => {
   let prometheus: ReturnType<typeof start>;
 
   beforeAll(async () => {
-    writeFileSync(slice, readFileSync(path.join(ROOT, 'samples/relay-stall.log'), 'utf8').split('\n').slice(0, LINES).join('\n') + '\n');
+    writeFileSync(
+      slice,
+      readFileSync(path.join(ROOT, 'samples/relay-stall.log'), 'utf8').split('\n').slice(0, LINES).join('\n') + '\n',
+    );
     writeFileSync(followed, '');
-    daemon = start(process.execPath, [path.join(ROOT, 'dist/cli.js'), 'run', '--log', followed, '--relay', RELAY, '--from', 'start',
-      '--checkpoint', path.join(tmp, 'checkpoint.json'), '--blocked-poll', BLOCKED_POLL, '--metrics-listen', '127.0.0.1:0']);
-    daemonUrl = await until('the daemon\'s metrics endpoint', async () => /metrics on (http:\/\/127\.0\.0\.1:\d+)\/metrics/.exec(daemon.stderr())?.[1]);
+    daemon = start(process.execPath, [
+      path.join(ROOT, 'dist/cli.js'),
+      'run',
+      '--log',
+      followed,
+      '--relay',
+      RELAY,
+      '--from',
+      'start',
+      '--checkpoint',
+      path.join(tmp, 'checkpoint.json'),
+      '--blocked-poll',
+      BLOCKED_POLL,
+      '--metrics-listen',
+      '127.0.0.1:0',
+    ]);
+    daemonUrl = await until(
+      "the daemon's metrics endpoint",
+      async () => /metrics on (http:\/\/127\.0\.0\.1:\d+)\/metrics/.exec(daemon.stderr())?.[1],
+    );
 
     const promPort = await freePort();
     promUrl = `http://127.0.0.1:${promPort}`;
-    writeFileSync(path.join(tmp, 'prometheus.yml'), [
-      'global:', '  scrape_interval: 1s', '  scrape_timeout: 1s',
-      'scrape_configs:', '  - job_name: pollscope', '    static_configs:', `      - targets: ['${new URL(daemonUrl).host}']`, '',
-    ].join('\n'));
-    prometheus = start('prometheus', [`--config.file=${path.join(tmp, 'prometheus.yml')}`, `--storage.tsdb.path=${path.join(tmp, 'data')}`,
-      `--web.listen-address=127.0.0.1:${promPort}`, '--enable-feature=exemplar-storage', '--log.level=warn']);
+    writeFileSync(
+      path.join(tmp, 'prometheus.yml'),
+      [
+        'global:',
+        '  scrape_interval: 1s',
+        '  scrape_timeout: 1s',
+        'scrape_configs:',
+        '  - job_name: pollscope',
+        '    static_configs:',
+        `      - targets: ['${new URL(daemonUrl).host}']`,
+        '',
+      ].join('\n'),
+    );
+    prometheus = start('prometheus', [
+      `--config.file=${path.join(tmp, 'prometheus.yml')}`,
+      `--storage.tsdb.path=${path.join(tmp, 'data')}`,
+      `--web.listen-address=127.0.0.1:${promPort}`,
+      '--enable-feature=exemplar-storage',
+      '--log.level=warn',
+    ]);
     await until('Prometheus scraping the daemon', async () => {
       const up = await query('up{job="pollscope"}');
       return up.length === 1 && up[0].value[1] === '1' ? true : undefined;
     });
 
     // The relay "writes" its log now, at the pace of its timestamps.
-    const writer = start(process.execPath, [path.join(ROOT, 'test/metrics/pace-writer.mjs'), JSON.stringify({ src: slice, dst: followed, lines: LINES, speed: 1 })]);
+    const writer = start(process.execPath, [
+      path.join(ROOT, 'test/metrics/pace-writer.mjs'),
+      JSON.stringify({ src: slice, dst: followed, lines: LINES, speed: 1 }),
+    ]);
     await until('the writer', async () => (writer.stdout().includes(`done ${LINES}`) ? true : undefined), 15_000);
     // Every line read by the daemon, and a scrape of that state stored by Prometheus.
     await until('the daemon to read every line', async () => {
       const s = samples((await scrape(`${daemonUrl}/metrics`)).body);
-      const n = ['decoded', 'ignored', 'malformed', 'oversize'].reduce((a, o) => a + (s.get(key('pollscope_lines_total', { relay: RELAY, outcome: o })) ?? 0), 0);
+      const n = ['decoded', 'ignored', 'malformed', 'oversize'].reduce(
+        (a, o) => a + (s.get(key('pollscope_lines_total', { relay: RELAY, outcome: o })) ?? 0),
+        0,
+      );
       return n === LINES ? true : undefined;
     });
     await until('Prometheus to scrape the final state', async () => {
@@ -118,14 +169,26 @@ describe('a real Prometheus scraping `pollscope run`', () => {
   it('Prometheus holds the counts and sums the daemon computed, and replay computes the same', async () => {
     const own = samples((await scrape(`${daemonUrl}/metrics`)).body);
     const mine = (name: string, labels: Record<string, string> = {}) => own.get(key(name, { relay: RELAY, ...labels }));
-    const report = await replay([slice], { thresholds: { slowPollNs: 50e6, blockedPollNs: 300e6, starvedNs: 1e9, silentNs: 1e9 } });
+    const report = await replay([slice], {
+      thresholds: { slowPollNs: 50e6, blockedPollNs: 300e6, starvedNs: 1e9, silentNs: 1e9 },
+    });
 
     const wakeups = await byLabel(`relay_epoll_wakeups_total{relay="${RELAY}"}`, 'reason');
-    expect(wakeups).toEqual(Object.fromEntries(['io', 'notify', 'timeout', 'spurious', 'unknown'].map((r) => [r, mine('relay_epoll_wakeups_total', { reason: r })])));
+    expect(wakeups).toEqual(
+      Object.fromEntries(
+        ['io', 'notify', 'timeout', 'spurious', 'unknown'].map((r) => [
+          r,
+          mine('relay_epoll_wakeups_total', { reason: r }),
+        ]),
+      ),
+    );
     expect(wakeups).toEqual(report.wakeups);
     expect(Object.values(wakeups).reduce((a, b) => a + b, 0)).toBeGreaterThan(5);
 
-    for (const [metric, label] of [['relay_epoll_wait_duration_seconds', 'reason'], ['relay_swarm_poll_duration_seconds', 'result']] as const) {
+    for (const [metric, label] of [
+      ['relay_epoll_wait_duration_seconds', 'reason'],
+      ['relay_swarm_poll_duration_seconds', 'result'],
+    ] as const) {
       const sums = await byLabel(`${metric}_sum{relay="${RELAY}"}`, label);
       const counts = await byLabel(`${metric}_count{relay="${RELAY}"}`, label);
       for (const v of Object.keys(sums)) {
@@ -140,13 +203,21 @@ describe('a real Prometheus scraping `pollscope run`', () => {
     // Bucket by bucket for the wait histogram: Prometheus' series = ours.
     const buckets = await query(`relay_epoll_wait_duration_seconds_bucket{relay="${RELAY}",reason="io"}`);
     expect(buckets).toHaveLength(28);
-    for (const b of buckets) expect(Number(b.value[1])).toBe(mine('relay_epoll_wait_duration_seconds_bucket', { reason: 'io', le: b.metric.le }));
+    for (const b of buckets)
+      expect(Number(b.value[1])).toBe(
+        mine('relay_epoll_wait_duration_seconds_bucket', { reason: 'io', le: b.metric.le }),
+      );
 
     const stalls = await byLabel(`relay_poll_stalls_total{relay="${RELAY}"}`, 'kind');
     expect(stalls).toEqual(report.stalls.counts);
     expect(stalls.blocked_poll).toBe(1);
     const lines = await byLabel(`pollscope_lines_total{relay="${RELAY}"}`, 'outcome');
-    expect(lines).toEqual({ decoded: report.lines.decoded, ignored: report.lines.ignored, malformed: report.lines.malformed, oversize: report.lines.oversize });
+    expect(lines).toEqual({
+      decoded: report.lines.decoded,
+      ignored: report.lines.ignored,
+      malformed: report.lines.malformed,
+      oversize: report.lines.oversize,
+    });
   });
 
   it('Prometheus saw the blocked poll while it lasted, and it is over now', async () => {
@@ -163,7 +234,9 @@ describe('a real Prometheus scraping `pollscope run`', () => {
     expect(Number((await query('scrape_samples_scraped{job="pollscope"}'))[0].value[1])).toBeGreaterThan(300);
     // Prometheus asked for OpenMetrics (the format that carries exemplars) and got it: there a
     // counter's family is named without `_total`; parsed as Prometheus text it would keep it.
-    const meta = await (await fetch(`${promUrl}/api/v1/metadata?metric=relay_epoll_wakeups`)).json() as { data: Record<string, Array<{ type: string }>> };
+    const meta = (await (await fetch(`${promUrl}/api/v1/metadata?metric=relay_epoll_wakeups`)).json()) as {
+      data: Record<string, Array<{ type: string }>>;
+    };
     expect(meta.data.relay_epoll_wakeups?.[0]?.type).toBe('counter');
     const text = (await scrape(`${daemonUrl}/metrics`)).body;
     const check = await run('promtool', ['check', 'metrics'], text);

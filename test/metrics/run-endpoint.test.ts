@@ -26,11 +26,16 @@ afterAll(async () => {
 });
 
 function runDaemon(args: string[]): { child: ChildProcess; stderr: () => string; exit: Promise<number | null> } {
-  const child = spawn(process.execPath, [path.join(ROOT, 'dist/cli.js'), 'run', '--checkpoint', path.join(tmp, `cp-${children.length}.json`), ...args],
-    { cwd: tmp, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(
+    process.execPath,
+    [path.join(ROOT, 'dist/cli.js'), 'run', '--checkpoint', path.join(tmp, `cp-${children.length}.json`), ...args],
+    { cwd: tmp, stdio: ['ignore', 'ignore', 'pipe'] },
+  );
   children.push(child);
   let err = '';
-  child.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
+  child.stderr!.on('data', (d: Buffer) => {
+    err += d.toString();
+  });
   return { child, stderr: () => err, exit: new Promise((r) => child.once('exit', (code) => r(code))) };
 }
 
@@ -48,7 +53,10 @@ describe('pollscope run --metrics-listen', () => {
   it('the default address taken only warns: the daemon runs on without the endpoint', async () => {
     // Hold 127.0.0.1:9464 (if something else already does, it is just as taken).
     const holder: Server = createServer();
-    await new Promise<void>((r) => { holder.once('error', () => r()); holder.listen(9464, '127.0.0.1', () => r()); });
+    await new Promise<void>((r) => {
+      holder.once('error', () => r());
+      holder.listen(9464, '127.0.0.1', () => r());
+    });
     try {
       const log = path.join(tmp, 'default.log');
       writeFileSync(log, '');
@@ -63,10 +71,24 @@ describe('pollscope run --metrics-listen', () => {
 
   it('/readyz is 503 until every --log path was opened and read to its end, /healthz 200 from the start', async () => {
     const log = path.join(tmp, 'late.log');
-    const d = runDaemon(['--log', log, '--relay', 'late', '--from', 'start', '--poll-interval', '50ms', '--metrics-listen', '127.0.0.1:0']);
-    const url = await until(() => /metrics on (http:\/\/127\.0\.0\.1:\d+)\/metrics/.exec(d.stderr())?.[1], 'the endpoint');
+    const d = runDaemon([
+      '--log',
+      log,
+      '--relay',
+      'late',
+      '--from',
+      'start',
+      '--poll-interval',
+      '50ms',
+      '--metrics-listen',
+      '127.0.0.1:0',
+    ]);
+    const url = await until(
+      () => /metrics on (http:\/\/127\.0\.0\.1:\d+)\/metrics/.exec(d.stderr())?.[1],
+      'the endpoint',
+    );
     expect((await scrape(`${url}/healthz`)).status).toBe(200);
-    expect((await scrape(`${url}/readyz`)).status).toBe(503);   // the file does not exist yet
+    expect((await scrape(`${url}/readyz`)).status).toBe(503); // the file does not exist yet
     writeFileSync(log, handLog().join('\n') + '\n');
     await until(async () => ((await scrape(`${url}/readyz`)).status === 200 ? true : undefined), '/readyz 200');
     const body = (await scrape(`${url}/metrics`)).body;

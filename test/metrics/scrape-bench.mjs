@@ -29,13 +29,17 @@ if (process.argv[2] === '--scraper') {
   const lat = [];
   let bytes = 0;
   let stop = false;
-  process.on('message', () => { stop = true; });
+  process.on('message', () => {
+    stop = true;
+  });
   // One untimed scrape first: connection set-up and the first render's JIT are not a scrape's cost.
   await (await fetch(url)).text();
   process.send('ready');
   while (!stop) {
     const t = performance.now();
-    const res = await fetch(url, { headers: { accept: 'application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5' } });
+    const res = await fetch(url, {
+      headers: { accept: 'application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5' },
+    });
     bytes = (await res.text()).length;
     lat.push(performance.now() - t);
     await new Promise((r) => setTimeout(r, Math.max(0, Number(interval) - (performance.now() - t))));
@@ -49,13 +53,19 @@ async function main() {
   if (!existsSync(file)) generateLogFile(file, { envelope: 'e3-micros', lines: LINES });
   const data = readFileSync(file);
   // Chunks of RATE/100 lines, cut at newlines: what one 10 ms tick feeds.
-  const perTick = RATE * TICK_MS / 1000;
+  const perTick = (RATE * TICK_MS) / 1000;
   const chunks = [];
   for (let start = 0, n = 0, i = 0; i < data.length; i++) {
-    if (data[i] === 10 && ++n === perTick) { chunks.push(data.subarray(start, i + 1)); start = i + 1; n = 0; }
+    if (data[i] === 10 && ++n === perTick) {
+      chunks.push(data.subarray(start, i + 1));
+      start = i + 1;
+      n = 0;
+    }
   }
-  const ticks = SECONDS * 1000 / TICK_MS;
-  console.log(`${path.relative(ROOT, file)}: ${ticks * perTick} lines at ${RATE} lines/s (${perTick} lines every ${TICK_MS} ms), ${SECONDS} s per scenario`);
+  const ticks = (SECONDS * 1000) / TICK_MS;
+  console.log(
+    `${path.relative(ROOT, file)}: ${ticks * perTick} lines at ${RATE} lines/s (${perTick} lines every ${TICK_MS} ms), ${SECONDS} s per scenario`,
+  );
 
   const rows = [];
   // Twice each, interleaved, after an untimed warm-up run (JIT); the machine is shared and noisy.
@@ -69,7 +79,12 @@ async function main() {
     // Render time inside this process (the scraper's latency adds HTTP and its own scheduling).
     const renderMs = [];
     const render = metrics.render.bind(metrics);
-    metrics.render = async (format) => { const t = performance.now(); const out = await render(format); renderMs.push(performance.now() - t); return out; };
+    metrics.render = async (format) => {
+      const t = performance.now();
+      const out = await render(format);
+      renderMs.push(performance.now() - t);
+      return out;
+    };
     const splitter = new LineSplitter(pipeline.openFile(file, new Date()), 1 << 20);
     let scraper = null;
     if (interval !== null) {
@@ -93,7 +108,10 @@ async function main() {
     const wall = performance.now() - t0;
     let scrapes = null;
     if (scraper) {
-      scrapes = await new Promise((resolve) => { scraper.once('message', resolve); scraper.send('stop'); });
+      scrapes = await new Promise((resolve) => {
+        scraper.once('message', resolve);
+        scraper.send('stop');
+      });
       await new Promise((r) => scraper.once('exit', r));
     }
     await server.close();
@@ -120,7 +138,7 @@ async function main() {
   }
   const base = (rows[0]['ingest ns/line'] + rows[3]['ingest ns/line']) / 2;
   for (const r of rows) {
-    r['ingest vs none'] = `${(((r['ingest ns/line'] / base) - 1) * 100).toFixed(1)} %`;
+    r['ingest vs none'] = `${((r['ingest ns/line'] / base - 1) * 100).toFixed(1)} %`;
     for (const k of Object.keys(r)) if (typeof r[k] === 'number') r[k] = Math.round(r[k] * 100) / 100;
   }
   console.table(rows);
@@ -147,7 +165,8 @@ async function saturated() {
     }
     const splitter = new LineSplitter(pipeline.openFile(file, new Date()), 1 << 20);
     const t0 = performance.now();
-    for (let pass = 0; pass < 6; pass++) {   // ~1 s of ingest: the log 6 times over (log time restarts: a clock step)
+    for (let pass = 0; pass < 6; pass++) {
+      // ~1 s of ingest: the log 6 times over (log time restarts: a clock step)
       for (let off = 0; off < data.length; off += 65536) {
         splitter.push(data.subarray(off, Math.min(data.length, off + 65536)));
         await new Promise((r) => setImmediate(r));
@@ -157,13 +176,22 @@ async function saturated() {
     const ms = performance.now() - t0;
     let n = 0;
     if (scraper) {
-      n = (await new Promise((resolve) => { scraper.once('message', resolve); scraper.send('stop'); })).lat.length;
+      n = (
+        await new Promise((resolve) => {
+          scraper.once('message', resolve);
+          scraper.send('stop');
+        })
+      ).lat.length;
       await new Promise((r) => scraper.once('exit', r));
     }
     await server.close();
     const l = pipeline.ingest.lines;
     const lines = l.decoded + l.ignored + l.malformed + l.oversize;
-    out.push({ scraping: interval === null ? 'none' : `every ${interval} ms`, 'lines/s': Math.round(lines / (ms / 1000)), scrapes: n });
+    out.push({
+      scraping: interval === null ? 'none' : `every ${interval} ms`,
+      'lines/s': Math.round(lines / (ms / 1000)),
+      scrapes: n,
+    });
   }
   console.log('full-speed ingest (what a scrape takes from a saturated pipeline):');
   console.table(out);

@@ -11,7 +11,9 @@ export function samples(text: string): Map<string, number> {
     if (line === '' || line.startsWith('#')) continue;
     const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*?)\})? (\S+)/.exec(line);
     if (!m) throw new Error(`not a sample line: ${line}`);
-    const labels = m[2] ? [...m[2].matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)].map((l) => `${l[1]}="${l[2]}"`).sort() : [];
+    const labels = m[2]
+      ? [...m[2].matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)].map((l) => `${l[1]}="${l[2]}"`).sort()
+      : [];
     out.set(`${m[1]}{${labels.join(',')}}`, Number(m[3]));
   }
   return out;
@@ -19,15 +21,25 @@ export function samples(text: string): Map<string, number> {
 
 /** The series key `samples()` uses. */
 export function key(name: string, labels: Record<string, string | number> = {}): string {
-  return `${name}{${Object.entries(labels).map(([k, v]) => `${k}="${v}"`).sort().join(',')}}`;
+  return `${name}{${Object.entries(labels)
+    .map(([k, v]) => `${k}="${v}"`)
+    .sort()
+    .join(',')}}`;
 }
 
-export async function scrape(url: string, accept?: string): Promise<{ status: number; contentType: string; body: string }> {
+export async function scrape(
+  url: string,
+  accept?: string,
+): Promise<{ status: number; contentType: string; body: string }> {
   const res = await fetch(url, { headers: accept ? { accept } : {} });
   return { status: res.status, contentType: res.headers.get('content-type') ?? '', body: await res.text() };
 }
 
-export function run(cmd: string, args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
+export function run(
+  cmd: string,
+  args: string[],
+  input?: string,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = execFile(cmd, args, { maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
       resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
@@ -44,27 +56,46 @@ export function run(cmd: string, args: string[], input?: string): Promise<{ code
 export function handLog(): string[] {
   const L = (t: string, target: string, msg: string) => `[2022-04-21T22:${t}Z TRACE ${target}] ${msg}`;
   const pollStart = (t: string) => L(t, 'libp2p_swarm', 'Swarm<TBehavior>::Stream::poll_next:+');
-  const pollEnd = (t: string, r: boolean) => L(t, 'libp2p_swarm', `Swarm<TBehavior>::Stream::poll_next:- result.is_ready(): ${r}`);
+  const pollEnd = (t: string, r: boolean) =>
+    L(t, 'libp2p_swarm', `Swarm<TBehavior>::Stream::poll_next:- result.is_ready(): ${r}`);
   const waitStart = (t: string) => L(t, 'polling::epoll', 'wait:+ epoll_fd=4, timeout=None');
   const wake = (t: string, n = 1) => L(t, 'polling::epoll', `wait: running epoll_fd=4, events.len=${n} events.list:`);
-  const listed = (t: string, i: number, events: string, key: string) => L(t, 'polling::epoll', `wait: list[${i}] libc::epoll_event { events: ${events} u64: ${key} } `);
+  const listed = (t: string, i: number, events: string, key: string) =>
+    L(t, 'polling::epoll', `wait: list[${i}] libc::epoll_event { events: ${events} u64: ${key} } `);
   const waitEnd = (t: string, res = 1) => L(t, 'polling::epoll', `wait:- epoll_fd=4, res=${res}`);
   return [
-    '# relay-7 log, rotated 2022-04-21',                                   // malformed: no record before it
-    pollStart('00:00.000000'), pollEnd('00:00.000400', false),              // poll 400 µs, pending
-    waitStart('00:00.000500'), wake('00:01.000500'), listed('00:01.000510', 0, '1', '0'), waitEnd('00:01.000600'),
-    pollStart('00:01.000700'), pollEnd('00:01.070700', true),              // delay 200 µs; poll 70 ms ready: slow_poll
-    waitStart('00:01.070800'), wake('00:02.000000', 2), listed('00:02.000010', 0, '5', '0'), listed('00:02.000020', 1, '2019', '1'), waitEnd('00:02.000100', 2),
-    pollStart('00:02.000200'), pollEnd('00:03.500200', false),             // delay 200 µs; poll 1.5 s pending: blocked_poll
-    waitStart('00:03.500300'), wake('00:04.000000'), listed('00:04.000010', 0, '1', '0'), waitEnd('00:04.000100'),
+    '# relay-7 log, rotated 2022-04-21', // malformed: no record before it
+    pollStart('00:00.000000'),
+    pollEnd('00:00.000400', false), // poll 400 µs, pending
+    waitStart('00:00.000500'),
+    wake('00:01.000500'),
+    listed('00:01.000510', 0, '1', '0'),
+    waitEnd('00:01.000600'),
+    pollStart('00:01.000700'),
+    pollEnd('00:01.070700', true), // delay 200 µs; poll 70 ms ready: slow_poll
+    waitStart('00:01.070800'),
+    wake('00:02.000000', 2),
+    listed('00:02.000010', 0, '5', '0'),
+    listed('00:02.000020', 1, '2019', '1'),
+    waitEnd('00:02.000100', 2),
+    pollStart('00:02.000200'),
+    pollEnd('00:03.500200', false), // delay 200 µs; poll 1.5 s pending: blocked_poll
+    waitStart('00:03.500300'),
+    wake('00:04.000000'),
+    listed('00:04.000010', 0, '1', '0'),
+    waitEnd('00:04.000100'),
     L('00:04.000200', 'yamux::connection', '86795a90: socket eof'),
     L('00:04.000300', 'relay_v2', `rv2: reservation request ${'x'.repeat(300)}`), // oversize at --max-line-bytes 200
-    pollStart('00:06.500000'), pollEnd('00:06.500100', false),             // delay 2.5 s: starved; poll 100 µs pending
+    pollStart('00:06.500000'),
+    pollEnd('00:06.500100', false), // delay 2.5 s: starved; poll 100 µs pending
     L('00:06.500200', 'relay_v2', 'rv2: Behaviour Event::Ping event: failure'),
-    '    caused by: connection reset',                                      // continuation: ignored with its record
-    L('00:08.300200', 'relay_v2', 'rv2: Behaviour Event::Ping event: …'),  // 1.8 s of nothing while running: silent
-    waitStart('00:08.300300'), wake('00:09.300300'), listed('00:09.300310', 0, '1', '18446744073709551615'), waitEnd('00:09.300400'),
-    waitStart('00:09.300500'),                                              // still waiting at the end
+    '    caused by: connection reset', // continuation: ignored with its record
+    L('00:08.300200', 'relay_v2', 'rv2: Behaviour Event::Ping event: …'), // 1.8 s of nothing while running: silent
+    waitStart('00:08.300300'),
+    wake('00:09.300300'),
+    listed('00:09.300310', 0, '1', '18446744073709551615'),
+    waitEnd('00:09.300400'),
+    waitStart('00:09.300500'), // still waiting at the end
     L('00:12.000000', 'relay_v2', 'rv2: shutting down'),
   ];
 }

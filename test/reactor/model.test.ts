@@ -3,21 +3,35 @@ import { NOTIFY_KEY, type ReactorEvent } from '../../src/decode/events.js';
 import { newRecord } from '../../src/parse/record.js';
 import { ReactorModel, DEFAULT_THRESHOLDS } from '../../src/reactor/model.js';
 import type {
-  PollCycleObservation, StallObservation, UnfinishedObservation, WaitObservation, WakeToPollObservation,
+  PollCycleObservation,
+  StallObservation,
+  UnfinishedObservation,
+  WaitObservation,
+  WakeToPollObservation,
 } from '../../src/reactor/observations.js';
 import { formatTime } from '../../src/time.js';
 
 /** Drives the model with (time in µs since 12:00:00, events) steps, like the pipeline does. */
-function run(steps: Array<[number, ReactorEvent[]] | [number, ReactorEvent[], string]>, thresholds = DEFAULT_THRESHOLDS, digits = 6) {
+function run(
+  steps: Array<[number, ReactorEvent[]] | [number, ReactorEvent[], string]>,
+  thresholds = DEFAULT_THRESHOLDS,
+  digits = 6,
+) {
   const waits: WaitObservation[] = [];
   const polls: PollCycleObservation[] = [];
   const stalls: StallObservation[] = [];
   const open: UnfinishedObservation[] = [];
   const delays: WakeToPollObservation[] = [];
-  const model = new ReactorModel({
-    wait: (w) => waits.push(w), pollCycle: (p) => polls.push(p), stall: (s) => stalls.push(s),
-    unfinished: (u) => open.push(u), wakeToPoll: (d) => delays.push(d),
-  }, thresholds);
+  const model = new ReactorModel(
+    {
+      wait: (w) => waits.push(w),
+      pollCycle: (p) => polls.push(p),
+      stall: (s) => stalls.push(s),
+      unfinished: (u) => open.push(u),
+      wakeToPoll: (d) => delays.push(d),
+    },
+    thresholds,
+  );
   model.setFile('t.log');
   const base = Date.UTC(2022, 3, 21, 12, 0, 0) / 1000;
   steps.forEach(([us, events, thread], i) => {
@@ -37,7 +51,12 @@ function run(steps: Array<[number, ReactorEvent[]] | [number, ReactorEvent[], st
 }
 
 const S = 1_000_000; // µs per s
-const waitStart = (fd = 4, timeoutNs: number | null = null): ReactorEvent => ({ kind: 'wait_start', poller: 'epoll', fd, timeoutNs });
+const waitStart = (fd = 4, timeoutNs: number | null = null): ReactorEvent => ({
+  kind: 'wait_start',
+  poller: 'epoll',
+  fd,
+  timeoutNs,
+});
 const waitEnd = (res: number | null, fd = 4): ReactorEvent => ({ kind: 'wait_end', poller: 'epoll', fd, res });
 const wake = (res: number, fd = 4): ReactorEvent => ({ kind: 'wait_wake', fd, res });
 const ready = (key: number, flags = 1): ReactorEvent => ({ kind: 'wait_ready', fd: null, index: 0, flags, key });
@@ -57,8 +76,13 @@ describe('wait pairing and wake reasons', () => {
       [250_200, [waitEnd(2)]],
     ]);
     expect(waits).toHaveLength(1);
-    expect(waits[0]).toMatchObject({ fd: 4, durationNs: 250_000_000, res: 2, reasons: ['io', 'notify'],
-      notifierRearm: { fd: null, flags: 0x4000201b } });
+    expect(waits[0]).toMatchObject({
+      fd: 4,
+      durationNs: 250_000_000,
+      res: 2,
+      reasons: ['io', 'notify'],
+      notifierRearm: { fd: null, flags: 0x4000201b },
+    });
     expect(formatTime(waits[0].end)).toBe('2022-04-21T12:00:00.250200Z');
   });
 
@@ -66,12 +90,44 @@ describe('wait pairing and wake reasons', () => {
     const { waits } = run([
       [0, [timers(0)]],
       [10, [waitStart(5, null)]],
-      [20, [{ kind: 'interest', op: 'modify', fd: 5, targetFd: 7, key: NOTIFY_KEY, flags: null, readable: true, writable: false }]],
+      [
+        20,
+        [
+          {
+            kind: 'interest',
+            op: 'modify',
+            fd: 5,
+            targetFd: 7,
+            key: NOTIFY_KEY,
+            flags: null,
+            readable: true,
+            writable: false,
+          },
+        ],
+      ],
       [3 * S, [waitEnd(1, 5)]],
-      [3 * S + 10, [{ kind: 'interest', op: 'modify', fd: 5, targetFd: 6, key: NOTIFY_KEY, flags: null, readable: true, writable: false }]],
+      [
+        3 * S + 10,
+        [
+          {
+            kind: 'interest',
+            op: 'modify',
+            fd: 5,
+            targetFd: 6,
+            key: NOTIFY_KEY,
+            flags: null,
+            readable: true,
+            writable: false,
+          },
+        ],
+      ],
       [3 * S + 20, [react(1)]],
     ]);
-    expect(waits[0]).toMatchObject({ reasons: ['io'], durationNs: 3e9 - 10_000, notifierRearm: { fd: 6, flags: 0x4000201b } });
+    expect(waits[0]).toMatchObject({
+      reasons: ['io'],
+      durationNs: 3e9 - 10_000,
+      notifierRearm: { fd: 6, flags: 0x4000201b },
+    });
   });
 
   it('polling 2.x: a second process_timers before react means no user event (timeout after a finite timeout)', () => {
@@ -108,7 +164,13 @@ describe('wait pairing and wake reasons', () => {
       [45 * S + 143_200, [ready(0)]],
       [45 * S + 143_300, [waitEnd(1)]],
     ]);
-    expect(waits[0]).toMatchObject({ start: null, durationNs: null, gapBeforeNs: 45_143_128_000, sincePollEndNs: 45_143_128_000, reasons: ['io'] });
+    expect(waits[0]).toMatchObject({
+      start: null,
+      durationNs: null,
+      gapBeforeNs: 45_143_128_000,
+      sincePollEndNs: 45_143_128_000,
+      reasons: ['io'],
+    });
     expect(model.counters.waitEndsWithoutStart).toBe(1);
   });
 
@@ -120,7 +182,10 @@ describe('wait pairing and wake reasons', () => {
       [30, [waitEnd(0, 9)], 'B'],
       [40, [waitEnd(0, 4)], 'C'],
     ]);
-    expect(waits.map((w) => [w.fd, w.durationNs, w.threadMismatch])).toEqual([[9, 20_000, true], [4, 20_000, true]]);
+    expect(waits.map((w) => [w.fd, w.durationNs, w.threadMismatch])).toEqual([
+      [9, 20_000, true],
+      [4, 20_000, true],
+    ]);
     expect(model.counters.waitStartsWithoutEnd).toBe(1);
   });
 });
@@ -128,20 +193,31 @@ describe('wait pairing and wake reasons', () => {
 describe('poll cycles and stalls', () => {
   it('slow_poll and blocked_poll by duration', () => {
     const { polls, stalls } = run([
-      [0, [pollStart]], [40_000, [pollEnd(true)]],
-      [50_000, [pollStart]], [110_000, [pollEnd(false)]],
-      [200_000, [pollStart]], [1_700_000, [pollEnd(false)]],
+      [0, [pollStart]],
+      [40_000, [pollEnd(true)]],
+      [50_000, [pollStart]],
+      [110_000, [pollEnd(false)]],
+      [200_000, [pollStart]],
+      [1_700_000, [pollEnd(false)]],
     ]);
     expect(polls.map((p) => p.durationNs)).toEqual([40e6, 60e6, 1500e6]);
-    expect(stalls.map((s) => [s.kind, s.durationNs, s.pos.line])).toEqual([['slow_poll', 60e6, 3], ['blocked_poll', 1500e6, 5]]);
+    expect(stalls.map((s) => [s.kind, s.durationNs, s.pos.line])).toEqual([
+      ['slow_poll', 60e6, 3],
+      ['blocked_poll', 1500e6, 5],
+    ]);
   });
 
   it('starved: I/O readiness and no poll for ≥ 1 s; wake → poll delay measured from the wake', () => {
     const { stalls, delays } = run([
-      [0, [pollStart]], [100, [pollEnd(false)]],
-      [1_000, [waitStart()]], [5_000, [wake(1)]], [5_010, [ready(0)]], [5_020, [waitEnd(1)]],
+      [0, [pollStart]],
+      [100, [pollEnd(false)]],
+      [1_000, [waitStart()]],
+      [5_000, [wake(1)]],
+      [5_010, [ready(0)]],
+      [5_020, [waitEnd(1)]],
       [5_030, [waitStart()]],
-      [2_005_000, [pollStart]], [2_005_100, [pollEnd(true)]],
+      [2_005_000, [pollStart]],
+      [2_005_100, [pollEnd(true)]],
     ]);
     expect(delays.map((d) => d.delayNs)).toEqual([2_000_000_000]);
     expect(stalls).toHaveLength(1);
@@ -149,10 +225,13 @@ describe('poll cycles and stalls', () => {
     expect(formatTime(stalls[0].start)).toBe('2022-04-21T12:00:00.005000Z');
   });
 
-  it('readiness during a running poll is that poll\'s to pick up, not starvation', () => {
+  it("readiness during a running poll is that poll's to pick up, not starvation", () => {
     const { stalls, delays } = run([
       [0, [pollStart]],
-      [10, [waitStart()]], [20, [wake(1)]], [25, [ready(0)]], [30, [waitEnd(1)]],
+      [10, [waitStart()]],
+      [20, [wake(1)]],
+      [25, [ready(0)]],
+      [30, [waitEnd(1)]],
       [40, [pollEnd(false)]],
       [50, [waitStart()]],
       [10 * S, [waitEnd(0)]],
@@ -164,9 +243,10 @@ describe('poll cycles and stalls', () => {
 
   it('silent: a gap with nothing logged while not waiting and not polling; a gap inside a wait is idle', () => {
     const { stalls } = run([
-      [0, [waitStart()]], [5 * S, [waitEnd(0)]],  // 5 s idle in epoll_wait: fine
+      [0, [waitStart()]],
+      [5 * S, [waitEnd(0)]], // 5 s idle in epoll_wait: fine
       [5 * S + 10, []],
-      [6 * S + 500_000, []],                        // 1.49 s of nothing while running: silent
+      [6 * S + 500_000, []], // 1.49 s of nothing while running: silent
       [6 * S + 500_100, [waitStart()]],
     ]);
     expect(stalls.map((s) => [s.kind, s.durationNs, s.pos.line])).toEqual([['silent', 1_499_990_000, 3]]);
@@ -184,23 +264,47 @@ describe('poll cycles and stalls', () => {
 
   it('at end of input, open waits, polls and readiness are unfinished, not stalls', () => {
     const { stalls, open } = run([
-      [0, [pollStart]], [10, [pollEnd(false)]],
-      [20, [wake(1)]], [30, [ready(0)]], [40, [waitEnd(1)]],
+      [0, [pollStart]],
+      [10, [pollEnd(false)]],
+      [20, [wake(1)]],
+      [30, [ready(0)]],
+      [40, [waitEnd(1)]],
       [50, [waitStart(4, null)]],
       [60, [pollStart], 'main'],
       [3 * S, []],
     ]);
     expect(stalls).toEqual([]);
-    expect(open.map((u) => [u.what, u.followedByNs])).toEqual([['wait', 3e9 - 50_000], ['poll', 3e9 - 60_000]]);
+    expect(open.map((u) => [u.what, u.followedByNs])).toEqual([
+      ['wait', 3e9 - 50_000],
+      ['poll', 3e9 - 60_000],
+    ]);
   });
 
   it('thresholds are flags; whole-second timestamps need the gap to exceed threshold + resolution', () => {
-    const micros = run([[0, [pollStart]], [1_000_001, [pollEnd(false)]]]);
+    const micros = run([
+      [0, [pollStart]],
+      [1_000_001, [pollEnd(false)]],
+    ]);
     expect(micros.stalls.map((s) => s.kind)).toEqual(['blocked_poll']);
-    const strict = run([[0, [pollStart]], [1_000_001, [pollEnd(false)]]], { ...DEFAULT_THRESHOLDS, blockedPollNs: 2e9, slowPollNs: 2e9 });
+    const strict = run(
+      [
+        [0, [pollStart]],
+        [1_000_001, [pollEnd(false)]],
+      ],
+      { ...DEFAULT_THRESHOLDS, blockedPollNs: 2e9, slowPollNs: 2e9 },
+    );
     expect(strict.stalls).toEqual([]);
     // whole seconds: 1 s apart may be 1 µs; 2 s apart is at least 1 s
-    const seconds = run([[0, [pollStart]], [1 * S, [pollEnd(false)]], [2 * S, [pollStart]], [4 * S, [pollEnd(false)]]], DEFAULT_THRESHOLDS, 0);
+    const seconds = run(
+      [
+        [0, [pollStart]],
+        [1 * S, [pollEnd(false)]],
+        [2 * S, [pollStart]],
+        [4 * S, [pollEnd(false)]],
+      ],
+      DEFAULT_THRESHOLDS,
+      0,
+    );
     expect(seconds.stalls.map((s) => [s.kind, s.durationNs])).toEqual([['blocked_poll', 2e9]]);
     expect(seconds.polls.every((p) => p.imprecise === false)).toBe(true);
   });
@@ -210,9 +314,9 @@ describe('log time', () => {
   it('tolerates µs inversions across threads and follows a clock set back', () => {
     const { model, stalls } = run([
       [10 * S, [pollStart]],
-      [10 * S - 30, []],           // stamped before the line above was written
+      [10 * S - 30, []], // stamped before the line above was written
       [10 * S + 100, [pollEnd(false)]],
-      [2 * S, [pollStart]],        // clock set back 8 s
+      [2 * S, [pollStart]], // clock set back 8 s
       [2 * S + 1_500_000, [pollEnd(false)]],
     ]);
     expect(model.counters).toMatchObject({ timeInversions: 1, maxInversionNs: 30_000, clockJumpsBack: 1 });
@@ -223,12 +327,16 @@ describe('log time', () => {
 describe('one stall per stretch of log time', () => {
   it('a wake, then silence, then the wait ends and a poll starts: one silent stall, not also starved', () => {
     const { stalls, delays } = run([
-      [0, [pollStart]], [100, [pollEnd(false)]],
-      [200, [waitStart()]], [1_000, [waitEnd(0)]],
+      [0, [pollStart]],
+      [100, [pollEnd(false)]],
+      [200, [waitStart()]],
+      [1_000, [waitEnd(0)]],
       [2_000, [waitStart()]],
-      [5_000, [wake(1)]],                                  // epoll_wait returned …
-      [2_005_000, [ready(0)]], [2_005_100, [waitEnd(1)]],  // … and nothing was logged for 2 s
-      [2_007_000, [pollStart]], [2_007_100, [pollEnd(true)]],
+      [5_000, [wake(1)]], // epoll_wait returned …
+      [2_005_000, [ready(0)]],
+      [2_005_100, [waitEnd(1)]], // … and nothing was logged for 2 s
+      [2_007_000, [pollStart]],
+      [2_007_100, [pollEnd(true)]],
     ]);
     expect(stalls.map((s) => [s.kind, s.durationNs])).toEqual([['silent', 2e9]]);
     expect(delays.map((d) => d.delayNs)).toEqual([2_002_000_000]); // the delay itself is still the wake's

@@ -56,8 +56,14 @@ describe('readFileLines', () => {
     const bytes = Buffer.from(`short\n${long}\nmid\n${long}`);
     for (const chunk of [64, 1 << 16]) {
       const { lines, oversize } = await read(bytes, chunk, 100);
-      expect(lines.map((l) => [l[0], l[1], l[2]])).toEqual([['short', 0, 1], ['mid', 5007, 3]]);
-      expect(oversize).toEqual([[6, 2, 5000], [5011, 4, 5000]]);
+      expect(lines.map((l) => [l[0], l[1], l[2]])).toEqual([
+        ['short', 0, 1],
+        ['mid', 5007, 3],
+      ]);
+      expect(oversize).toEqual([
+        [6, 2, 5000],
+        [5011, 4, 5000],
+      ]);
     }
   });
 });

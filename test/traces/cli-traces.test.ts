@@ -16,12 +16,22 @@ const CLI = path.join(ROOT, 'dist/cli.js');
 const SAMPLE = path.join(ROOT, 'samples/relay-stall.log');
 const receiver = new OtlpReceiver();
 
-beforeAll(async () => { await receiver.start(); });
-afterAll(async () => { await receiver.stop(); });
+beforeAll(async () => {
+  await receiver.start();
+});
+afterAll(async () => {
+  await receiver.stop();
+});
 
-async function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+async function cli(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { cwd: ROOT, env: { ...process.env, ...env } });
+    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+    });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };
@@ -30,10 +40,21 @@ async function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code:
 }
 
 it('prints each stall with its trace id and Jaeger link, and the log time range to search', async () => {
-  const r = await cli(['replay', SAMPLE, '--otlp-endpoint', receiver.url, '--jaeger-ui', 'http://127.0.0.1:16686/', '--relay', 'cli-relay']);
+  const r = await cli([
+    'replay',
+    SAMPLE,
+    '--otlp-endpoint',
+    receiver.url,
+    '--jaeger-ui',
+    'http://127.0.0.1:16686/',
+    '--relay',
+    'cli-relay',
+  ]);
   expect(r.code).toBe(0);
   const lines = r.stdout.split('\n');
-  const stallLines = lines.filter((l) => /^\s+(blocked_poll|slow_poll|starved|silent)\s+\S+Z\s+trace [0-9a-f]{32}/.test(l));
+  const stallLines = lines.filter((l) =>
+    /^\s+(blocked_poll|slow_poll|starved|silent)\s+\S+Z\s+trace [0-9a-f]{32}/.test(l),
+  );
   expect(stallLines).toHaveLength(4);
   const received = receiver.spans.filter((s) => s.service === 'cli-relay');
   for (const l of stallLines) {
@@ -51,9 +72,13 @@ it('prints each stall with its trace id and Jaeger link, and the log time range 
 });
 
 it('--json carries the same under "traces"; OTEL_EXPORTER_OTLP_ENDPOINT alone turns traces on', async () => {
-  const r = await cli(['replay', SAMPLE, '--json', '--relay', 'cli-env'], { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url });
+  const r = await cli(['replay', SAMPLE, '--json', '--relay', 'cli-env'], {
+    OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+  });
   expect(r.code).toBe(0);
-  const report = JSON.parse(r.stdout) as { traces: { stalls: Array<{ kind: string; traceId: string }>; spansExported: number; endpoint: string } };
+  const report = JSON.parse(r.stdout) as {
+    traces: { stalls: Array<{ kind: string; traceId: string }>; spansExported: number; endpoint: string };
+  };
   expect(report.traces.stalls.map((s) => s.kind).sort()).toEqual(['blocked_poll', 'silent', 'slow_poll', 'starved']);
   expect(report.traces.endpoint).toBe(receiver.url);
   const received = receiver.spans.filter((s) => s.service === 'cli-env');
@@ -75,12 +100,33 @@ it('run --otlp-endpoint: the live daemon exports the same traces, same ids, as r
   const dir = mkdtempSync(path.join(tmpdir(), 'pollscope-run-traces-'));
   const log = path.join(dir, 'relay.log');
   copyFileSync(SAMPLE, log);
-  const child = spawn(process.execPath, [CLI, 'run', '--log', log, '--relay', 'live-relay', '--from', 'start',
-    '--checkpoint', path.join(dir, 'cp.json'), '--metrics-listen', 'off', '--otlp-endpoint', receiver.url, '--trace-sample', '1'],
-  { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(
+    process.execPath,
+    [
+      CLI,
+      'run',
+      '--log',
+      log,
+      '--relay',
+      'live-relay',
+      '--from',
+      'start',
+      '--checkpoint',
+      path.join(dir, 'cp.json'),
+      '--metrics-listen',
+      'off',
+      '--otlp-endpoint',
+      receiver.url,
+      '--trace-sample',
+      '1',
+    ],
+    { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] },
+  );
   try {
     let stderr = '';
-    child.stderr!.on('data', (d: Buffer) => { stderr += String(d); });
+    child.stderr!.on('data', (d: Buffer) => {
+      stderr += String(d);
+    });
     // The silence is the last stall of the sample: once it is reported the whole file went through.
     for (let i = 0; i < 100 && !stderr.includes('silent'); i++) await new Promise((r) => setTimeout(r, 50));
     expect(stderr).toContain('silent');
@@ -88,7 +134,16 @@ it('run --otlp-endpoint: the live daemon exports the same traces, same ids, as r
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
     const live = receiver.spans.filter((s) => s.service === 'live-relay');
-    const r = await cli(['replay', log, '--relay', 'live-relay', '--trace-sample', '1', '--otlp-endpoint', receiver.url]);
+    const r = await cli([
+      'replay',
+      log,
+      '--relay',
+      'live-relay',
+      '--trace-sample',
+      '1',
+      '--otlp-endpoint',
+      receiver.url,
+    ]);
     expect(r.code).toBe(0);
     const replayed = receiver.spans.filter((s) => s.service === 'live-relay').slice(live.length);
     const key = (s: ReceivedSpan) => `${s.name} ${s.traceId} ${s.spanId} ${s.start} ${s.end}`;
@@ -104,11 +159,26 @@ it('replay --metrics-out with traces: every exemplar points at an exported trace
   const dir = mkdtempSync(path.join(tmpdir(), 'pollscope-exemplars-'));
   try {
     const out = path.join(dir, 'metrics.txt');
-    const r = await cli(['replay', SAMPLE, '--relay', 'cli-exemplars', '--otlp-endpoint', receiver.url, '--metrics-out', out, '--trace-sample', '0.2']);
+    const r = await cli([
+      'replay',
+      SAMPLE,
+      '--relay',
+      'cli-exemplars',
+      '--otlp-endpoint',
+      receiver.url,
+      '--metrics-out',
+      out,
+      '--trace-sample',
+      '0.2',
+    ]);
     expect(r.code).toBe(0);
     const text = readFileSync(out, 'utf8');
-    const exported = new Set(receiver.spans.filter((s) => s.service === 'cli-exemplars').map((s) => `${s.traceId}/${s.spanId}`));
-    const exemplars = [...text.matchAll(/# \{traceId="([0-9a-f]{32})",spanId="([0-9a-f]{16})"\}/g)].map((m) => `${m[1]}/${m[2]}`);
+    const exported = new Set(
+      receiver.spans.filter((s) => s.service === 'cli-exemplars').map((s) => `${s.traceId}/${s.spanId}`),
+    );
+    const exemplars = [...text.matchAll(/# \{traceId="([0-9a-f]{32})",spanId="([0-9a-f]{16})"\}/g)].map(
+      (m) => `${m[1]}/${m[2]}`,
+    );
     expect(exemplars.length).toBeGreaterThan(5);
     for (const e of exemplars) expect(exported.has(e), e).toBe(true);
     const total = (name: string) => Number(new RegExp(`^${name} (\\d+)`, 'm').exec(text)?.[1]);

@@ -39,8 +39,13 @@ it('collector down, then failing, then back: ingest continues, queue bounded, dr
   const logged: string[] = [];
   const bound = 1_000;
   const sink = new TurnTraceSink('relay-down', {
-    endpoint: receiver.url, keepFraction: 1, maxSpansPerSec: Infinity,
-    maxQueuedSpans: bound, maxExportBatchSize: 200, scheduledDelayMs: 20, log: (m) => logged.push(m),
+    endpoint: receiver.url,
+    keepFraction: 1,
+    maxSpansPerSec: Infinity,
+    maxQueuedSpans: bound,
+    maxExportBatchSize: 200,
+    scheduledDelayMs: 20,
+    log: (m) => logged.push(m),
   });
   const pipeline = new RelayPipeline('relay-down', [sink]);
   let maxQueued = 0;
@@ -49,7 +54,8 @@ it('collector down, then failing, then back: ingest continues, queue bounded, dr
     const t0 = performance.now();
     const assembler = pipeline.openFile(file, new Date());
     const read = await readFileLines(file, assembler, {
-      maxLineBytes: 1 << 20, chunkBytes: 256 * 1024,
+      maxLineBytes: 1 << 20,
+      chunkBytes: 256 * 1024,
       onProgress: () => {
         maxQueued = Math.max(maxQueued, sink.queuedSpans);
         maxHeap = Math.max(maxHeap, process.memoryUsage().heapUsed);
@@ -59,7 +65,8 @@ it('collector down, then failing, then back: ingest continues, queue bounded, dr
     return { lines: read.lines, ms: performance.now() - t0 };
   };
   /** Turns (trace roots) received whose wait was in `file`. */
-  const receivedFrom = (file: string) => receiver.spans.filter((s) => s.name === 'reactor.turn' && s.attributes['log.file.path'] === file).length;
+  const receivedFrom = (file: string) =>
+    receiver.spans.filter((s) => s.name === 'reactor.turn' && s.attributes['log.file.path'] === file).length;
 
   try {
     // 1. Collector up.
@@ -118,7 +125,12 @@ it('a reader that can wait (replay) paced by backpressure() loses nothing to a s
   const file = path.join(tmp, 'paced.log');
   generateLogFile(file, { envelope: 'e3-micros', lines: 40_000, seed: 9 });
   const sink = new TurnTraceSink('relay-paced', {
-    endpoint: receiver.url, keepFraction: 1, maxSpansPerSec: Infinity, maxQueuedSpans: 300, maxExportBatchSize: 100, scheduledDelayMs: 5,
+    endpoint: receiver.url,
+    keepFraction: 1,
+    maxSpansPerSec: Infinity,
+    maxQueuedSpans: 300,
+    maxExportBatchSize: 100,
+    scheduledDelayMs: 5,
     log: () => undefined,
   });
   try {
@@ -130,7 +142,10 @@ it('a reader that can wait (replay) paced by backpressure() loses nothing to a s
     for (let at = 0; at < data.length; at += 64 * 1024) {
       splitter.push(data.subarray(at, Math.min(data.length, at + 64 * 1024)));
       const wait = sink.backpressure();
-      if (wait) { waited++; await wait; }
+      if (wait) {
+        waited++;
+        await wait;
+      }
       expect(sink.queuedSpans).toBeLessThanOrEqual(300);
     }
     splitter.end();

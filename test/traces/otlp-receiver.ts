@@ -28,10 +28,16 @@ export interface ReceivedSpan {
 }
 
 interface AnyValue {
-  stringValue?: string; intValue?: string | number; boolValue?: boolean; doubleValue?: number;
+  stringValue?: string;
+  intValue?: string | number;
+  boolValue?: boolean;
+  doubleValue?: number;
   arrayValue?: { values?: AnyValue[] };
 }
-interface KeyValue { key: string; value: AnyValue }
+interface KeyValue {
+  key: string;
+  value: AnyValue;
+}
 
 function decodeValue(v: AnyValue): AttrValue {
   if (v.stringValue !== undefined) return v.stringValue;
@@ -50,14 +56,20 @@ function decodeAttrs(kvs: KeyValue[] | undefined): Record<string, AttrValue> {
 
 function hexId(id: unknown, bytes: number, what: string): string {
   if (id === undefined || id === '') return '';
-  if (typeof id !== 'string' || !new RegExp(`^[0-9a-f]{${bytes * 2}}$`).test(id)) throw new Error(`bad ${what}: ${JSON.stringify(id)}`);
+  if (typeof id !== 'string' || !new RegExp(`^[0-9a-f]{${bytes * 2}}$`).test(id))
+    throw new Error(`bad ${what}: ${JSON.stringify(id)}`);
   return id;
 }
 
 /** OTLP/JSON ExportTraceServiceRequest → spans. Throws on anything malformed. */
 export function decodeTraceRequest(body: unknown): ReceivedSpan[] {
   const out: ReceivedSpan[] = [];
-  const req = body as { resourceSpans?: Array<{ resource?: { attributes?: KeyValue[] }; scopeSpans?: Array<{ spans?: Array<Record<string, unknown>> }> }> };
+  const req = body as {
+    resourceSpans?: Array<{
+      resource?: { attributes?: KeyValue[] };
+      scopeSpans?: Array<{ spans?: Array<Record<string, unknown>> }>;
+    }>;
+  };
   if (!Array.isArray(req.resourceSpans)) throw new Error('no resourceSpans');
   for (const rs of req.resourceSpans) {
     const resource = decodeAttrs(rs.resource?.attributes);
@@ -72,17 +84,25 @@ export function decodeTraceRequest(body: unknown): ReceivedSpan[] {
           spanId: hexId(s.spanId, 8, 'spanId'),
           parentSpanId: hexId(s.parentSpanId, 8, 'parentSpanId'),
           name: String(s.name),
-          start, end,
+          start,
+          end,
           attributes: decodeAttrs(s.attributes as KeyValue[]),
-          status: (s.status as { code?: number; message?: string } | undefined)?.code !== undefined
-            ? { code: (s.status as { code: number }).code, message: (s.status as { message?: string }).message }
-            : { code: 0 },
+          status:
+            (s.status as { code?: number; message?: string } | undefined)?.code !== undefined
+              ? { code: (s.status as { code: number }).code, message: (s.status as { message?: string }).message }
+              : { code: 0 },
           links: ((s.links as Array<{ traceId: string; spanId: string; attributes?: KeyValue[] }>) ?? []).map((l) => ({
-            traceId: hexId(l.traceId, 16, 'link traceId'), spanId: hexId(l.spanId, 8, 'link spanId'), attributes: decodeAttrs(l.attributes),
+            traceId: hexId(l.traceId, 16, 'link traceId'),
+            spanId: hexId(l.spanId, 8, 'link spanId'),
+            attributes: decodeAttrs(l.attributes),
           })),
-          events: ((s.events as Array<{ name: string; timeUnixNano: string; attributes?: KeyValue[] }>) ?? []).map((e) => ({
-            name: e.name, time: BigInt(e.timeUnixNano), attributes: decodeAttrs(e.attributes),
-          })),
+          events: ((s.events as Array<{ name: string; timeUnixNano: string; attributes?: KeyValue[] }>) ?? []).map(
+            (e) => ({
+              name: e.name,
+              time: BigInt(e.timeUnixNano),
+              attributes: decodeAttrs(e.attributes),
+            }),
+          ),
         });
       }
     }
@@ -109,10 +129,15 @@ export class OtlpReceiver {
   }
 
   async start(port = 0): Promise<void> {
-    const server = createServer((req, res) => { void this.handle(req, res); });
+    const server = createServer((req, res) => {
+      void this.handle(req, res);
+    });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(port, '127.0.0.1', () => { server.off('error', reject); resolve(); });
+      server.listen(port, '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
     this.server = server;
     this.port = (server.address() as AddressInfo).port;
@@ -132,16 +157,28 @@ export class OtlpReceiver {
     for await (const c of req) chunks.push(c as Buffer);
     this.requests++;
     this.requestInfo.push({ headers: req.headers });
-    if (req.method !== 'POST' || req.url !== '/v1/traces') { res.writeHead(404).end(); return; }
-    if (this.failWith !== null) { this.rejected++; res.writeHead(this.failWith, { 'content-type': 'application/json' }).end('{}'); return; }
-    if (!String(req.headers['content-type']).startsWith('application/json')) { res.writeHead(415).end(); return; }
+    if (req.method !== 'POST' || req.url !== '/v1/traces') {
+      res.writeHead(404).end();
+      return;
+    }
+    if (this.failWith !== null) {
+      this.rejected++;
+      res.writeHead(this.failWith, { 'content-type': 'application/json' }).end('{}');
+      return;
+    }
+    if (!String(req.headers['content-type']).startsWith('application/json')) {
+      res.writeHead(415).end();
+      return;
+    }
     let body = Buffer.concat(chunks);
     if (req.headers['content-encoding'] === 'gzip') body = gunzipSync(body);
     let spans: ReceivedSpan[];
     try {
       spans = decodeTraceRequest(JSON.parse(body.toString('utf8')));
     } catch (err) {
-      res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ message: (err as Error).message }));
+      res
+        .writeHead(400, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ message: (err as Error).message }));
       return;
     }
     this.spanCount += spans.length;

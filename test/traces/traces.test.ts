@@ -12,7 +12,11 @@ import { TurnTraceSink, type TraceOptions } from '../../src/export/traces.js';
 import { replay } from '../../src/replay.js';
 import { generateLogFile } from '../../src/bench/generate.js';
 import type {
-  ObservationSink, PollCycleObservation, StallObservation, WaitObservation, WakeToPollObservation,
+  ObservationSink,
+  PollCycleObservation,
+  StallObservation,
+  WaitObservation,
+  WakeToPollObservation,
 } from '../../src/reactor/observations.js';
 import { NS_PER_SEC, type LogTime } from '../../src/time.js';
 
@@ -36,18 +40,32 @@ class Recorder implements ObservationSink {
   delays: WakeToPollObservation[] = [];
   stalls: StallObservation[] = [];
   finished = 0;
-  wait(w: WaitObservation): void { this.waits.push(w); }
-  pollCycle(p: PollCycleObservation): void { this.polls.push(p); }
-  wakeToPoll(d: WakeToPollObservation): void { this.delays.push(d); }
-  stall(s: StallObservation): void { this.stalls.push(s); }
-  finish(): void { this.finished++; }
+  wait(w: WaitObservation): void {
+    this.waits.push(w);
+  }
+  pollCycle(p: PollCycleObservation): void {
+    this.polls.push(p);
+  }
+  wakeToPoll(d: WakeToPollObservation): void {
+    this.delays.push(d);
+  }
+  stall(s: StallObservation): void {
+    this.stalls.push(s);
+  }
+  finish(): void {
+    this.finished++;
+  }
 }
 
 let runNo = 0;
 /** Replays files with traces on; returns the spans the receiver decoded for this run only. */
 async function tracedReplay(files: string[], opts: TraceOptions, relay = `relay-${++runNo}`) {
   const downstream = new Recorder();
-  const sink = new TurnTraceSink(relay, { endpoint: receiver.url, scheduledDelayMs: 20, log: () => undefined, ...opts }, downstream);
+  const sink = new TurnTraceSink(
+    relay,
+    { endpoint: receiver.url, scheduledDelayMs: 20, log: () => undefined, ...opts },
+    downstream,
+  );
   const from = receiver.spans.length;
   const report = await replay(files, { sinks: [sink], relay });
   await sink.shutdown(10_000);
@@ -71,7 +89,10 @@ const fileLines = new Map<string, string[]>();
 /** The timestamp written at the start of line `line` (1-based; env_logger `[2022-04-21T22:30:01.000037Z …`), in unix ns. */
 function loggedTimeAt(file: string, line: number): bigint {
   let lines = fileLines.get(file);
-  if (lines === undefined) { lines = readFileSync(file, 'utf8').split('\n'); fileLines.set(file, lines); }
+  if (lines === undefined) {
+    lines = readFileSync(file, 'utf8').split('\n');
+    fileLines.set(file, lines);
+  }
   const text = lines[line - 1];
   const m = /^\[(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)\.(\d+)Z/.exec(text);
   if (!m) throw new Error(`no timestamp at ${file}:${line}: ${text}`);
@@ -81,7 +102,9 @@ function loggedTimeAt(file: string, line: number): bigint {
 
 describe('every turn kept (relay-stall.log)', () => {
   let run: Awaited<ReturnType<typeof tracedReplay>>;
-  beforeAll(async () => { run = await tracedReplay([SAMPLE], { keepFraction: 1, maxSpansPerSec: Infinity }); });
+  beforeAll(async () => {
+    run = await tracedReplay([SAMPLE], { keepFraction: 1, maxSpansPerSec: Infinity });
+  });
 
   it('one trace per turn: a reactor.turn root with its epoll.wait and poll cycles as children', () => {
     const { spans, downstream, sink } = run;
@@ -100,7 +123,8 @@ describe('every turn kept (relay-stall.log)', () => {
         expect(s.parentSpanId).toBe(roots[0].spanId);
         expect(['epoll.wait', 'swarm.poll_next', 'reactor.stall']).toContain(s.name);
         // Within the turn — except a starved stall, whose readiness came in an earlier turn (already closed).
-        if (s.attributes['pollscope.stall.kind'] !== 'starved') expect(s.start >= roots[0].start && s.start <= roots[0].end).toBe(true);
+        if (s.attributes['pollscope.stall.kind'] !== 'starved')
+          expect(s.start >= roots[0].start && s.start <= roots[0].end).toBe(true);
         // The blocked time ends before the next wait starts; a poll cycle may outlast its turn.
         if (s.name === 'epoll.wait') expect(s.end <= roots[0].end).toBe(true);
       }
@@ -182,7 +206,8 @@ describe('every turn kept (relay-stall.log)', () => {
     expect(r['service.instance.id']).toBeTruthy();
     const wait = spans.find((s) => s.name === 'epoll.wait' && Array.isArray(s.attributes['epoll.ready.keys']))!;
     expect(wait.attributes).toMatchObject({ 'thread.name': expect.any(String), 'log.file.line': expect.any(Number) });
-    for (const root of spans.filter((s) => s.name === 'reactor.turn')) expect(root.attributes['log.file.path']).toBe(SAMPLE);
+    for (const root of spans.filter((s) => s.name === 'reactor.turn'))
+      expect(root.attributes['log.file.path']).toBe(SAMPLE);
     expect(wait.attributes['epoll.ready.flags']).toEqual(expect.arrayContaining([expect.stringMatching(/IN|OUT/)]));
     const ids = new Set(spans.map((s) => `${s.traceId}/${s.spanId}`));
     const all = [...downstream.waits, ...downstream.polls, ...downstream.delays, ...downstream.stalls];
@@ -240,7 +265,10 @@ describe('volume control on a generated log', () => {
     const kept = new Set(traces.keys());
     let withExemplar = 0;
     for (const w of run.downstream.waits) {
-      if (w.exemplar) { withExemplar++; expect(kept.has(w.exemplar.traceId)).toBe(true); }
+      if (w.exemplar) {
+        withExemplar++;
+        expect(kept.has(w.exemplar.traceId)).toBe(true);
+      }
     }
     expect(withExemplar).toBe(roots.length);
     for (const p of run.downstream.polls) if (p.exemplar) expect(kept.has(p.exemplar.traceId)).toBe(true);
@@ -253,7 +281,10 @@ describe('volume control on a generated log', () => {
 
     // The same decisions again: sampling is a function of the deterministic trace id.
     const again = await tracedReplay([file], { keepFraction: 0.1, maxSpansPerSec: Infinity }, run.sink.relay);
-    const againRoots = again.spans.filter((s) => s.name === 'reactor.turn').map((s) => s.traceId).sort();
+    const againRoots = again.spans
+      .filter((s) => s.name === 'reactor.turn')
+      .map((s) => s.traceId)
+      .sort();
     expect(againRoots).toEqual(roots.map((r) => r.traceId).sort());
   });
 
@@ -268,29 +299,42 @@ describe('volume control on a generated log', () => {
     // Token bucket: at most one second of burst and one turn above the rate.
     expect(ordinary).toBeLessThanOrEqual(cap * (seconds + 1) + 50);
     expect(ordinary).toBeGreaterThan(cap * seconds * 0.5);
-    const stallCount = Object.values(run.report.stalls.counts).reduce((a, b) => a + b, 0) - run.report.stalls.counts.slow_poll;
+    const stallCount =
+      Object.values(run.report.stalls.counts).reduce((a, b) => a + b, 0) - run.report.stalls.counts.slow_poll;
     expect(stallTraces.size).toBeLessThanOrEqual(stallCount);
     for (const id of stallTraces) expect(run.spans.some((s) => s.traceId === id)).toBe(true);
   });
 
   it('the standard OTLP variables reach the exporter: endpoint, headers, gzip compression', async () => {
-    const keys = ['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', 'OTEL_EXPORTER_OTLP_TRACES_HEADERS', 'OTEL_EXPORTER_OTLP_TRACES_COMPRESSION'] as const;
+    const keys = [
+      'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT',
+      'OTEL_EXPORTER_OTLP_TRACES_HEADERS',
+      'OTEL_EXPORTER_OTLP_TRACES_COMPRESSION',
+    ] as const;
     const saved = keys.map((k) => process.env[k]);
     process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT = `${receiver.url}/v1/traces`;
     process.env.OTEL_EXPORTER_OTLP_TRACES_HEADERS = 'x-collector-token=t0ken';
     process.env.OTEL_EXPORTER_OTLP_TRACES_COMPRESSION = 'gzip';
     try {
       const from = receiver.requestInfo.length;
-      const sink = new TurnTraceSink('relay-envvars', { keepFraction: 1, maxSpansPerSec: Infinity, scheduledDelayMs: 20 });
+      const sink = new TurnTraceSink('relay-envvars', {
+        keepFraction: 1,
+        maxSpansPerSec: Infinity,
+        scheduledDelayMs: 20,
+      });
       await replay([SAMPLE], { sinks: [sink], relay: 'relay-envvars' });
       await sink.shutdown(10_000);
       const requests = receiver.requestInfo.slice(from);
       expect(requests.length).toBeGreaterThan(0);
-      for (const r of requests) expect(r.headers).toMatchObject({ 'x-collector-token': 't0ken', 'content-encoding': 'gzip' });
+      for (const r of requests)
+        expect(r.headers).toMatchObject({ 'x-collector-token': 't0ken', 'content-encoding': 'gzip' });
       expect(receiver.spans.filter((s) => s.service === 'relay-envvars')).toHaveLength(sink.counters.spansExported);
       expect(sink.counters.spansExported).toBeGreaterThan(100);
     } finally {
-      keys.forEach((k, i) => { if (saved[i] === undefined) delete process.env[k]; else process.env[k] = saved[i]; });
+      keys.forEach((k, i) => {
+        if (saved[i] === undefined) delete process.env[k];
+        else process.env[k] = saved[i];
+      });
     }
   });
 
@@ -299,15 +343,22 @@ describe('volume control on a generated log', () => {
     process.env.OTEL_SERVICE_NAME = 'relay-from-env';
     process.env.OTEL_RESOURCE_ATTRIBUTES = 'deployment.environment=test,team=p2p';
     try {
-      const sink = new TurnTraceSink('relay-env', { endpoint: receiver.url, keepFraction: 1, maxSpansPerSec: Infinity, scheduledDelayMs: 20 });
+      const sink = new TurnTraceSink('relay-env', {
+        endpoint: receiver.url,
+        keepFraction: 1,
+        maxSpansPerSec: Infinity,
+        scheduledDelayMs: 20,
+      });
       await replay([SAMPLE], { sinks: [sink], relay: 'relay-env' });
       await sink.shutdown(10_000);
       const spans = receiver.spans.filter((s) => s.service === 'relay-from-env');
       expect(spans.length).toBe(sink.counters.spansExported);
       expect(spans[0].resource).toMatchObject({ 'deployment.environment': 'test', team: 'p2p' });
     } finally {
-      if (saved.n === undefined) delete process.env.OTEL_SERVICE_NAME; else process.env.OTEL_SERVICE_NAME = saved.n;
-      if (saved.a === undefined) delete process.env.OTEL_RESOURCE_ATTRIBUTES; else process.env.OTEL_RESOURCE_ATTRIBUTES = saved.a;
+      if (saved.n === undefined) delete process.env.OTEL_SERVICE_NAME;
+      else process.env.OTEL_SERVICE_NAME = saved.n;
+      if (saved.a === undefined) delete process.env.OTEL_RESOURCE_ATTRIBUTES;
+      else process.env.OTEL_RESOURCE_ATTRIBUTES = saved.a;
     }
   });
 });
@@ -316,10 +367,15 @@ describe('a log with swarm lines and no reactor lines', () => {
   it('a blocked poll is still a trace of its own (no turn to put it in), with the logged times', async () => {
     const L = (t: string, msg: string) => `[2022-04-21T22:${t}Z TRACE libp2p_swarm] ${msg}`;
     const file = path.join(tmp, 'swarm-only.log');
-    writeFileSync(file, [
-      L('00:00.000000', 'Swarm<TBehavior>::Stream::poll_next:+'), L('00:00.000400', 'Swarm<TBehavior>::Stream::poll_next:- result.is_ready(): false'),
-      L('00:00.100000', 'Swarm<TBehavior>::Stream::poll_next:+'), L('00:01.600123', 'Swarm<TBehavior>::Stream::poll_next:- result.is_ready(): true'),
-    ].join('\n') + '\n');
+    writeFileSync(
+      file,
+      [
+        L('00:00.000000', 'Swarm<TBehavior>::Stream::poll_next:+'),
+        L('00:00.000400', 'Swarm<TBehavior>::Stream::poll_next:- result.is_ready(): false'),
+        L('00:00.100000', 'Swarm<TBehavior>::Stream::poll_next:+'),
+        L('00:01.600123', 'Swarm<TBehavior>::Stream::poll_next:- result.is_ready(): true'),
+      ].join('\n') + '\n',
+    );
     const run = await tracedReplay([file], {});
     expect(run.report.stalls.counts.blocked_poll).toBe(1);
     expect(run.spans).toHaveLength(1);

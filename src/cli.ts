@@ -271,7 +271,7 @@ function traceSinkFromFlags(
 
 /** --otlp-endpoint, --jaeger-ui and --trace-* (replay and run); null when traces are off. */
 function traceOptionsFromFlags(v: Record<string, unknown>): { options: TraceOptions; endpoint: string } | null {
-  const flag = (name: string): string | undefined => (typeof v[name] === 'string' ? (v[name] as string) : undefined);
+  const flag = (name: string): string | undefined => (typeof v[name] === 'string' ? v[name] : undefined);
   const endpoint = flag('otlp-endpoint');
   if (endpoint !== undefined) {
     try {

@@ -53,7 +53,7 @@ function runWriter(src: string, dst: string): Promise<void> {
     });
     children.add(child);
     let err = '';
-    child.stderr!.on('data', (d: Buffer) => {
+    child.stderr.on('data', (d: Buffer) => {
       err += d.toString();
     });
     child.on('error', reject);

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { rec, run, fixture } from './support.js';
-import type { LogRecord } from '../../src/parse/record.js';
-import type { Decoder, ReactorEvent } from '../../src/decode/events.js';
+import type { ReactorEvent } from '../../src/decode/events.js';
 import { AsyncIoDecoder } from '../../src/decode/async-io.js';
 
 const DRIVER = 'async_io::driver';

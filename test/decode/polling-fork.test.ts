@@ -1,10 +1,8 @@
 import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fixture as fixturePath } from '../helpers.js';
 import { rec, run } from './support.js';
-import type { LogRecord } from '../../src/parse/record.js';
-import { NOTIFY_KEY, type Decoder, type ReactorEvent } from '../../src/decode/events.js';
+import { NOTIFY_KEY, type ReactorEvent } from '../../src/decode/events.js';
 import { PollingForkDecoder } from '../../src/decode/polling-fork.js';
 
 const E = 'polling::epoll';

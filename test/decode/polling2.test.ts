@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { rec, run, fixture } from './support.js';
-import type { LogRecord } from '../../src/parse/record.js';
-import { NOTIFY_KEY, type Decoder, type ReactorEvent } from '../../src/decode/events.js';
+import { NOTIFY_KEY, type ReactorEvent } from '../../src/decode/events.js';
 import { Polling2Decoder } from '../../src/decode/polling2.js';
 
 const d = new Polling2Decoder();

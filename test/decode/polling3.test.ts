@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { rec, run } from './support.js';
-import type { LogRecord } from '../../src/parse/record.js';
-import { NOTIFY_KEY, type Decoder, type ReactorEvent } from '../../src/decode/events.js';
+import { NOTIFY_KEY } from '../../src/decode/events.js';
 import { Polling3Decoder } from '../../src/decode/polling3.js';
 
 const E = 'polling::epoll';

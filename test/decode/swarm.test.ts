@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fixture as fixturePath } from '../helpers.js';
 import { rec as record, run } from './support.js';

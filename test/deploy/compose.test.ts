@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- documents parsed from YAML/JSON (compose, Prometheus configs and API answers): their shape is what these tests check. */
 /**
  * docker-compose.yml, checked without a Docker engine: Debian's docker-compose validates it
  * against the Compose specification schema it ships and resolves it (`config`); the resolved

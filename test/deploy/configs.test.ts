@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- documents parsed from YAML/JSON (compose, Prometheus configs and API answers): their shape is what these tests check. */
 /**
  * Jaeger's config and Grafana's provisioning and dashboard: parsed with the `yaml` package and
  * JSON.parse, and checked for what the services need — every pipeline component defined, the

@@ -58,10 +58,10 @@ function startWriter(args: string[]): { child: ChildProcess; exit: Promise<numbe
   const child = spawn(process.execPath, [WRITER, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   let out = '';
-  child.stdout!.on('data', (d) => {
+  child.stdout.on('data', (d) => {
     out += d;
   });
-  child.stderr!.on('data', (d) => {
+  child.stderr.on('data', (d) => {
     out += d;
   });
   const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
@@ -200,7 +200,7 @@ describe('deploy/demo/write-demo-log.mjs', () => {
     );
     children.push(run);
     let stderr = '';
-    run.stderr!.on('data', (d) => {
+    run.stderr.on('data', (d) => {
       stderr += d;
     });
     const metric = (text: string, series: string) =>

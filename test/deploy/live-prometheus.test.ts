@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- documents parsed from YAML/JSON (compose, Prometheus configs and API answers): their shape is what these tests check. */
 /**
  * The host Prometheus config with the alert rules, run for real: Debian's Prometheus (loopback,
  * temporary storage, 1 s intervals) scrapes a real `pollscope run` that has read the bundled
@@ -23,10 +24,10 @@ function start(cmd: string, args: string[]): { child: ChildProcess; log: () => s
   const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   let out = '';
-  child.stdout!.on('data', (d) => {
+  child.stdout.on('data', (d) => {
     out += d;
   });
-  child.stderr!.on('data', (d) => {
+  child.stderr.on('data', (d) => {
     out += d;
   });
   return { child, log: () => out };

@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- documents parsed from YAML/JSON (compose, Prometheus configs and API answers): their shape is what these tests check. */
 /**
  * Every PromQL expression in the dashboard and the alert rules parses (Prometheus' own parser,
  * through promtool), and every metric it names is one pollscope really exports: the names are

@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- documents parsed from YAML/JSON (compose, Prometheus configs and API answers): their shape is what these tests check. */
 /**
  * Shared by the deployment tests: running the real tools (promtool, amtool, docker-compose,
  * systemd-analyze, logrotate), reading the stack's files, and listing every PromQL expression

@@ -71,10 +71,10 @@ describe('Daemon in-process', () => {
     await sleep(1500);
     const during = active.filter((a) => a !== null);
     expect(during.length).toBeGreaterThan(3);
-    expect(during.every((a) => a!.kind === 'silent')).toBe(true);
-    expect(during[0]!.durationNs).toBeGreaterThanOrEqual(1e9);
-    expect(during[during.length - 1]!.durationNs).toBeGreaterThan(during[0]!.durationNs);
-    expect(during[0]!.pos.line).toBe(WAKE_LINE);
+    expect(during.every((a) => a.kind === 'silent')).toBe(true);
+    expect(during[0].durationNs).toBeGreaterThanOrEqual(1e9);
+    expect(during[during.length - 1].durationNs).toBeGreaterThan(during[0].durationNs);
+    expect(during[0].pos.line).toBe(WAKE_LINE);
     expect(active).not.toContain(null);
     expect(daemon.activeStalls()).toHaveLength(1);
 

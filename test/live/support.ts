@@ -133,8 +133,8 @@ export function runWriter(o: WriterOptions): {
   const child = spawn(process.execPath, [WRITER, JSON.stringify(o)], { stdio: ['ignore', 'pipe', 'inherit'] });
   children.add(child);
   let out = '';
-  child.stdout!.setEncoding('utf8');
-  child.stdout!.on('data', (d: string) => {
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (d: string) => {
     out += d;
   });
   const done = new Promise<{ written: number; rotations: number }>((resolve, reject) =>

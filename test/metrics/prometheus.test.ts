@@ -31,10 +31,10 @@ function start(cmd: string, args: string[]): { child: ChildProcess; stderr: () =
   children.push(child);
   let out = '';
   let err = '';
-  child.stdout!.on('data', (d: Buffer) => {
+  child.stdout.on('data', (d: Buffer) => {
     out += d.toString();
   });
-  child.stderr!.on('data', (d: Buffer) => {
+  child.stderr.on('data', (d: Buffer) => {
     err += d.toString();
   });
   return { child, stderr: () => err, stdout: () => out };

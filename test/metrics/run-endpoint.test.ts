@@ -33,7 +33,7 @@ function runDaemon(args: string[]): { child: ChildProcess; stderr: () => string;
   );
   children.push(child);
   let err = '';
-  child.stderr!.on('data', (d: Buffer) => {
+  child.stderr.on('data', (d: Buffer) => {
     err += d.toString();
   });
   return { child, stderr: () => err, exit: new Promise((r) => child.once('exit', (code) => r(code))) };

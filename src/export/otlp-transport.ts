@@ -207,6 +207,17 @@ function isTlsError(code: string): boolean {
   );
 }
 
+/** Where to look, by TLS error. */
+function tlsHint(code: string, t: OtlpTransport): string {
+  if (code === 'EPROTO') return "the port does not speak TLS (use http://, or the collector's TLS port)";
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID')
+    return "the collector's certificate does not name the endpoint's host (subjectAltName)";
+  if (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID')
+    return "check the certificate's dates and this machine's clock";
+  const ca = t.caSource ?? "Node's built-in CAs (set traces.ca_file or OTEL_EXPORTER_OTLP_CERTIFICATE)";
+  return `the collector's certificate must be signed by a CA in ${ca}`;
+}
+
 /**
  * An export error as the operator needs it: what failed, against which URL, and where to look.
  * `key` groups errors of one kind (each kind is logged once when first seen).
@@ -214,24 +225,25 @@ function isTlsError(code: string): boolean {
 export function describeExportError(err: Error | undefined, t: OtlpTransport): { key: string; text: string } {
   if (err === undefined) return { key: 'unknown', text: `export to ${t.url} failed` };
   const code = (err as { code?: unknown }).code;
+  // OpenSSL's messages may span lines and carry its error queue: keep one line and the reason.
+  const message = err.message
+    .replace(/\s+/g, ' ')
+    .replace(/\b[0-9A-F]{8,}:error:[0-9A-F]+:SSL routines:[^:]*:([^:]+):\S*/g, '$1')
+    .trim();
   if (typeof code === 'number') {
     // OTLPExporterError: the collector answered with an HTTP error status.
     const auth =
       code === 401 || code === 403
         ? `; check the auth headers (${t.headerSources.length > 0 ? t.headerSources.join(', ') : 'none are configured: traces.headers_file or OTEL_EXPORTER_OTLP_HEADERS'})`
         : '';
-    return { key: `http ${code}`, text: `${t.url} answered HTTP ${code} ${err.message}${auth}` };
+    return { key: `http ${code}`, text: `${t.url} answered HTTP ${code} ${message}${auth}` };
   }
   if (typeof code === 'string' && isTlsError(code)) {
-    const ca = t.caSource ?? "Node's built-in CAs (set traces.ca_file or OTEL_EXPORTER_OTLP_CERTIFICATE)";
-    return {
-      key: code,
-      text: `TLS with ${t.url} failed: ${err.message} (${code}); the collector's certificate must be signed by a CA in ${ca} and name the endpoint's host`,
-    };
+    return { key: code, text: `TLS with ${t.url} failed: ${message} (${code}); ${tlsHint(code, t)}` };
   }
   const suffix = typeof code === 'string' ? ` (${code})` : '';
   return {
     key: typeof code === 'string' ? code : err.message,
-    text: `export to ${t.url} failed: ${err.message}${suffix}`,
+    text: `export to ${t.url} failed: ${message}${suffix}`,
   };
 }

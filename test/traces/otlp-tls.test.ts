@@ -136,6 +136,25 @@ describe('https collector with a CA of our own, auth headers', () => {
     expect(tlsLines[0]).toContain("Node's built-in CAs (set traces.ca_file or OTEL_EXPORTER_OTLP_CERTIFICATE)");
   });
 
+  it('https:// to a port that speaks plain HTTP: said once, as such', async () => {
+    const plain = new OtlpReceiver();
+    await plain.start();
+    try {
+      const { sink, logged } = await tracedReplay({
+        endpoint: plain.url.replace('http:', 'https:'),
+        caFile: pki.caFile,
+      });
+      expect(plain.requests).toBe(0);
+      expect(sink.counters.spansDropped.export_failed).toBe(spansOfSample);
+      const lines = logged.filter((m) => m.startsWith('OTLP export failed:'));
+      expect(lines).toEqual([
+        `OTLP export failed: TLS with https://127.0.0.1:${plain.port}/v1/traces failed: write EPROTO wrong version number (EPROTO); the port does not speak TLS (use http://, or the collector's TLS port); ${lines[0]?.match(/; (\d+) spans dropped/)?.[1]} spans dropped (export_failed), further errors of this kind are only counted`,
+      ]);
+    } finally {
+      await plain.stop();
+    }
+  });
+
   it('a wrong token: the collector answers 401, said once with where the headers came from', async () => {
     receiver.requireHeaders = { authorization: 'Bearer the-right-one' };
     try {

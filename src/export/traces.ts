@@ -8,7 +8,7 @@
  * and only then passes the turn's observations — with exemplars of kept turns — to the
  * downstream sink (metrics), so an exemplar never points at a dropped trace. A turn closes when
  * the next wait on its fd is observed, or at the end of input (`finish()`): the downstream sink
- * sees observations at most one turn late. Counters: trace-metrics.ts; summary text: report.ts.
+ * sees observations at most one turn late. Counters: trace-metrics.ts; summary text: report-traces.ts.
  */
 import type { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
 import type {
@@ -35,7 +35,13 @@ import { TurnGrouper, type Turn } from './turns.js';
 export { tracesConfigured, tracesUrl, readHeadersFile } from './otlp-transport.js';
 export { DROP_REASONS, type DropReason, type KeepReason } from './trace-policy.js';
 export { registerTraceCounters, TraceCounters } from './trace-metrics.js';
-export { formatTraceSummary, jaegerSearchHint, jaegerTraceUrl, traceSummary, type TraceSummary } from './report.js';
+export {
+  formatTraceSummary,
+  jaegerSearchHint,
+  jaegerTraceUrl,
+  traceSummary,
+  type TraceSummary,
+} from './report-traces.js';
 
 export interface TraceOptions {
   /** OTLP/HTTP endpoint (`--otlp-endpoint`): a base URL (`/v1/traces` is appended) or the full traces URL. Overrides OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT. */

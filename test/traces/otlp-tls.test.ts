@@ -86,7 +86,8 @@ describe('https collector with a CA of our own, auth headers', () => {
   });
 
   it('the standard variables alone (OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE, OTEL_EXPORTER_OTLP_HEADERS), read by the exporter', async () => {
-    const saved = { ...process.env };
+    const names = ['OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE', 'OTEL_EXPORTER_OTLP_HEADERS'] as const;
+    const saved = names.map((n) => process.env[n]);
     process.env.OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE = pki.caFile;
     // The spec's format: k=v pairs, comma-separated, URL-encoded.
     process.env.OTEL_EXPORTER_OTLP_HEADERS = `authorization=${encodeURIComponent(TOKEN)},x-scope-orgid=tenant-b`;
@@ -100,7 +101,10 @@ describe('https collector with a CA of our own, auth headers', () => {
         expect(r.headers['x-scope-orgid']).toBe('tenant-b');
       }
     } finally {
-      process.env = saved;
+      names.forEach((n, i) => {
+        if (saved[i] === undefined) delete process.env[n];
+        else process.env[n] = saved[i];
+      });
     }
   });
 

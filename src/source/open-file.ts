@@ -70,7 +70,15 @@ export class OpenFile {
   }
 
   /** Reads what the file holds beyond our position now (and what is appended meanwhile). */
-  readAvailable(now: number, buf: Buffer, scratch: Buffer, host: TailerHost, counters: TailerCounters): void {
+  readAvailable(
+    now: number,
+    buf: Buffer,
+    scratch: Buffer,
+    host: TailerHost,
+    counters: TailerCounters,
+    /** Called with the file still at its old position when it turns out truncated or rewritten. */
+    beforeStartOver?: (f: OpenFile) => void,
+  ): void {
     let size: number;
     try {
       size = fstatSync(this.fd).size;
@@ -78,7 +86,10 @@ export class OpenFile {
       return;
     }
     const change = changeOf(this, size, scratch);
-    if (change !== null) this.startOver(change, size, scratch, host, counters);
+    if (change !== null) {
+      beforeStartOver?.(this);
+      this.startOver(change, size, scratch, host, counters);
+    }
     if (size <= this.readPos) return;
     host.beforeChunk(this.relay, this.file);
     while (this.readPos < size) {

@@ -206,3 +206,32 @@ export function findUnreadGenerations(
   }
   return out;
 }
+
+/**
+ * copytruncate: the copy of an open file that was just found truncated (or rewritten) — a
+ * sibling not open whose first bytes are those the file had (`was`: its identity and what we had
+ * read). logrotate copies before it truncates, so lines written after our last read and before the
+ * copy are in the copy only, beyond `was.offset`. The caller reads the copy from there; reading it
+ * also makes it a known file, so a restart does not take it for a never-seen generation.
+ */
+export function findCopyOf(
+  file: string,
+  was: FilePosition,
+  isOpen: (key: string) => boolean,
+  scratch: Buffer,
+): { file: string; fd: number; st: Stats } | null {
+  if (was.fpLen === 0 || (was.fpLen < FINGERPRINT_BYTES && was.fpLen < was.offset)) return null;
+  for (const sibling of rotatedSiblings(file)) {
+    let fd: number;
+    try {
+      fd = openSync(sibling, 'r');
+    } catch {
+      continue;
+    }
+    const st = fstatSync(fd);
+    if (st.isFile() && !isOpen(idKey(st.dev, st.ino)) && st.size >= was.offset && sameStart(fd, was, st.size, scratch))
+      return { file: sibling, fd, st };
+    closeSync(fd);
+  }
+  return null;
+}

@@ -17,6 +17,7 @@ import { describeFsError } from './fs-errors.js';
 import { DirectoryHints, expandSpec, isGlobMatchOfAny, relayFromFileName, type LogSpec } from './glob.js';
 import { OpenFile, type TailerCounters, type TailerHost } from './open-file.js';
 import {
+  findCopyOf,
   findUnreadGenerations,
   identityOf,
   idKey,
@@ -393,7 +394,31 @@ export class Tailer {
   }
 
   private readAvailable(f: OpenFile, now: number): void {
-    f.readAvailable(now, this.chunk, this.scratch, this.host, this.counters);
+    f.readAvailable(now, this.chunk, this.scratch, this.host, this.counters, (t) => this.readCopyOf(t, now));
+  }
+
+  /**
+   * The file at a path was truncated or rewritten: if a sibling is its copy (copytruncate), the
+   * lines written after our last read and before the copy are there: read them first, from the
+   * offset we had reached (the held record goes first: it is older).
+   */
+  private readCopyOf(f: OpenFile, now: number): void {
+    const fp = this.paths.get(f.file);
+    if (fp === undefined || fp.current !== f) return;
+    const was: FilePosition = {
+      ...f.id,
+      path: f.file,
+      relay: f.relay,
+      offset: f.splitter.lineStart,
+      lineNo: f.splitter.lineNo,
+    };
+    const copy = findCopyOf(fp.file, was, this.isOpen, this.scratch);
+    if (copy === null) return;
+    this.host.beforeChunk(f.relay, f.file);
+    f.lines.flush();
+    const g = this.adopt(fp, { ...copy, offset: was.offset, lineNo: was.lineNo, resumed: true }, now);
+    this.host.notice(`${fp.file}: ${copy.file} is its copy (copytruncate); reading it from offset ${was.offset} first`);
+    g.readAvailable(now, this.chunk, this.scratch, this.host, this.counters);
   }
 
   /** atEnd: the file is done (drained); a last line without '\n' is still a line then. */

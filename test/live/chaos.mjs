@@ -207,28 +207,33 @@ export async function runChaos({ seed, durationMs, dir, cli, children = new Set(
       downUntil = 0;
     }
     const r = rnd();
-    if (r < 0.08) {
+    if (r < 0.05) {
       actions.renames++;
       rename();
-    } else if (r < 0.14) {
+    } else if (r < 0.15) {
       actions.doubleRenames++;
       rename();
       append(50);
       rename();
-    } else if (r < 0.18 && downUntil === 0) {
+    } else if (r < 0.19 && downUntil === 0) {
       // Delete + recreate with the daemon up: once it holds the file, it drains it through its fd.
-      await precondition(() => holdsOpen(daemon.child.pid, file), 15_000, 'the daemon to open the file before a delete', missed);
+      await precondition(
+        () => holdsOpen(daemon.child.pid, file),
+        15_000,
+        'the daemon to open the file before a delete',
+        missed,
+      );
       actions.recreates++;
       closeSync(fd);
       unlinkSync(file);
       deletedBelow = seq;
       fd = openSync(file, 'a');
-    } else if (r < 0.21 && downUntil === 0) {
+    } else if (r < 0.22 && downUntil === 0) {
       // `> file`: what was not read yet would be gone; truncate once every line so far is processed.
       await precondition(() => reader.covers(seq), 15_000, 'every line before a truncation', missed);
       actions.truncations++;
       ftruncateSync(fd, 0);
-    } else if (r < 0.25 && downUntil === 0) {
+    } else if (r < 0.26 && downUntil === 0) {
       await precondition(() => reader.covers(deletedBelow), 15_000, "a deleted file's lines before a kill -9", missed);
       actions.kills++;
       daemon.child.kill('SIGKILL');

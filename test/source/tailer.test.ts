@@ -242,6 +242,40 @@ describe('Tailer in-process (fake host, real files)', () => {
     expect(sink.seqs()).toEqual(range(0, 40));
   });
 
+  it('copytruncate after lines we had not read yet: they are read from the copy, from our offset', () => {
+    writeFileSync(file, lines(0, 30));
+    const { sink, tailer, look } = follow();
+    appendFileSync(file, lines(30, 40)); // written after our last look …
+    copyFileSync(file, `${file}.1`); // … so in the copy only once the file is truncated
+    truncateSync(file, 0);
+    appendFileSync(file, lines(40, 50));
+    advance(100);
+    look();
+    look();
+    expect(sink.seqs()).toEqual(range(0, 50));
+    expect(tailer.counters.truncations).toBe(1);
+    expect(
+      sink.notices.some((n) => /relay\.log\.1 is its copy \(copytruncate\); reading it from offset \d+ first/.test(n)),
+    ).toBe(true);
+  });
+
+  it('a restart soon after a copytruncate does not read the copy again', () => {
+    writeFileSync(file, lines(0, 30));
+    const first = follow();
+    copyFileSync(file, `${file}.1`);
+    truncateSync(file, 0);
+    appendFileSync(file, lines(30, 40));
+    advance(100);
+    first.look();
+    first.look(); // the copy, read to its end (nothing new in it), is closed and remembered
+    const saved = first.tailer.positions();
+    const savedAt = Date.now();
+    advance(1000); // well within the margin for files the last looks before a stop had not opened
+    const second = follow(saved, savedAt);
+    second.look();
+    expect([...first.sink.seqs(), ...second.sink.seqs()].sort((a, b) => a - b)).toEqual(range(0, 40));
+  });
+
   it('delete + recreate: the deleted file is drained through our fd, the new one read from 0', () => {
     writeFileSync(file, lines(0, 10));
     const { sink, look } = follow();

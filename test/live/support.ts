@@ -74,7 +74,7 @@ export async function runDaemon(
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.on('exit', (code, signal) => resolve({ code, signal })),
   );
-  const waitForLine = (re: RegExp, timeoutMs = 5000) => {
+  const waitForLine = (re: RegExp, timeoutMs = 20_000) => {
     const seen = lines.find((l) => re.test(l.text));
     if (seen) return Promise.resolve(seen);
     return new Promise<{ at: number; text: string }>((resolve, reject) => {

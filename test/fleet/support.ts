@@ -101,10 +101,10 @@ export function start(cmd: string, args: string[], cwd: string, children: ChildP
   children.push(child);
   let out = '';
   let err = '';
-  child.stdout!.on('data', (d: Buffer) => {
+  child.stdout.on('data', (d: Buffer) => {
     out += d.toString();
   });
-  child.stderr!.on('data', (d: Buffer) => {
+  child.stderr.on('data', (d: Buffer) => {
     err += d.toString();
   });
   return { child, stdout: () => out, stderr: () => err };

@@ -62,9 +62,8 @@ describe('a real Prometheus scraping pollscope over TLS with basic auth', () => 
       tmp,
       children,
     );
-    const url = await until(
-      "the daemon's TLS metrics endpoint",
-      async () => /metrics on (https:\/\/127\.0\.0\.1:\d+)\/metrics/.exec(daemon.stderr())?.[1],
+    const url = await until("the daemon's TLS metrics endpoint", () =>
+      Promise.resolve(/metrics on (https:\/\/127\.0\.0\.1:\d+)\/metrics/.exec(daemon.stderr())?.[1]),
     );
     target = new URL(url).host;
     const job = (name: string, passwordFile: string) => [

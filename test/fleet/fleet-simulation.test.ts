@@ -221,10 +221,10 @@ describe('fleet simulation: one Prometheus, 20 relays over TLS + basic auth, the
       }
     }
     expect(queries).toBeGreaterThan(80);
-    // The fleet table puts the stalled relay first.
+    // Sorted worst first, the stalled relay leads (over the last minute: the stall may be over by now).
     const worst = await promQuery(
       promUrl,
-      `sort_desc(max by (relay) (relay_poll_stall_active_seconds{relay=~"${multi}"}))`,
+      `sort_desc(max by (relay) (max_over_time(relay_poll_stall_active_seconds{relay=~"${multi}"}[1m])))`,
     );
     expect(worst[0].metric.relay).toBe(STALLED);
   });
@@ -237,6 +237,7 @@ describe('fleet simulation: one Prometheus, 20 relays over TLS + basic auth, the
     const cpu = await values('rate(process_cpu_seconds_total{job="pollscope"}[20s])');
     const rss = await values('process_resident_memory_bytes{job="pollscope"}');
     const lines = await values('sum by (instance) (rate(pollscope_lines_total[20s]))');
+    const promCpu = await values('rate(process_cpu_seconds_total{job="prometheus"}[20s])');
     const range = (o: Record<string, number>, k = 1) => {
       const v = Object.values(o).map((x) => x * k);
       return `${Math.min(...v).toFixed(3)}–${Math.max(...v).toFixed(3)}`;
@@ -251,6 +252,7 @@ describe('fleet simulation: one Prometheus, 20 relays over TLS + basic auth, the
         `  scrape duration per daemon (TLS + basic auth): ${range(scrape, 1000)} ms`,
         `  daemon CPU: ${range(cpu, 100)} % of a core; RSS ${range(rss, 1 / 2 ** 20)} MiB`,
         `  lines/s per daemon: ${range(lines)}`,
+        `  Prometheus CPU: ${range(promCpu, 100)} % of a core`,
       ].join('\n'),
     );
     expect(Math.max(...Object.values(scrape))).toBeLessThan(1);

@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { hasGlob, type LogSpec, type Tailer } from '../source/tailer.js';
 import { CONTENT_TYPES, type MetricsFormat, type PollscopeMetrics } from './metrics.js';
-import { tlsServerOptions, withWebConfig, type WebConfig } from './web-config.js';
+import { tlsServerOptions, withWebConfig, WebConfigWatcher, type WebConfig } from './web-config.js';
 
 export const DEFAULT_METRICS_HOST = '127.0.0.1';
 export const DEFAULT_METRICS_PORT = 9464;
@@ -22,6 +22,8 @@ export interface MetricsServer {
   readonly port: number;
   /** http://host:port, or https://host:port with a web config's TLS */
   readonly url: string;
+  /** With a web config: re-reads it and its certificates when they change (every 30 s). */
+  readonly webConfig: WebConfigWatcher | null;
   close(): Promise<void>;
 }
 
@@ -117,8 +119,11 @@ export async function startMetricsServer(
     handle(metrics, ready, req, res);
   };
   const web = opts.webConfig ?? null;
-  const listener = web !== null ? withWebConfig(web, OPEN_PATHS, serve) : serve;
-  const server: Server = web?.tls ? createTlsServer(tlsServerOptions(web.tls), listener) : createServer(listener);
+  let watcher: WebConfigWatcher | null = null;
+  const listener = web !== null ? withWebConfig(() => watcher!.config, OPEN_PATHS, serve) : serve;
+  const tlsServer = web?.tls ? createTlsServer(tlsServerOptions(web.tls), listener) : null;
+  const server: Server = tlsServer ?? createServer(listener);
+  if (web !== null) watcher = new WebConfigWatcher(web, tlsServer);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port ?? DEFAULT_METRICS_PORT, host, () => {
@@ -126,6 +131,7 @@ export async function startMetricsServer(
       resolve();
     });
   });
+  watcher?.start(30_000);
   const port = (server.address() as AddressInfo).port;
   const urlHost = host.includes(':') ? `[${host}]` : host;
   return {
@@ -133,8 +139,10 @@ export async function startMetricsServer(
     host,
     port,
     url: `${web?.tls ? 'https' : 'http'}://${urlHost}:${port}`,
+    webConfig: watcher,
     close: () =>
       new Promise<void>((resolve) => {
+        watcher?.stop();
         server.close(() => resolve());
         server.closeAllConnections();
       }),

@@ -22,7 +22,7 @@
  * start, never at the first scrape.
  */
 import { createHash, X509Certificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import path from 'node:path';
 import { createSecureContext, type SecureVersion, type TLSSocket, type TlsOptions } from 'node:tls';
@@ -60,6 +60,8 @@ export interface WebConfig {
   users: Map<string, string>;
   /** Extra response headers (the few upstream allows). */
   headers: Record<string, string>;
+  /** Every file it was read from (the web config, certificate, key, client CA): watched for changes. */
+  files: string[];
 }
 
 const TLS_VERSIONS: Record<string, SecureVersion> = {
@@ -131,12 +133,12 @@ export function parseWebConfig(text: string, file: string): WebConfig {
     fail(`not valid YAML: ${(err as Error).message}`);
   }
   const dir = path.dirname(file);
-  const cfg: WebConfig = { file, tls: null, users: new Map(), headers: {} };
+  const cfg: WebConfig = { file, tls: null, users: new Map(), headers: {}, files: [file] };
   if (doc === null || doc === undefined) return cfg; // an empty file: plain HTTP, as upstream
   const top = mapping(doc, '(top level)', fail);
   for (const [k, v] of Object.entries(top)) {
     if (k === 'tls_server_config') {
-      if (v !== null) cfg.tls = tlsConfig(mapping(v, k, fail), dir, fail);
+      if (v !== null) cfg.tls = tlsConfig(mapping(v, k, fail), dir, fail, cfg.files);
     } else if (k === 'basic_auth_users') {
       if (v === null) continue;
       for (const [user, hash] of Object.entries(mapping(v, k, fail))) {
@@ -174,7 +176,7 @@ function mapping(v: unknown, where: string, fail: (m: string) => never): Record<
   return v as Record<string, unknown>;
 }
 
-function tlsConfig(t: Record<string, unknown>, dir: string, fail: (m: string) => never): WebTlsConfig {
+function tlsConfig(t: Record<string, unknown>, dir: string, fail: (m: string) => never, files: string[]): WebTlsConfig {
   for (const k of Object.keys(t)) {
     const full = `tls_server_config.${k}`;
     if (UNSUPPORTED[full]) fail(`${full} is not supported: ${UNSUPPORTED[full]}`);
@@ -190,6 +192,7 @@ function tlsConfig(t: Record<string, unknown>, dir: string, fail: (m: string) =>
     const p = str(k);
     if (p === null) return null;
     const abs = path.resolve(dir, p);
+    files.push(abs);
     try {
       return readFileSync(abs, 'utf8');
     } catch (err) {
@@ -283,7 +286,11 @@ function sansOf(cert: X509Certificate): string[] {
  * password digest, as upstream does; an unknown user is compared against a dummy hash so that
  * timing does not tell which users exist.
  */
-export function withWebConfig(cfg: WebConfig, open: ReadonlySet<string>, next: RequestListener): RequestListener {
+export function withWebConfig(
+  current: () => WebConfig,
+  open: ReadonlySet<string>,
+  next: RequestListener,
+): RequestListener {
   const cache = new Map<string, boolean>();
   const DUMMY = '$2y$10$QOauhQNbBCuQDKes6eFzPeMqBSjb7Mr5DUmpZ/VcEd00UAV/LDeSi';
   const deny = (res: ServerResponse, status: number, msg: string) => {
@@ -296,6 +303,7 @@ export function withWebConfig(cfg: WebConfig, open: ReadonlySet<string>, next: R
     res.end(body);
   };
   return (req: IncomingMessage, res: ServerResponse) => {
+    const cfg = current();
     for (const [name, value] of Object.entries(cfg.headers)) res.setHeader(name, value);
     if (cfg.tls !== null) {
       const problem = clientCertProblem(cfg.tls, req.socket as TLSSocket);
@@ -329,6 +337,74 @@ function basicCredentials(header: string | undefined): { user: string; password:
   const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
   return colon < 0 ? null : { user: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+}
+
+/**
+ * Certificates get renewed (certbot, cert-manager) and passwords changed while the daemon runs:
+ * upstream re-reads its files at every request and handshake. Here a cheap stat of every file the
+ * config came from, every `intervalMs`, re-reads it when one changed; the new certificate applies
+ * to new connections, the new users to the next request. A file that no longer loads is reported
+ * and the running config kept. Turning TLS on or off needs a restart (the listener's kind).
+ */
+export class WebConfigWatcher {
+  private stamp: string;
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    public config: WebConfig,
+    private readonly tlsServer: { setSecureContext(options: TlsOptions): void } | null,
+    private readonly warn: (message: string) => void = (m) => process.stderr.write(`pollscope: ${m}\n`),
+  ) {
+    this.stamp = fingerprint(config.files);
+  }
+
+  /** Looks now: 'unchanged', 'reloaded', or 'kept' (changed but not loadable; warned). */
+  check(): 'unchanged' | 'reloaded' | 'kept' {
+    const stamp = fingerprint(this.config.files);
+    if (stamp === this.stamp) return 'unchanged';
+    this.stamp = stamp;
+    let next: WebConfig;
+    try {
+      next = loadWebConfig(this.config.file);
+    } catch (err) {
+      this.warn(`${(err as Error).message}; keeping the running web config`);
+      return 'kept';
+    }
+    if ((next.tls === null) !== (this.config.tls === null)) {
+      this.warn(
+        `web config ${this.config.file}: turning TLS on or off needs a restart; keeping the running web config`,
+      );
+      return 'kept';
+    }
+    if (next.tls !== null) this.tlsServer?.setSecureContext(tlsServerOptions(next.tls));
+    this.config = next;
+    this.stamp = fingerprint(next.files); // a config may now name other files
+    this.warn(`web config ${next.file}: reloaded`);
+    return 'reloaded';
+  }
+
+  start(intervalMs: number): void {
+    this.timer = setInterval(() => this.check(), intervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+  }
+}
+
+function fingerprint(files: readonly string[]): string {
+  return files
+    .map((f) => {
+      try {
+        const st = statSync(f);
+        return `${st.ino}:${st.size}:${st.mtimeMs}`;
+      } catch {
+        return 'missing';
+      }
+    })
+    .join('|');
 }
 
 /** --web-config-file over the config file's `metrics: { web_config_file: FILE }`; null = plain HTTP, no auth. */

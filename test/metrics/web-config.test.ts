@@ -218,6 +218,44 @@ describe('the metrics endpoint with a web config', () => {
     expect((await get(`${allowed.url}/metrics`, client)).status).toBe(200);
   });
 
+  it('a renewed certificate and a changed password apply without a restart; a broken file keeps the running config', async () => {
+    const file = webConfig('rotating.yml', `${tlsPart()}basic_auth_users:\n  prometheus: ${HASH}\n`);
+    const s = await startMetricsServer(metrics, { host: '127.0.0.1', port: 0, webConfig: loadWebConfig(file) });
+    servers.push(s);
+    const watcher = s.webConfig!;
+    expect(watcher.check()).toBe('unchanged');
+    const ca = pem(certs.ca);
+    expect((await get(`${s.url}/metrics`, { ca, auth: 'prometheus:s3cret' })).status).toBe(200);
+    // New password, same file size: picked up at the next look.
+    const newHash = bcrypt.hashSync('n3wpass', 10);
+    writeFileSync(file, `${tlsPart()}basic_auth_users:\n  prometheus: ${newHash}\n`);
+    expect(watcher.check()).toBe('reloaded');
+    expect((await get(`${s.url}/metrics`, { ca, auth: 'prometheus:s3cret' })).status).toBe(401);
+    expect((await get(`${s.url}/metrics`, { ca, auth: 'prometheus:n3wpass' })).status).toBe(200);
+    // A certificate from another CA, renewed in place: new connections get it.
+    const renewed = makeCerts(mkdtempSync(path.join(tmp, 'renewed-')));
+    writeFileSync(certs.serverCert + '.bak', pem(certs.serverCert));
+    writeFileSync(certs.serverKey + '.bak', pem(certs.serverKey));
+    try {
+      writeFileSync(certs.serverCert, pem(renewed.serverCert));
+      writeFileSync(certs.serverKey, pem(renewed.serverKey));
+      expect(watcher.check()).toBe('reloaded');
+      expect((await get(`${s.url}/healthz`, { ca: pem(renewed.ca) })).status).toBe(200);
+      await expect(get(`${s.url}/healthz`, { ca })).rejects.toThrow(/certificate/i);
+    } finally {
+      writeFileSync(certs.serverCert, pem(certs.serverCert + '.bak'));
+      writeFileSync(certs.serverKey, pem(certs.serverKey + '.bak'));
+    }
+    expect(watcher.check()).toBe('reloaded');
+    expect((await get(`${s.url}/healthz`, { ca })).status).toBe(200);
+    // Broken, then TLS switched off: both refused, the running config goes on.
+    writeFileSync(file, `${tlsPart()}basic_auth_users:\n  prometheus: plaintext\n`);
+    expect(watcher.check()).toBe('kept');
+    writeFileSync(file, `basic_auth_users:\n  prometheus: ${HASH}\n`);
+    expect(watcher.check()).toBe('kept');
+    expect((await get(`${s.url}/metrics`, { ca, auth: 'prometheus:n3wpass' })).status).toBe(200);
+  });
+
   it('basic auth without TLS (behind a TLS-terminating proxy) and an empty file keep plain HTTP', async () => {
     const s = await serve(`basic_auth_users:\n  prometheus: ${HASH}\n`);
     expect(s.url).toMatch(/^http:\/\//);

@@ -31,6 +31,7 @@ import {
   sourcesReadOnce,
   startMetricsServer,
 } from './export/metrics-server.js';
+import { webConfigFrom } from './export/web-config.js';
 import type { ObservationSink } from './reactor/observations.js';
 
 const HELP = `pollscope — what a Rust libp2p relay's async runtime did, from its trace log
@@ -83,6 +84,8 @@ Run options (pollscope run; a config file gives the same settings, flags overrid
   --metrics-listen HOST:PORT  serve /metrics (Prometheus/OpenMetrics), /healthz, /readyz there
                             (default 127.0.0.1:9464; 'off': no endpoint; docs/metrics.md). Given
                             explicitly, failing to listen is fatal; the default only warns
+  --web-config-file FILE    TLS and basic auth for that endpoint, in the Prometheus exporter-toolkit
+                            web config format (docs/metrics.md); /healthz stays open for probes
   --otlp-endpoint URL, --trace-sample, --trace-max-spans, --trace-keep-wait, --trace-keep-delay
                             traces of each relay's turns, as for replay (docs/spans.md); the queue
                             is flushed on SIGTERM/SIGINT within the stop deadline
@@ -339,6 +342,7 @@ async function runCommand(args: string[]): Promise<number> {
         ...THRESHOLD_FLAGS,
         'audit-records': { type: 'string' },
         'metrics-listen': { type: 'string' },
+        'web-config-file': { type: 'string' },
         ...TRACE_FLAGS,
         help: { type: 'boolean', short: 'h' },
       },
@@ -400,10 +404,12 @@ async function runCommand(args: string[]): Promise<number> {
   const traceSinks: TurnTraceSink[] = [];
   const metrics = new PollscopeMetrics({ live: true });
   let metricsListen: ReturnType<typeof metricsListenFrom> = null;
+  let webConfig: ReturnType<typeof webConfigFrom>;
   try {
     cfg = build();
     if (cfg.logs.length === 0 && cfg.stdin === null) usage('run needs --log PATH, --stdin, or logs: in --config');
     metricsListen = metricsListenFrom(v['metrics-listen'], cfg.raw);
+    webConfig = webConfigFrom(v['web-config-file'], cfg.raw);
     const traceOpts = traceOptionsFromFlags(v);
     if (traceOpts !== null) registerTraceCounters(metrics.registry, () => traceSinks);
     daemon = new Daemon(cfg, {
@@ -468,7 +474,7 @@ async function runCommand(args: string[]): Promise<number> {
     const d = daemon;
     const ready = sourcesReadOnce(d.tailer, () => cfg.logs);
     try {
-      const server = await startMetricsServer(metrics, { ...metricsListen, ready });
+      const server = await startMetricsServer(metrics, { ...metricsListen, ready, webConfig });
       process.stderr.write(`pollscope: run: metrics on ${server.url}/metrics\n`);
     } catch (err) {
       const msg = `metrics endpoint ${metricsListen.host}:${metricsListen.port}: ${(err as Error).message}`;

@@ -5,11 +5,13 @@
  * Loopback by default: binding beyond it is an explicit choice (`--metrics-listen`).
  */
 import { statSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { hasGlob, type LogSpec, type Tailer } from '../source/tailer.js';
 import { CONTENT_TYPES, type MetricsFormat, type PollscopeMetrics } from './metrics.js';
+import { tlsServerOptions, withWebConfig, WebConfigWatcher, type WebConfig } from './web-config.js';
 
 export const DEFAULT_METRICS_HOST = '127.0.0.1';
 export const DEFAULT_METRICS_PORT = 9464;
@@ -18,8 +20,10 @@ export interface MetricsServer {
   readonly server: Server;
   readonly host: string;
   readonly port: number;
-  /** http://host:port */
+  /** http://host:port, or https://host:port with a web config's TLS */
   readonly url: string;
+  /** With a web config: re-reads it and its certificates when they change (every 30 s). */
+  readonly webConfig: WebConfigWatcher | null;
   close(): Promise<void>;
 }
 
@@ -29,7 +33,12 @@ export interface MetricsServerOptions {
   port?: number;
   /** True once every source was opened and read to its end once. */
   ready?: () => boolean;
+  /** --web-config-file: TLS and basic auth (exporter-toolkit format); absent = plain HTTP, no auth. */
+  webConfig?: WebConfig | null;
 }
+
+/** Served without credentials under a web config's basic_auth_users, so liveness probes need no secret. */
+const OPEN_PATHS: ReadonlySet<string> = new Set(['/healthz']);
 
 /** `HOST:PORT`, `:PORT`, `PORT` or `[v6]:PORT` → host and port; throws on anything else. */
 export function parseListen(value: string): { host: string; port: number } {
@@ -106,9 +115,15 @@ export async function startMetricsServer(
 ): Promise<MetricsServer> {
   const host = opts.host ?? DEFAULT_METRICS_HOST;
   const ready = opts.ready ?? (() => true);
-  const server = createServer((req, res) => {
+  const serve: RequestListener = (req, res) => {
     handle(metrics, ready, req, res);
-  });
+  };
+  const web = opts.webConfig ?? null;
+  let watcher: WebConfigWatcher | null = null;
+  const listener = web !== null ? withWebConfig(() => watcher!.config, OPEN_PATHS, serve) : serve;
+  const tlsServer = web?.tls ? createTlsServer(tlsServerOptions(web.tls), listener) : null;
+  const server: Server = tlsServer ?? createServer(listener);
+  if (web !== null) watcher = new WebConfigWatcher(web, tlsServer);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port ?? DEFAULT_METRICS_PORT, host, () => {
@@ -116,15 +131,18 @@ export async function startMetricsServer(
       resolve();
     });
   });
+  watcher?.start(30_000);
   const port = (server.address() as AddressInfo).port;
   const urlHost = host.includes(':') ? `[${host}]` : host;
   return {
     server,
     host,
     port,
-    url: `http://${urlHost}:${port}`,
+    url: `${web?.tls ? 'https' : 'http'}://${urlHost}:${port}`,
+    webConfig: watcher,
     close: () =>
       new Promise<void>((resolve) => {
+        watcher?.stop();
         server.close(() => resolve());
         server.closeAllConnections();
       }),

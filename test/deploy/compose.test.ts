@@ -64,6 +64,9 @@ const flag = (args: string[], name: string): string => {
   expect(i, `${name} in ${args.join(' ')}`).toBeGreaterThanOrEqual(0);
   return args[i + 1];
 };
+/** A Jaeger config endpoint as the container resolves it (JAEGER_LISTEN_HOST from the jaeger service). */
+const jaegerEndpoint = (v: string): string =>
+  v.replace(/\$\{env:JAEGER_LISTEN_HOST:-[^}]*\}/, services.jaeger.environment.JAEGER_LISTEN_HOST);
 const opt = (args: string[], name: string): string | undefined =>
   args.find((a) => a.startsWith(`${name}=`))?.slice(name.length + 1);
 
@@ -75,6 +78,7 @@ describe('docker-compose.yml', () => {
       'demo',
       'grafana',
       'jaeger',
+      'jaeger-init',
       'pollscope',
       'prometheus',
     ]);
@@ -130,8 +134,17 @@ describe('docker-compose.yml', () => {
     expect(published).toBeGreaterThanOrEqual(5);
   });
 
-  it('every service has a health check and a restart policy', () => {
+  it('every service has a health check and a restart policy (one-shot init steps: run once, awaited)', () => {
+    const oneShot = new Set<string>();
+    for (const s of Object.values(services))
+      for (const [dep, d] of Object.entries<any>(s.depends_on ?? {}))
+        if (d.condition === 'service_completed_successfully') oneShot.add(dep);
+    expect([...oneShot]).toEqual(['jaeger-init']);
     for (const [name, s] of Object.entries(services)) {
+      if (oneShot.has(name)) {
+        expect(s.restart, name).toBe('no');
+        continue;
+      }
       expect(s.healthcheck?.test?.length, name).toBeGreaterThan(1);
       expect(s.healthcheck.disable, name).toBeFalsy();
       expect(s.restart, name).toBe('unless-stopped');
@@ -176,7 +189,7 @@ describe('docker-compose.yml', () => {
     const otlp = new URL(flag(cmd, '--otlp-endpoint'));
     expect(otlp.hostname).toBe('jaeger');
     const jaeger = readYaml('deploy/jaeger/config.yaml');
-    expect(jaeger.receivers.otlp.protocols.http.endpoint).toBe(`0.0.0.0:${otlp.port}`);
+    expect(jaegerEndpoint(jaeger.receivers.otlp.protocols.http.endpoint)).toBe(`0.0.0.0:${otlp.port}`);
     expect(otlp.pathname).toBe('/'); // pollscope appends /v1/traces
   });
 
@@ -206,11 +219,27 @@ describe('docker-compose.yml', () => {
     const s = services.jaeger;
     expect(hostPath('jaeger', flag(s.command, '--config'))).toBe(repo('deploy/jaeger/config.yaml'));
     const jaeger = readYaml('deploy/jaeger/config.yaml');
-    expect(jaeger.extensions.jaeger_query.http.endpoint).toBe('0.0.0.0:16686');
+    expect(jaegerEndpoint(jaeger.extensions.jaeger_query.http.endpoint)).toBe('0.0.0.0:16686');
     expect(s.ports).toContain('127.0.0.1:16686:16686/tcp');
     expect(s.healthcheck.test.join(' ')).toContain(
-      `:${jaeger.extensions.healthcheckv2.http.endpoint.split(':')[1]}/status`,
+      `:${jaeger.extensions.healthcheckv2.http.endpoint.split(':').pop()}/status`,
     );
+  });
+
+  it('Jaeger keeps traces in Badger on the named volume, made writable for its uid by jaeger-init', () => {
+    const s = services.jaeger;
+    const jaeger = readYaml('deploy/jaeger/config.yaml');
+    const badger = jaeger.extensions.jaeger_storage.backends[jaeger.extensions.jaeger_query.storage.traces].badger;
+    const dir = (v: string) => v.replace(/\$\{env:JAEGER_BADGER_DIR:-[^}]*\}/, s.environment.JAEGER_BADGER_DIR);
+    expect(dir(badger.directories.keys)).toBe('/badger/data/keys');
+    expect(dir(badger.directories.values)).toBe('/badger/data/values');
+    expect(s.volumes).toContain('jaeger-data:/badger:rw');
+    expect(Object.keys(resolved.volumes)).toContain('jaeger-data');
+    const init = services['jaeger-init'];
+    expect(init.image).toBe(s.image);
+    expect(init.volumes).toEqual(['jaeger-data:/badger:rw']);
+    expect(init.entrypoint.join(' ')).toContain('chown -R 10001:10001 /badger/data');
+    expect(s.depends_on['jaeger-init']).toEqual({ condition: 'service_completed_successfully' });
   });
 
   it("Grafana: provisioning and dashboards mounted where the provisioning files say; datasource URLs are the stack's services", () => {

@@ -24,17 +24,33 @@ describe('deploy/jaeger/config.yaml (Jaeger v2)', () => {
 
   it('receives OTLP over HTTP and gRPC', () => {
     expect(config.service.pipelines.traces.receivers).toEqual(['otlp']);
-    expect(config.receivers.otlp.protocols.http.endpoint).toBe('0.0.0.0:4318');
-    expect(config.receivers.otlp.protocols.grpc.endpoint).toBe('0.0.0.0:4317');
+    expect(config.receivers.otlp.protocols.http.endpoint).toBe('${env:JAEGER_LISTEN_HOST:-127.0.0.1}:4318');
+    expect(config.receivers.otlp.protocols.grpc.endpoint).toBe('${env:JAEGER_LISTEN_HOST:-127.0.0.1}:4317');
   });
 
-  it('stores traces in memory bounded by max_traces, and the query UI and exporter use that store', () => {
+  it('host-safe: without JAEGER_LISTEN_HOST (a Jaeger run on a host) every endpoint is on loopback', () => {
+    const endpoints: string[] = [];
+    const walk = (v: any, key: string) => {
+      if (key === 'endpoint' && typeof v === 'string') endpoints.push(v);
+      else if (v && typeof v === 'object') for (const [k, c] of Object.entries(v)) walk(c, k);
+    };
+    walk(config, '');
+    expect(endpoints.length).toBe(4); // OTLP gRPC and HTTP, query UI, health check
+    for (const e of endpoints) expect(e).toMatch(/^\$\{env:JAEGER_LISTEN_HOST:-127\.0\.0\.1\}:\d+$/);
+  });
+
+  it('stores traces in Badger on disk with a 72 h retention; the query UI and exporter use that store', () => {
+    // Keys as in Jaeger v2.10.0: internal/storage/v1/badger/config.go (ttl.spans, directories.keys/values,
+    // ephemeral, maintenance_interval) under jaeger_storage.backends.<name>.badger.
     const backends = config.extensions.jaeger_storage.backends;
     const store = config.extensions.jaeger_query.storage.traces;
     expect(Object.keys(backends)).toEqual([store]);
-    expect(Number.isInteger(backends[store].memory.max_traces)).toBe(true);
-    expect(backends[store].memory.max_traces).toBeGreaterThan(0);
-    expect(backends[store].memory.max_traces).toBeLessThanOrEqual(1_000_000);
+    const badger = backends[store].badger;
+    expect(Object.keys(badger).sort()).toEqual(['directories', 'ephemeral', 'maintenance_interval', 'ttl']);
+    expect(badger.ephemeral).toBe(false); // upstream's default is true: a temporary directory
+    expect(badger.ttl).toEqual({ spans: '72h' });
+    expect(Object.keys(badger.directories).sort()).toEqual(['keys', 'values']);
+    expect(badger.directories.keys).not.toBe(badger.directories.values);
     expect(config.exporters.jaeger_storage_exporter.trace_storage).toBe(store);
   });
 });

@@ -20,7 +20,8 @@
 //! open stay unfinished in the log).
 //!
 //! Ground truth is measured in-process with `SystemTime` (µs, the clock the log lines carry) and
-//! written to its own JSON file, never into the log.
+//! written to its own JSON file, never into the log: every connection, every `Connection::poll` of
+//! 1 ms or more (`induced_ms` 0 when nobody asked for it), the blocked `Swarm::poll`, the executor block.
 //!
 //! `relaygen-tokio serve --log full|full-nospan|compact|json --truth FILE --port-file FILE`
 //! `relaygen-tokio client --port N --scenario stalls`
@@ -251,7 +252,8 @@ impl Future for Connection {
         let end = now_us();
         let mut truth = self.truth.lock().unwrap();
         truth.connection_polls += 1;
-        if induced > 0 {
+        // Every poll of 1 ms or more is in the truth (induced or not), so that none found is unexplained.
+        if induced > 0 || end - start >= 1_000 {
             truth.events.push(TruthEvent {
                 kind: "slow_connection_poll",
                 conn: Some(self.id),

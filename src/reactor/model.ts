@@ -225,6 +225,7 @@ export class ReactorModel implements ReactorEventSink {
       };
     } else if (
       !this.reactorSeen &&
+      this.polls.size === 0 && // inside an open Swarm::poll the poll model reports the gap (blocked_poll)
       this.connections.openCount > 0 &&
       gap - resolutionNs(Math.min(this.nowDigits, rec.digits)) >= this.thresholds.silentNs
     ) {

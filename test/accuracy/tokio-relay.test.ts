@@ -74,7 +74,7 @@ async function run(name: string) {
   return { report, observed, truth: truthOf(name) };
 }
 
-const WITH_SPANS = ['stalls.full', 'stalls.compact', 'stalls.json'];
+const WITH_SPANS = ['stalls.full', 'stalls.compact', 'stalls.json', 'stalls.full-threads-ansi'];
 const figures: string[] = [];
 
 describe.each(WITH_SPANS)('tokio relay %s (FmtSpan::CLOSE)', (name) => {

@@ -24,6 +24,7 @@ RUNS=(
   "stalls.compact       compact"
   "stalls.json          json"
   "stalls.full-nospan   full-nospan"
+  "stalls.full-threads-ansi full-threads-ansi"
 )
 
 for run in "${RUNS[@]}"; do

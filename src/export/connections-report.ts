@@ -57,7 +57,10 @@ export interface ConnectionsReport {
   topByBusy: ConnectionDetail[];
   topByP99: ConnectionDetail[];
   slowPolls: { count: number; list: SlowPollDetail[] };
-  quiet: { count: number; list: Array<{ start: string; end: string; durationNs: number; openConnections: number; at: string }> };
+  quiet: {
+    count: number;
+    list: Array<{ start: string; end: string; durationNs: number; openConnections: number; at: string }>;
+  };
   /** What these logs cannot show, said plainly. */
   notes: string[];
 }

@@ -10,13 +10,7 @@
 import type { ConnectionRef, ReactorEvent } from '../decode/events.js';
 import { DurationDistribution } from '../export/quantiles.js';
 import { addNs, diffNs, type LogTime } from '../time.js';
-import type {
-  ConnectionObservation,
-  ObservationSink,
-  PollSpanKind,
-  SourcePos,
-  StallKind,
-} from './observations.js';
+import type { ConnectionObservation, ObservationSink, PollSpanKind, SourcePos, StallKind } from './observations.js';
 import { POLL_SPAN_NAMES } from './observations.js';
 
 type SpanEvent = Extract<ReactorEvent, { kind: 'span' }>;

@@ -38,7 +38,13 @@ interface Truth {
   log_format: string;
   swarm_polls: number;
   connection_polls: number;
-  connections: Array<{ id: number; peer: string; remote_addr: string; established_us: number; closed_us: number | null }>;
+  connections: Array<{
+    id: number;
+    peer: string;
+    remote_addr: string;
+    established_us: number;
+    closed_us: number | null;
+  }>;
   events: TruthEvent[];
 }
 
@@ -115,7 +121,9 @@ describe.each(WITH_SPANS)('tokio relay %s (FmtSpan::CLOSE)', (name) => {
     const durErr = Math.abs(s.durationNs / 1000 - t.duration_us) / t.duration_us;
     expect(startErr).toBeLessThanOrEqual(1_000);
     expect(durErr).toBeLessThanOrEqual(0.02);
-    figures.push(`| ${name} | blocked Swarm::poll (1) | 1 blocked_poll | ${startErr.toFixed(0)} µs | ${(durErr * 100).toFixed(3)} % |`);
+    figures.push(
+      `| ${name} | blocked Swarm::poll (1) | 1 blocked_poll | ${startErr.toFixed(0)} µs | ${(durErr * 100).toFixed(3)} % |`,
+    );
   });
 
   it('lists the executor block as a quiet stretch, not a stall: the log cannot tell it from idleness', async () => {
@@ -175,6 +183,9 @@ describe('tokio relay stalls.full-nospan (no FmtSpan)', () => {
     figures.push(
       '| stalls.full-nospan | slow polls, blocked Swarm::poll, executor block | connections only; both long gaps as quiet stretches; no poll timing | — | — |',
     );
-    if (process.env.ACCURACY_FIGURES) console.log(['| fixture | truth | found | start error | duration error |', '|---|---|---|---|---|', ...figures].join('\n'));
+    if (process.env.ACCURACY_FIGURES)
+      console.log(
+        ['| fixture | truth | found | start error | duration error |', '|---|---|---|---|---|', ...figures].join('\n'),
+      );
   });
 });

@@ -146,7 +146,7 @@ export class ConnectionModel {
     }
   }
 
-  connection(ev: ConnectionEvent, t: LogTime, pos: SourcePos): void {
+  connection(ev: ConnectionEvent, t: LogTime): void {
     this.seen = true;
     const key = peerRemoteKey(ev.peer, ev.remote);
     const known = this.byPeerRemote.get(key);

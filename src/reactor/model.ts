@@ -406,7 +406,7 @@ export class ReactorModel implements ReactorEventSink {
         this.connections.span(ev, t, pos, thread);
         break;
       case 'connection':
-        this.connections.connection(ev, t, pos);
+        this.connections.connection(ev, t);
         break;
       case 'connection_activity':
         this.connections.activity(ev.conn, t, pos);

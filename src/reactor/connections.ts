@@ -67,6 +67,10 @@ export class ConnectionModel {
   /** "Connection established" seen before any line of the connection's span (key peer|remote). */
   private readonly pendingEstablished = new Map<string, LogTime>();
   private readonly closedIds = new Set<string>();
+  /** Connections closed by their root span's close, whose "Connection closed" event may still follow (peer|remote). */
+  private readonly closedBySpan = new Set<string>();
+  /** Open connections when the input ended (finish() reports and forgets them). */
+  private openAtFinish: number | null = null;
   /** enter lines waiting for their exit when the subscriber logs no close (key span|conn|thread). */
   private readonly enters = new Map<string, LogTime>();
   private sawClose = false;
@@ -91,11 +95,19 @@ export class ConnectionModel {
     return this.open.size;
   }
 
+  /** Connections open now; after the end of input, those that were open then. */
+  get active(): number {
+    return this.openAtFinish ?? this.open.size;
+  }
+
   span(ev: SpanEvent, t: LogTime, pos: SourcePos, thread: string): void {
     this.seen = true;
     const conn = ev.conn === null ? null : this.touch(ev.conn, t, pos);
     if (ev.span === 'established') {
-      if (ev.phase === 'close' && ev.conn !== null) this.close(ev.conn.id, t, false);
+      if (ev.phase === 'close' && ev.conn !== null && this.close(ev.conn.id, t, false)) {
+        if (this.closedBySpan.size >= MAX_CLOSED_IDS) this.closedBySpan.clear();
+        this.closedBySpan.add(peerRemoteKey(ev.conn.peer, ev.conn.remote));
+      }
       return;
     }
     if (ev.span !== 'pool' && ev.span !== 'connection' && ev.span !== 'handler' && ev.span !== 'behaviour') return;
@@ -161,7 +173,8 @@ export class ConnectionModel {
       return;
     }
     if (known !== undefined) this.close(known.ref.id, t, ev.error);
-    else {
+    else if (!this.closedBySpan.delete(key)) {
+      // A connection the log showed no line of (or only its events): counted all the same.
       this.pendingEstablished.delete(key);
       this.counters.closed++;
     }
@@ -216,13 +229,15 @@ export class ConnectionModel {
     this.byPeerRemote.set(peerRemoteKey(ref.peer, ref.remote), c);
   }
 
-  private close(id: string, t: LogTime, error: boolean): void {
+  /** Reports the connection closed; false when it was not open. */
+  private close(id: string, t: LogTime, error: boolean): boolean {
     const c = this.open.get(id);
-    if (c === undefined) return;
+    if (c === undefined) return false;
     this.counters.closed++;
     this.report(c, t, error);
     if (this.closedIds.size >= MAX_CLOSED_IDS) this.closedIds.clear();
     this.closedIds.add(id);
+    return true;
   }
 
   private report(c: OpenConnection, closed: LogTime | null, error: boolean): void {
@@ -249,6 +264,7 @@ export class ConnectionModel {
 
   /** End of input: connections still open are reported as such (and as unfinished). */
   finish(last: LogTime): void {
+    this.openAtFinish = this.open.size;
     for (const c of [...this.open.values()]) {
       const since = c.established ?? c.firstSeen;
       this.sink.unfinished?.({

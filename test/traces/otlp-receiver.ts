@@ -4,8 +4,10 @@
  * application/json, optionally gzip-compressed per OTEL_EXPORTER_OTLP_COMPRESSION); ids are hex
  * strings, times are decimal strings of unix nanoseconds, attribute values are AnyValue objects.
  * Anything else is answered 415 so a change of encoding fails the tests instead of passing unseen.
+ * Given a certificate and key it listens with TLS (https), as a collector across a network does.
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import { gunzipSync } from 'node:zlib';
 import type { AddressInfo } from 'node:net';
 
@@ -110,6 +112,12 @@ export function decodeTraceRequest(body: unknown): ReceivedSpan[] {
   return out;
 }
 
+/** TLS for the receiver: PEM texts of its certificate (chain) and key. */
+export interface ReceiverTls {
+  cert: string;
+  key: string;
+}
+
 export class OtlpReceiver {
   readonly spans: ReceivedSpan[] = [];
   requests = 0;
@@ -121,17 +129,25 @@ export class OtlpReceiver {
   spanCount = 0;
   /** Headers and content encoding of every request, in order. */
   readonly requestInfo: Array<{ headers: Record<string, string | string[] | undefined> }> = [];
+  /** When set, a request without these header values is answered 401 (a collector's auth extension). */
+  requireHeaders: Record<string, string> | null = null;
+  /** TLS connections that failed before any request (wrong CA, plain http to the https port). */
+  tlsErrors = 0;
   private server: Server | null = null;
   port = 0;
 
+  constructor(private readonly tls: ReceiverTls | null = null) {}
+
   get url(): string {
-    return `http://127.0.0.1:${this.port}`;
+    return `${this.tls ? 'https' : 'http'}://127.0.0.1:${this.port}`;
   }
 
   async start(port = 0): Promise<void> {
-    const server = createServer((req, res) => {
+    const onRequest = (req: IncomingMessage, res: import('node:http').ServerResponse): void => {
       void this.handle(req, res);
-    });
+    };
+    const server: Server = this.tls ? createTlsServer({ ...this.tls }, onRequest) : createServer(onRequest);
+    if (this.tls) server.on('tlsClientError', () => this.tlsErrors++);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(port, '127.0.0.1', () => {
@@ -160,6 +176,15 @@ export class OtlpReceiver {
     if (req.method !== 'POST' || req.url !== '/v1/traces') {
       res.writeHead(404).end();
       return;
+    }
+    if (this.requireHeaders !== null) {
+      for (const [name, value] of Object.entries(this.requireHeaders)) {
+        if (req.headers[name.toLowerCase()] !== value) {
+          this.rejected++;
+          res.writeHead(401, { 'content-type': 'application/json' }).end('{"message":"unauthorized"}');
+          return;
+        }
+      }
     }
     if (this.failWith !== null) {
       this.rejected++;

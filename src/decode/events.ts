@@ -77,7 +77,6 @@ export type ReactorEvent =
    * ready null = not logged. busyNs/idleNs from FmtSpan close (start = close − busy − idle).
    */
   | { kind: 'poll_end'; ready: boolean | null; busyNs?: number; idleNs?: number; tid?: string }
-
   | {
       /**
        * A FmtSpan lifecycle line of one of rust-libp2p's poll or connection spans (≥ 0.53, `tracing`):
@@ -114,14 +113,7 @@ export type ReactorEvent =
  * `Transport::dial`. `Swarm::poll` stays a `poll_start`/`poll_end` pair: it is the swarm's poll cycle.
  */
 export type Libp2pSpan =
-  | 'pool'
-  | 'connection'
-  | 'handler'
-  | 'behaviour'
-  | 'established'
-  | 'incoming'
-  | 'outgoing'
-  | 'dial';
+  'pool' | 'connection' | 'handler' | 'behaviour' | 'established' | 'incoming' | 'outgoing' | 'dial';
 export type SpanPhase = 'new' | 'enter' | 'exit' | 'close';
 
 /**

@@ -151,7 +151,8 @@ export class ConnectionModel {
       if (slow) conn.slowPolls++;
       if (blocked) conn.blockedPolls++;
     }
-    this.sink.spanPoll?.({ span, start, end, busyNs, idleNs, conn: ref, thread, slow, pos });
+    const connPos = conn?.pos ?? null;
+    this.sink.spanPoll?.({ span, start, end, busyNs, idleNs, conn: ref, thread, slow, blocked, connPos, pos });
     if (blocked) {
       const who = ref === null ? '' : ` of ${describeConnection(ref)}`;
       this.stall('blocked_poll', start, end, pos, `a ${POLL_SPAN_NAMES[span]}${who} did not return`);

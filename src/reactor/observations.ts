@@ -123,6 +123,10 @@ export interface SpanPollObservation {
   thread: string;
   /** busy ≥ the slow-connection-poll threshold. */
   slow: boolean;
+  /** busy ≥ the blocked-poll threshold (a blocked_poll stall is reported for it too). */
+  blocked: boolean;
+  /** Where the connection was first seen (its trace's id comes from it); null without a connection. */
+  connPos: SourcePos | null;
   pos: SourcePos; // the close (or exit) line
   exemplar?: TraceExemplar;
 }

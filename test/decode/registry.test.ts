@@ -21,7 +21,14 @@ function replay(reg: DecoderRegistry, recs: LogRecord[]) {
 
 describe('DECODERS and the registry', () => {
   it('has one decoder per emitter, each with its targets', () => {
-    expect(DECODERS.map((d) => d.name)).toEqual(['polling2', 'polling-fork', 'polling3', 'async-io', 'swarm', 'libp2p']);
+    expect(DECODERS.map((d) => d.name)).toEqual([
+      'polling2',
+      'polling-fork',
+      'polling3',
+      'async-io',
+      'swarm',
+      'libp2p',
+    ]);
     const reg = new DecoderRegistry(DECODERS);
     expect(reg.forTarget('polling::epoll')?.map((d) => d.name)).toEqual(['polling2', 'polling-fork', 'polling3']);
     expect(reg.forTarget('polling')?.map((d) => d.name)).toEqual(['polling2', 'polling3']);

@@ -65,6 +65,7 @@ export class Ingest implements RecordSink {
           break;
         }
       }
+      if (!decoded && rec.spans.length !== 0) decoded = this.registry.context.decode(rec, reactor);
     } catch (err) {
       this.decoderErrors++;
       this.lines.malformed += rec.lines;

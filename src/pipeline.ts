@@ -84,5 +84,14 @@ export function fanOut(sinks: readonly ObservationSink[]): ObservationSink {
     unfinished: (o) => {
       for (const s of sinks) s.unfinished?.(o);
     },
+    spanPoll: (o) => {
+      for (const s of sinks) s.spanPoll?.(o);
+    },
+    connection: (o) => {
+      for (const s of sinks) s.connection?.(o);
+    },
+    quiet: (o) => {
+      for (const s of sinks) s.quiet?.(o);
+    },
   };
 }

@@ -76,7 +76,56 @@ export type ReactorEvent =
    * Swarm poll cycle ends (fork `…poll_next:- result.is_ready(): true|false`, upstream exit/close).
    * ready null = not logged. busyNs/idleNs from FmtSpan close (start = close − busy − idle).
    */
-  | { kind: 'poll_end'; ready: boolean | null; busyNs?: number; idleNs?: number; tid?: string };
+  | { kind: 'poll_end'; ready: boolean | null; busyNs?: number; idleNs?: number; tid?: string }
+  | {
+      /**
+       * A FmtSpan lifecycle line of one of rust-libp2p's poll or connection spans (≥ 0.53, `tracing`):
+       * `close` carries the span's own timing (start = close − busy − idle). `conn`: the connection
+       * whose root span (`new_established_connection{…}`) the span runs in, when it has one.
+       */
+      kind: 'span';
+      span: Libp2pSpan;
+      phase: SpanPhase;
+      busyNs?: number;
+      idleNs?: number;
+      conn: ConnectionRef | null;
+      tid?: string;
+    }
+  /** The swarm's "Connection established" / "Connection closed" debug events (`libp2p_swarm`). */
+  | {
+      kind: 'connection';
+      what: 'established' | 'closed';
+      peer: string | null;
+      /** The remote address: `send_back_addr` of a Listener endpoint, `address` of a Dialer. */
+      remote: string | null;
+      totalPeers: number | null;
+      /** "Connection closed with error …". */
+      error: boolean;
+    }
+  /** Any other line logged inside a connection's root span: the connection was active then. */
+  | { kind: 'connection_activity'; conn: ConnectionRef };
+
+/**
+ * rust-libp2p spans pollscope models (names as its source gives them): `Pool::poll`,
+ * `Connection::poll`, protocol crates' `ConnectionHandler::poll` and `NetworkBehaviour::poll`
+ * (poll cycles), the connection root spans `new_established_connection` (the connection's task,
+ * open while it lives), `new_incoming_connection` / `new_outgoing_connection` (its upgrade), and
+ * `Transport::dial`. `Swarm::poll` stays a `poll_start`/`poll_end` pair: it is the swarm's poll cycle.
+ */
+export type Libp2pSpan =
+  'pool' | 'connection' | 'handler' | 'behaviour' | 'established' | 'incoming' | 'outgoing' | 'dial';
+export type SpanPhase = 'new' | 'enter' | 'exit' | 'close';
+
+/**
+ * A connection as its root span names it (`id` is rust-libp2p's ConnectionId, a number; peer and
+ * remote address when the span carries them). Decoders hand out one object per distinct connection
+ * context, so the model may keep it.
+ */
+export interface ConnectionRef {
+  id: string;
+  peer: string | null;
+  remote: string | null;
+}
 
 export type ReactorEventKind = ReactorEvent['kind'];
 

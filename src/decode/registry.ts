@@ -9,6 +9,7 @@ import { PollingForkDecoder } from './polling-fork.js';
 import { Polling2Decoder } from './polling2.js';
 import { Polling3Decoder } from './polling3.js';
 import { SwarmDecoder } from './swarm.js';
+import { ConnectionContexts, Libp2pDecoder, SpanContextDecoder } from './libp2p.js';
 
 /** A decoder that keeps state between lines (FmtSpan pairing, fork react counts). */
 interface Resettable {
@@ -20,13 +21,14 @@ interface Resettable {
  * fork (upstream logs are the common case; the fork's `:+`/`:-` shapes fail 2.x's prefix checks at
  * once), polling 3.x last on the polling targets.
  */
-export function createDecoders(): Decoder[] {
+export function createDecoders(contexts = new ConnectionContexts()): Decoder[] {
   return [
     new Polling2Decoder(),
     new PollingForkDecoder(),
     new Polling3Decoder(),
     new AsyncIoDecoder(),
     new SwarmDecoder(),
+    new Libp2pDecoder(contexts),
   ];
 }
 
@@ -42,7 +44,16 @@ export class DecoderRegistry {
   private readonly exact = new Map<string, readonly Decoder[]>();
   readonly decoders: readonly Decoder[];
 
-  constructor(decoders: readonly Decoder[] = createDecoders()) {
+  /**
+   * Tried for a line with a span context that its target's decoders did not recognise (any
+   * target): a line inside a libp2p connection's root span is that connection's activity.
+   */
+  readonly context: Decoder;
+
+  constructor(decoders?: readonly Decoder[]) {
+    const contexts = new ConnectionContexts();
+    decoders ??= createDecoders(contexts);
+    this.context = new SpanContextDecoder(contexts);
     this.decoders = decoders;
     for (const d of decoders) {
       for (const t of d.targets) this.exact.set(t, [...(this.exact.get(t) ?? NONE), d]);

@@ -27,9 +27,13 @@ import type { LineCounts } from '../ingest.js';
 import type { RelayPipeline } from '../pipeline.js';
 import { READY_FLAG_LABELS } from '../reactor/flags.js';
 import {
+  POLL_SPAN_KINDS,
+  POLL_SPAN_NAMES,
   STALL_KINDS,
   WAKE_REASONS,
   type ActiveStallObservation,
+  type PollSpanKind,
+  type SpanPollObservation,
   type ObservationSink,
   type PollCycleObservation,
   type StallKind,
@@ -45,6 +49,13 @@ import {
  * reactor's µs to an idle relay's minute-long timeout. Powers of two times 1e-6 are exact doubles.
  */
 export const DURATION_BUCKETS: readonly number[] = exponentialBuckets(1e-6, 2, 27);
+/**
+ * rust-libp2p poll spans (Connection::poll …): most take µs, a slow one ≥ 50 µs (tokio-metrics'
+ * slow poll), a blocked one seconds. 5 µs … 10 s with 50 µs, 1 ms and 1 s as bounds.
+ */
+export const SPAN_POLL_BUCKETS: readonly number[] = [
+  5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 1e-2, 2.5e-2, 5e-2, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+];
 /** Events one epoll_wait returned: polling's default buffer holds 1024. */
 export const EVENTS_PER_WAKEUP_BUCKETS: readonly number[] = [0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024];
 
@@ -108,6 +119,8 @@ export class PollscopeMetrics {
   readonly polls: Counter<'relay' | 'result'>;
   readonly wakeToPollDelay: Histogram<'relay'>;
   readonly stalls: Counter<'relay' | 'kind'>;
+  readonly spanPollDuration: Histogram<'relay' | 'span'>;
+  readonly slowSpanPolls: Counter<'relay' | 'span'>;
 
   constructor(opts: PollscopeMetricsOptions = {}) {
     this.live = opts.live ?? false;
@@ -163,6 +176,49 @@ export class PollscopeMetrics {
       'relay',
       'kind',
     ]);
+
+    this.spanPollDuration = new Histogram({
+      name: 'relay_libp2p_poll_duration_seconds',
+      registers,
+      enableExemplars: true,
+      help: "Busy time of one rust-libp2p poll span call (its close line's time.busy), by span: Pool::poll, Connection::poll, ConnectionHandler::poll, NetworkBehaviour::poll.",
+      labelNames: ['relay', 'span'],
+      buckets: [...SPAN_POLL_BUCKETS],
+    });
+    this.slowSpanPolls = this.counter(
+      'relay_libp2p_slow_polls_total',
+      'rust-libp2p poll span calls at least --slow-connection-poll busy, by span.',
+      ['relay', 'span'],
+    );
+    // Connections: the model counts them; read at scrape time.
+    new Counter({
+      name: 'relay_libp2p_connections_total',
+      registers,
+      labelNames: ['relay', 'event'],
+      help: 'rust-libp2p connections established ("Connection established") and closed, as the log showed them.',
+      collect() {
+        this.reset();
+        for (const r of relays.values()) {
+          const c = r.readouts.pipeline?.model.connections.counters;
+          if (c === undefined) continue;
+          this.inc({ ...r.labels, event: 'established' }, c.established);
+          this.inc({ ...r.labels, event: 'closed' }, c.closed);
+        }
+      },
+    });
+    new Gauge({
+      name: 'relay_libp2p_connections_active',
+      registers,
+      labelNames: ['relay'],
+      help: 'rust-libp2p connections open now (seen in the log and not closed).',
+      collect() {
+        this.reset();
+        for (const r of relays.values()) {
+          const model = r.readouts.pipeline?.model;
+          if (model !== undefined) this.set(r.labels, model.connections.active);
+        }
+      },
+    });
 
     new Gauge({
       name: 'relay_swarm_last_poll_timestamp_seconds',
@@ -341,6 +397,7 @@ export class RelayMetrics implements ObservationSink {
   private readonly byFlag: Labels[];
   private readonly byResult: Record<PollResult, Labels>;
   private readonly byKind: Record<StallKind, Labels>;
+  private readonly bySpan: Record<PollSpanKind, Labels>;
   /** The stall going on now (the watchdog's last tick), 0 when none: relay_poll_stall_active_seconds. */
   activeStallSeconds = 0;
 
@@ -361,6 +418,10 @@ export class RelayMetrics implements ObservationSink {
       Labels
     >;
     this.byKind = Object.fromEntries(STALL_KINDS.map((kind) => [kind, labels({ kind })])) as Record<StallKind, Labels>;
+    this.bySpan = Object.fromEntries(POLL_SPAN_KINDS.map((k) => [k, labels({ span: POLL_SPAN_NAMES[k] })])) as Record<
+      PollSpanKind,
+      Labels
+    >;
     this.outcomeLabels = Object.fromEntries(LINE_OUTCOMES.map((outcome) => [outcome, labels({ outcome })])) as Record<
       keyof LineCounts,
       Labels
@@ -379,6 +440,10 @@ export class RelayMetrics implements ObservationSink {
     }
     m.wakeToPollDelay.zero(this.labels);
     for (const kind of STALL_KINDS) m.stalls.inc(this.byKind[kind], 0);
+    for (const k of POLL_SPAN_KINDS) {
+      m.spanPollDuration.zero(this.bySpan[k]);
+      m.slowSpanPolls.inc(this.bySpan[k], 0);
+    }
   }
 
   /** Scrape-time sources, as they become available (the pipeline is built with this sink in it). */
@@ -417,6 +482,12 @@ export class RelayMetrics implements ObservationSink {
 
   stall(s: StallObservation): void {
     this.m.stalls.inc(this.byKind[s.kind]);
+  }
+
+  spanPoll(p: SpanPollObservation): void {
+    const labels = this.bySpan[p.span];
+    observe(this.m.spanPollDuration, labels, Math.max(0, p.busyNs) / 1e9, p.exemplar);
+    if (p.slow) this.m.slowSpanPolls.inc(labels);
   }
 
   activeStall(a: ActiveStallObservation | null): void {

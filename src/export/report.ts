@@ -8,6 +8,9 @@ import type { ModelCounters } from '../reactor/model.js';
 import { formatTimeout } from '../reactor/model.js';
 import { formatEpollFlags, READY_FLAG_LABELS } from '../reactor/flags.js';
 import type {
+  ConnectionObservation,
+  QuietObservation,
+  SpanPollObservation,
   ObservationSink,
   PollCycleObservation,
   StallKind,
@@ -20,6 +23,7 @@ import type {
 import { STALL_KINDS, WAKE_REASONS } from '../reactor/observations.js';
 import { formatDuration, formatTime, type LogTime } from '../time.js';
 import { DurationDistribution, type DistributionSummary } from './quantiles.js';
+import { ConnectionsCollector, formatConnections, type ConnectionsReport } from './connections-report.js';
 
 /** Waits listed one by one when there are at most this many; otherwise only the longest. */
 const LIST_ALL_WAITS = 20;
@@ -42,6 +46,8 @@ export class ReportCollector implements ObservationSink {
   readonly stalls: StallObservation[] = [];
   readonly stallCounts: Record<StallKind, number> = { slow_poll: 0, blocked_poll: 0, starved: 0, silent: 0 };
   readonly open: UnfinishedObservation[] = [];
+  /** Span-based relays: poll spans and connections. */
+  readonly connections = new ConnectionsCollector();
   private firstWaits: WaitObservation[] = [];
   private longestWaits: WaitObservation[] = [];
 
@@ -87,6 +93,18 @@ export class ReportCollector implements ObservationSink {
     this.open.push(u);
   }
 
+  spanPoll(p: SpanPollObservation): void {
+    this.connections.spanPoll(p);
+  }
+
+  connection(c: ConnectionObservation): void {
+    this.connections.connection(c);
+  }
+
+  quiet(q: QuietObservation): void {
+    this.connections.quiet(q);
+  }
+
   /** The waits worth showing one by one. */
   notableWaits(): WaitObservation[] {
     return this.waits <= LIST_ALL_WAITS ? this.firstWaits : this.longestWaits;
@@ -129,6 +147,8 @@ export interface ReplayReport {
     lastEndReady: boolean | null;
   };
   wakeToPoll: DistributionSummary | null;
+  /** Span-based relays (rust-libp2p ≥ 0.53): null when the log showed no connection or poll span. */
+  connections: ConnectionsReport | null;
   stalls: { counts: Record<StallKind, number>; list: StallDetail[] };
   unfinished: UnfinishedDetail[];
   model: ModelCounters;
@@ -256,6 +276,7 @@ export function buildReport(
       lastEndReady: lastPollReady,
     },
     wakeToPoll: c.wakeToPollDelays.summary(),
+    connections: c.connections.summary(),
     stalls: {
       counts: { ...c.stallCounts },
       list: c.stalls.map((s) => ({
@@ -343,6 +364,10 @@ export function formatReport(r: ReplayReport): string {
     );
   }
   out.push(`  wake → poll delay: ${dist(r.wakeToPoll)}`);
+  if (r.connections !== null) {
+    out.push('');
+    out.push(...formatConnections(r.connections));
+  }
 
   out.push('');
   const sc = STALL_KINDS.map((k) => `${k} ${r.stalls.counts[k]}`).join(', ');

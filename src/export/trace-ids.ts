@@ -17,6 +17,10 @@ export const IdTag = {
   Wait: 1,
   Poll: 2,
   Stall: 3, // + stall kind index (0..3)
+  /** A libp2p connection's trace and root span (offset: the connection's first line). */
+  Connection: 7,
+  /** A Connection::poll span in it (offset: the poll's close line). */
+  ConnectionPoll: 8,
 } as const;
 
 const HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));

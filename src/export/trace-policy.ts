@@ -37,6 +37,11 @@ export class KeepPolicy {
     this.sampler = new TraceIdRatioBasedSampler(opts.keepFraction);
   }
 
+  /** The ratio sample on a deterministic trace id (a connection's trace with nothing slow in it). */
+  sampled(traceId: string): boolean {
+    return this.sampler.shouldSample(ROOT_CONTEXT, traceId).decision === SamplingDecision.RECORD_AND_SAMPLED;
+  }
+
   /** Why the turn is kept, or null when it is an ordinary turn not sampled. */
   keepReason(turn: Turn): KeepReason | null {
     let slowPoll = false;

@@ -13,7 +13,10 @@
 import type { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
 import type {
   ActiveStallObservation,
+  ConnectionObservation,
   ObservationSink,
+  QuietObservation,
+  SpanPollObservation,
   PollCycleObservation,
   SourcePos,
   StallObservation,
@@ -29,6 +32,7 @@ import { FileIds, firstLineIdentity } from './trace-ids.js';
 import { TraceCounters } from './trace-metrics.js';
 import { KeepPolicy, LogTimeRateLimit, type DropReason } from './trace-policy.js';
 import { TurnSpans } from './turn-spans.js';
+import { ConnectionSpans } from './connection-spans.js';
 import { TurnGrouper, type Turn } from './turns.js';
 
 // The public API cli.ts, daemon.ts and the bench import from here.
@@ -111,6 +115,7 @@ export class TurnTraceSink implements ObservationSink {
   private readonly provider: BasicTracerProvider;
   private readonly exporter: CountingExporter;
   private readonly spans: TurnSpans;
+  private readonly connectionSpans: ConnectionSpans;
   private readonly grouper: TurnGrouper;
   private readonly policy: KeepPolicy;
   private readonly rateLimit: LogTimeRateLimit;
@@ -154,6 +159,7 @@ export class TurnTraceSink implements ObservationSink {
     this.provider = pipeline.provider;
     this.exporter = pipeline.exporter;
     this.spans = new TurnSpans(pipeline.tracer, pipeline.ids, (st, ex) => this.traced(st, ex));
+    this.connectionSpans = new ConnectionSpans(pipeline.tracer, pipeline.ids, (file) => this.idsFor(file));
     this.grouper = new TurnGrouper(
       maxSpansPerTrace,
       (file) => this.idsFor(file),
@@ -194,6 +200,49 @@ export class TurnTraceSink implements ObservationSink {
   unfinished(u: UnfinishedObservation): void {
     this.seeTime(u.since);
     if (!this.grouper.unfinished(u)) this.downstream?.unfinished?.(u);
+  }
+
+  /**
+   * Span-based relays: a slow or blocked Connection::poll is a span of its connection's trace,
+   * exported now (ids are known now), under the rate cap (a blocked one passes it); then on to
+   * the metrics with its exemplar. Other polls are counted on the connection's root.
+   */
+  spanPoll(p: SpanPollObservation): void {
+    this.seeTime(p.end);
+    if (p.span === 'connection' && (p.slow || p.blocked) && p.conn !== null) {
+      if (!this.rateLimit.take(1, p.end, p.blocked)) this.counters.spansDropped.rate_limit++;
+      else if (this.exporter.inFlight + 1 > this.maxQueuedSpans) {
+        this.counters.spansDropped.queue_full++;
+        this.logDrops(false);
+      } else {
+        const ex = this.connectionSpans.exportPoll(p);
+        if (ex !== null) {
+          this.exporter.inFlight++;
+          p.exemplar = ex;
+        }
+      }
+    }
+    this.downstream?.spanPoll?.(p);
+  }
+
+  /** A connection's root, when it closed: exported when polls of it were, or sampled like a turn. */
+  connection(c: ConnectionObservation): void {
+    this.seeTime(c.closed ?? c.lastSeen);
+    const children = this.connectionSpans.exportedPolls(c.conn.id);
+    const keep = children > 0 || c.blockedPolls > 0 || this.policy.sampled(this.connectionSpans.traceIdOf(c));
+    if (keep && this.exporter.inFlight + 1 <= this.maxQueuedSpans) {
+      this.exporter.inFlight++;
+      this.counters.turnsKept++;
+      this.connectionSpans.exportRoot(c);
+    } else {
+      this.counters.spansDropped[keep ? 'queue_full' : 'sampled_out']++;
+      this.connectionSpans.forget(c.conn.id);
+    }
+    this.downstream?.connection?.(c);
+  }
+
+  quiet(q: QuietObservation): void {
+    this.downstream?.quiet?.(q);
   }
 
   /** Live stalls are not held back: the daemon's gauge must follow them as they happen. */

@@ -17,7 +17,7 @@ import {
 import { NOTIFY_KEY } from '../decode/events.js';
 import { formatEpollFlags } from '../reactor/flags.js';
 import { STALL_KINDS, type StallObservation, type TraceExemplar } from '../reactor/observations.js';
-import { diffNs, type LogTime } from '../time.js';
+import { compareTime, diffNs, type LogTime } from '../time.js';
 import type { PresetIdGenerator } from './otel.js';
 import { IdTag, type FileIds } from './trace-ids.js';
 import type { KeepReason } from './trace-policy.js';
@@ -33,7 +33,19 @@ export class TurnSpans {
 
   /** Builds and ends every span of the turn; the processor queues them for export. */
   exportTurn(turn: Turn, end: LogTime, reason: KeepReason): void {
-    const root = this.rootSpan(turn, reason);
+    // The root covers every child: a poll cycle (or stall) that began before the turn's wait
+    // (a 1.5 s blocked poll in a 170 ms turn) stretches the turn back, one that ended after it forward.
+    let first = turn.start;
+    let last = end;
+    for (const item of turn.polls) {
+      if (compareTime(item.obs.start, first) < 0) first = item.obs.start;
+      if (compareTime(item.obs.end, last) > 0) last = item.obs.end;
+    }
+    for (const st of turn.stalls) {
+      if (compareTime(st.start, first) < 0) first = st.start;
+      if (compareTime(st.end, last) > 0) last = st.end;
+    }
+    const root = this.rootSpan(turn, reason, first);
     const inRoot = trace.setSpan(ROOT_CONTEXT, root);
     this.waitSpan(turn, inRoot);
     let rootError = false;
@@ -57,7 +69,7 @@ export class TurnSpans {
       u.exemplar = { traceId: turn.traceId, spanId: rootId };
     }
     if (rootError) root.setStatus({ code: SpanStatusCode.ERROR, message: 'stall' });
-    root.end(hr(end));
+    root.end(hr(last));
   }
 
   /**
@@ -87,7 +99,7 @@ export class TurnSpans {
     return span;
   }
 
-  private rootSpan(turn: Turn, reason: KeepReason): Span {
+  private rootSpan(turn: Turn, reason: KeepReason, start: LogTime): Span {
     const w = turn.wait;
     const rootAttrs: Attributes = {
       'epoll.fd': w.fd,
@@ -98,6 +110,9 @@ export class TurnSpans {
       'log.file.offset': w.pos.offset,
     };
     if (turn.pollsOmitted > 0) rootAttrs['pollscope.poll_cycles_omitted'] = turn.pollsOmitted;
+    // Stretched back to cover a child: where the wait itself began.
+    if (compareTime(start, turn.start) !== 0)
+      rootAttrs['pollscope.turn.wait_start_offset_ns'] = diffNs(start, turn.start);
     const links: Link[] | undefined = turn.prev
       ? [
           {
@@ -106,7 +121,7 @@ export class TurnSpans {
           },
         ]
       : undefined;
-    return this.start('reactor.turn', turn.traceId, turn.rootSpanId, turn.start, rootAttrs, ROOT_CONTEXT, links);
+    return this.start('reactor.turn', turn.traceId, turn.rootSpanId, start, rootAttrs, ROOT_CONTEXT, links);
   }
 
   /** epoll.wait: the blocked time (start → wake); the wait's end line, ready list processed, comes µs later. */

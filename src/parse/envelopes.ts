@@ -427,8 +427,14 @@ const tracingJson: Envelope = {
       msg += (msg === '' ? '' : ' ') + k + '=' + renderValue(fields[k]);
     }
     rec.message = msg;
-    if (Array.isArray(obj.spans)) rec.spans = obj.spans.map(renderSpan).join(':');
-    else if (typeof obj.span === 'object' && obj.span !== null) rec.spans = renderSpan(obj.span);
+    // `spans` lists the spans from the root to the current one; for a span's own lifecycle event
+    // (FmtSpan `close` …) it stops at the parent and `span` alone names the span itself.
+    const own = typeof obj.span === 'object' && obj.span !== null ? renderSpan(obj.span) : '';
+    if (Array.isArray(obj.spans) && obj.spans.length > 0) {
+      const list = obj.spans.map(renderSpan);
+      if (own !== '' && list[list.length - 1] !== own) list.push(own);
+      rec.spans = list.join(':');
+    } else rec.spans = own;
     if (typeof obj.threadName === 'string') rec.thread = obj.threadName;
     else if (typeof obj.threadId === 'string') rec.thread = obj.threadId.replace(/^ThreadId\((\d+)\)$/, '$1');
     return true;

@@ -8,6 +8,7 @@ import { NOTIFY_KEY } from '../decode/events.js';
 import type { LogRecord } from '../parse/record.js';
 import { addNs, diffNs, logTime, NS_PER_SEC, resolutionNs, type LogTime } from '../time.js';
 import { requestedMask } from './flags.js';
+import { ConnectionModel } from './connections.js';
 import type { ObservationSink, ReadyEvent, SourcePos, StallKind, WaitObservation, WakeReason } from './observations.js';
 
 export interface Thresholds {
@@ -19,7 +20,11 @@ export interface Thresholds {
   starvedNs: number;
   /** Nothing logged for this long while the reactor was neither waiting nor polling: silent stall. */
   silentNs: number;
+  /** A libp2p poll span (Connection::poll …) this busy is a slow poll; default 50 µs (tokio-metrics' slow poll). */
+  slowConnectionPollNs?: number;
 }
+
+export const DEFAULT_SLOW_CONNECTION_POLL_NS = 50_000;
 
 export const DEFAULT_THRESHOLDS: Thresholds = {
   slowPollNs: 50_000_000,
@@ -135,6 +140,10 @@ export class ReactorModel implements ReactorEventSink {
   private prevLine = 0;
   private prevOffset = 0;
   private silentCandidate: { start: LogTime; end: LogTime; pos: SourcePos } | null = null;
+  /** A gap in a span-based relay's log (no reactor lines): reported as quiet unless a stall explains it. */
+  private quietCandidate: { start: LogTime; end: LogTime; pos: SourcePos } | null = null;
+  /** Poll spans and connections of span-based relays (rust-libp2p ≥ 0.53 on tokio). */
+  readonly connections: ConnectionModel;
 
   private reactorSeen = false;
   private swarmSeen = false;
@@ -162,7 +171,16 @@ export class ReactorModel implements ReactorEventSink {
   constructor(
     private readonly sink: ObservationSink,
     private readonly thresholds: Thresholds = DEFAULT_THRESHOLDS,
-  ) {}
+  ) {
+    this.connections = new ConnectionModel(
+      sink,
+      {
+        slowConnectionPollNs: thresholds.slowConnectionPollNs ?? DEFAULT_SLOW_CONNECTION_POLL_NS,
+        blockedPollNs: thresholds.blockedPollNs,
+      },
+      (kind, start, end, pos, detail) => this.stall(kind, start, end, pos, detail),
+    );
+  }
 
   /** Name of the file the next records come from (for positions in observations). */
   setFile(file: string): void {
@@ -205,6 +223,17 @@ export class ReactorModel implements ReactorEventSink {
         end: logTime(rec.sec, rec.nsec, rec.digits),
         pos: { file: this.file, line: this.prevLine, offset: this.prevOffset },
       };
+    } else if (
+      !this.reactorSeen &&
+      this.polls.size === 0 && // inside an open Swarm::poll the poll model reports the gap (blocked_poll)
+      this.connections.openCount > 0 &&
+      gap - resolutionNs(Math.min(this.nowDigits, rec.digits)) >= this.thresholds.silentNs
+    ) {
+      this.quietCandidate = {
+        start: this.nowTime(),
+        end: logTime(rec.sec, rec.nsec, rec.digits),
+        pos: { file: this.file, line: this.prevLine, offset: this.prevOffset },
+      };
     }
     this.setNow(rec);
   }
@@ -231,6 +260,20 @@ export class ReactorModel implements ReactorEventSink {
         c.pos,
         'nothing was logged while the reactor was neither waiting in epoll nor polling',
       );
+    }
+    if (this.quietCandidate !== null) {
+      const q = this.quietCandidate;
+      this.quietCandidate = null;
+      // A stall this very line closed (a blocked Swarm::poll's close) explains the gap.
+      if (this.lastStallEnd === null || diffNs(this.lastStallEnd, q.end) > 0) {
+        this.sink.quiet?.({
+          start: q.start,
+          end: q.end,
+          durationNs: diffNs(q.start, q.end),
+          openConnections: this.connections.openCount,
+          pos: q.pos,
+        });
+      }
     }
     if (this.pending !== null && --this.pending.linesLeft <= 0) this.resolvePending();
     this.prevLine = rec.line;
@@ -358,6 +401,15 @@ export class ReactorModel implements ReactorEventSink {
         break;
       case 'poll_end':
         this.pollEnd(t, pos, thread, ev.ready, ev.busyNs, ev.idleNs);
+        break;
+      case 'span':
+        this.connections.span(ev, t, pos, thread);
+        break;
+      case 'connection':
+        this.connections.connection(ev, t);
+        break;
+      case 'connection_activity':
+        this.connections.activity(ev.conn, t, pos);
         break;
     }
   }
@@ -597,6 +649,7 @@ export class ReactorModel implements ReactorEventSink {
       });
       this.readiness = null;
     }
+    this.connections.finish(last);
   }
 }
 

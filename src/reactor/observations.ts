@@ -3,7 +3,7 @@
  * consumes. Times are log times; durations are ns (doubles, exact below ~104 days).
  */
 import type { LogTime } from '../time.js';
-import type { PollerKind } from '../decode/events.js';
+import type { ConnectionRef, Libp2pSpan, PollerKind } from '../decode/events.js';
 
 /**
  * Set by the trace exporter on the observations of a kept turn (the span that shows this
@@ -95,9 +95,81 @@ export interface StallObservation {
   exemplar?: TraceExemplar;
 }
 
+/** rust-libp2p's poll spans (`Swarm::poll` is a PollCycleObservation). */
+export type PollSpanKind = Extract<Libp2pSpan, 'pool' | 'connection' | 'handler' | 'behaviour'>;
+export const POLL_SPAN_KINDS: readonly PollSpanKind[] = ['pool', 'connection', 'handler', 'behaviour'];
+/** The span names as rust-libp2p writes them, for reports and labels. */
+export const POLL_SPAN_NAMES: Readonly<Record<PollSpanKind, string>> = {
+  pool: 'Pool::poll',
+  connection: 'Connection::poll',
+  handler: 'ConnectionHandler::poll',
+  behaviour: 'NetworkBehaviour::poll',
+};
+
+/**
+ * One call of a libp2p poll span (`Pool::poll`, `Connection::poll`, `ConnectionHandler::poll`,
+ * `NetworkBehaviour::poll`), from its FmtSpan `close` line: end = the line's time, start = end −
+ * busy − idle (or from `enter` → `exit` when the subscriber logs no `close`).
+ */
+export interface SpanPollObservation {
+  span: PollSpanKind;
+  start: LogTime;
+  end: LogTime;
+  /** Time the poll ran (tracing's `time.busy`; enter → exit without close). */
+  busyNs: number;
+  idleNs: number;
+  /** The connection whose root span the poll ran in (null for Pool::poll, NetworkBehaviour::poll). */
+  conn: ConnectionRef | null;
+  thread: string;
+  /** busy ≥ the slow-connection-poll threshold. */
+  slow: boolean;
+  /** busy ≥ the blocked-poll threshold (a blocked_poll stall is reported for it too). */
+  blocked: boolean;
+  /** Where the connection was first seen (its trace's id comes from it); null without a connection. */
+  connPos: SourcePos | null;
+  pos: SourcePos; // the close (or exit) line
+  exemplar?: TraceExemplar;
+}
+
+/** A libp2p connection's life as its spans and the swarm's events show it, when it closes (or at the end of input). */
+export interface ConnectionObservation {
+  conn: ConnectionRef;
+  /** "Connection established" time, null when the log did not show it. */
+  established: LogTime | null;
+  /** First line that showed the connection (its event, or a line in its span). */
+  firstSeen: LogTime;
+  lastSeen: LogTime;
+  /** When it closed ("Connection closed", or its root span's close); null: still open at the end of input. */
+  closed: LogTime | null;
+  closedWithError: boolean;
+  /** Connection::poll calls with timing, their total and largest busy time, and their p99 (±9 %). */
+  polls: number;
+  busyNs: number;
+  maxPollNs: number;
+  p99PollNs: number | null;
+  slowPolls: number;
+  blockedPolls: number;
+  /** Lines logged inside the connection's span (any target). */
+  lines: number;
+  pos: SourcePos; // the first line that showed it
+}
+
+/**
+ * A stretch of log time with no line at all while libp2p connections were open and no reactor
+ * lines are logged: an idle executor and a blocked one look the same here, so it is reported as
+ * what it is, never as a stall.
+ */
+export interface QuietObservation {
+  start: LogTime;
+  end: LogTime;
+  durationNs: number;
+  openConnections: number;
+  pos: SourcePos; // the last line before it
+}
+
 /** Something still open when the input ended: reported with how much log time followed it. */
 export interface UnfinishedObservation {
-  what: 'wait' | 'poll' | 'readiness';
+  what: 'wait' | 'poll' | 'readiness' | 'connection';
   since: LogTime;
   /** Log time from `since` to the last line of the input. */
   followedByNs: number;
@@ -128,6 +200,10 @@ export interface ObservationSink {
   wakeToPoll?(d: WakeToPollObservation): void;
   stall?(s: StallObservation): void;
   unfinished?(u: UnfinishedObservation): void;
+  /** rust-libp2p span-based relays: one poll span call, one connection's life, a quiet stretch. */
+  spanPoll?(p: SpanPollObservation): void;
+  connection?(c: ConnectionObservation): void;
+  quiet?(q: QuietObservation): void;
   /**
    * Live only (`run`): the relay's active stall, called when the watchdog raises it, on every
    * watchdog tick while it lasts (durationNs current), and with null when it closes — after the

@@ -21,12 +21,21 @@ function replay(reg: DecoderRegistry, recs: LogRecord[]) {
 
 describe('DECODERS and the registry', () => {
   it('has one decoder per emitter, each with its targets', () => {
-    expect(DECODERS.map((d) => d.name)).toEqual(['polling2', 'polling-fork', 'polling3', 'async-io', 'swarm']);
+    expect(DECODERS.map((d) => d.name)).toEqual([
+      'polling2',
+      'polling-fork',
+      'polling3',
+      'async-io',
+      'swarm',
+      'libp2p',
+    ]);
     const reg = new DecoderRegistry(DECODERS);
     expect(reg.forTarget('polling::epoll')?.map((d) => d.name)).toEqual(['polling2', 'polling-fork', 'polling3']);
     expect(reg.forTarget('polling')?.map((d) => d.name)).toEqual(['polling2', 'polling3']);
     expect(reg.forTarget('async_io::driver')?.map((d) => d.name)).toEqual(['async-io']);
-    expect(reg.forTarget('libp2p_swarm')?.map((d) => d.name)).toEqual(['swarm']);
+    expect(reg.forTarget('libp2p_swarm')?.map((d) => d.name)).toEqual(['swarm', 'libp2p']);
+    expect(reg.forTarget('libp2p_swarm::connection::pool')?.map((d) => d.name)).toEqual(['libp2p']);
+    expect(reg.forTarget('libp2p_relay::behaviour::handler')?.map((d) => d.name)).toEqual(['libp2p']);
   });
 
   it('module paths below a known target fall back to it; unknown targets give undefined', () => {

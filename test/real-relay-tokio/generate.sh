@@ -8,6 +8,10 @@ set -euo pipefail
 cd "$(dirname "$0")"
 cargo build --offline --release --quiet
 BIN=target/release/relaygen-tokio
+# Real-time priority where allowed (root): a loaded machine would otherwise preempt the server
+# between a span's close and the formatting of its line, and the line's time would lag the truth.
+RT=()
+if chrt -f 10 true 2>/dev/null; then RT=(chrt -f 10); fi
 mkdir -p fixtures
 tmp=$(mktemp -d)
 server=
@@ -20,6 +24,7 @@ RUNS=(
   "stalls.compact       compact"
   "stalls.json          json"
   "stalls.full-nospan   full-nospan"
+  "stalls.full-threads-ansi full-threads-ansi"
 )
 
 for run in "${RUNS[@]}"; do
@@ -27,7 +32,7 @@ for run in "${RUNS[@]}"; do
   if [ $# -gt 0 ] && [[ ! " $* " == *" $name "* ]]; then continue; fi
   echo "== $name ($format)"
   rm -f "$tmp/port"
-  "$BIN" serve --log "$format" --truth "fixtures/$name.truth.json" --port-file "$tmp/port" 2>"fixtures/$name.log" &
+  "${RT[@]}" "$BIN" serve --log "$format" --truth "fixtures/$name.truth.json" --port-file "$tmp/port" 2>"fixtures/$name.log" &
   server=$!
   for _ in $(seq 100); do [ -s "$tmp/port" ] && break; sleep 0.05; done
   "$BIN" client --port "$(cat "$tmp/port")" --scenario stalls

@@ -20,9 +20,10 @@
 //! open stay unfinished in the log).
 //!
 //! Ground truth is measured in-process with `SystemTime` (µs, the clock the log lines carry) and
-//! written to its own JSON file, never into the log.
+//! written to its own JSON file, never into the log: every connection, every `Connection::poll` of
+//! 1 ms or more (`induced_ms` 0 when nobody asked for it), the blocked `Swarm::poll`, the executor block.
 //!
-//! `relaygen-tokio serve --log full|full-nospan|compact|json --truth FILE --port-file FILE`
+//! `relaygen-tokio serve --log full|full-nospan|full-threads-ansi|compact|json --truth FILE --port-file FILE`
 //! `relaygen-tokio client --port N --scenario stalls`
 
 use std::collections::HashMap;
@@ -251,7 +252,8 @@ impl Future for Connection {
         let end = now_us();
         let mut truth = self.truth.lock().unwrap();
         truth.connection_polls += 1;
-        if induced > 0 {
+        // Every poll of 1 ms or more is in the truth (induced or not), so that none found is unexplained.
+        if induced > 0 || end - start >= 1_000 {
             truth.events.push(TruthEvent {
                 kind: "slow_connection_poll",
                 conn: Some(self.id),
@@ -420,8 +422,18 @@ fn init_logging(format: &str) {
         .with_target("libp2p_swarm", tracing::Level::TRACE)
         .with_target("libp2p_relay", tracing::Level::TRACE)
         .with_target("relaygen", tracing::Level::DEBUG);
-    let base = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let base = tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_ansi(false);
     match format {
+        // Every span event, thread ids and names, ANSI colours: the busiest Full layout.
+        "full-threads-ansi" => tracing_subscriber::registry()
+            .with(
+                base.with_ansi(true)
+                    .with_thread_ids(true)
+                    .with_thread_names(true)
+                    .with_span_events(FmtSpan::FULL)
+                    .with_filter(filter),
+            )
+            .init(),
         "full" => tracing_subscriber::registry().with(base.with_span_events(FmtSpan::CLOSE).with_filter(filter)).init(),
         "full-nospan" => tracing_subscriber::registry().with(base.with_filter(filter)).init(),
         "compact" => tracing_subscriber::registry()
@@ -576,7 +588,7 @@ fn main() {
         Some("serve") => serve(&opt("--log"), &opt("--truth"), &opt("--port-file")),
         Some("client") => client(opt("--port").parse().expect("port"), &opt("--scenario")),
         _ => {
-            eprintln!("usage: relaygen-tokio serve --log full|full-nospan|compact|json --truth FILE --port-file FILE\n       relaygen-tokio client --port N --scenario stalls");
+            eprintln!("usage: relaygen-tokio serve --log full|full-nospan|full-threads-ansi|compact|json --truth FILE --port-file FILE\n       relaygen-tokio client --port N --scenario stalls");
             std::process::exit(2);
         }
     }

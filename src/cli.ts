@@ -9,101 +9,29 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { SingleBar, Presets } from 'cli-progress';
-import { formatReport } from './export/report.js';
+import { formatReport, type ReplayReport } from './export/report.js';
 import { InputError, layoutsTried, replay } from './replay.js';
 import {
   ConfigError,
-  DEFAULT_CHECKPOINT,
-  DEFAULT_MAX_LINE_BYTES,
-  DEFAULT_TRACES,
   envSettings,
   fileSettings,
   flagSettings,
   mergeSettings,
   nearest,
   parseLogArg,
-  planReload,
   validateConfig,
   type Given,
   type ReplayConfig,
   type RunConfig,
 } from './config.js';
+import { planReload } from './config-reload.js';
+import { HELP } from './cli-help.js';
 import { Daemon } from './daemon.js';
 import type { LogSpec } from './source/tailer.js';
 import { formatTraceSummary, registerTraceCounters, traceSummary, type TurnTraceSink } from './export/traces.js';
 import { exportersFor, traceOptions } from './export/exporters.js';
 import { PollscopeMetrics } from './export/metrics.js';
 import { sourcesReadOnce, startMetricsServer } from './export/metrics-server.js';
-
-const HELP = `pollscope — what a Rust libp2p relay's async runtime did, from its trace log
-
-Usage:
-  pollscope replay [options] FILE...   explain finished log file(s), read in the order given
-  pollscope run [options]              follow live log(s) as they grow and rotate (docs/live.md)
-  pollscope --help | --version
-
-Replay options:
-  --json                    print the report as one JSON document instead of text
-  --slow-poll DURATION      poll cycle counted as slow_poll          (default 50ms)
-  --blocked-poll DURATION   poll cycle that is a blocked_poll stall   (default 1s)
-  --starved DURATION        I/O readiness with no swarm poll: starved (default 1s)
-  --silent DURATION         nothing logged while running: silent      (default 1s)
-  --date YYYY-MM-DD         date for logs whose lines have none (wezterm); default: file mtime
-  --max-line-bytes N        longer lines are skipped and counted      (default ${DEFAULT_MAX_LINE_BYTES})
-  --progress / --no-progress  progress on stderr (default: a bar when stderr is a terminal);
-                            --progress elsewhere prints a plain progress line every 2 s
-  --metrics-out FILE        also write the final metric values as OpenMetrics text (docs/metrics.md),
-                            e.g. for promtool tsdb create-blocks-from openmetrics
-  --relay NAME              relay name in those metrics and in traces     (default replay)
-
-Traces (OpenTelemetry, off unless an endpoint is set here or in OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT):
-  --otlp-endpoint URL       OTLP/HTTP collector, e.g. http://127.0.0.1:4318 (/v1/traces appended)
-  --jaeger-ui URL           print a Jaeger link to each stall's trace, e.g. http://127.0.0.1:16686
-  --trace-sample FRACTION   share of ordinary turns kept (default ${DEFAULT_TRACES.sample}); stalls always kept
-  --trace-max-spans N       spans per second of log time at most (default ${DEFAULT_TRACES.maxSpans})
-  --trace-keep-wait DURATION   keep every turn whose epoll wait blocked this long (default ${DEFAULT_TRACES.keepWaitNs / 1e9}s)
-  --trace-keep-delay DURATION  keep every turn with a wake→poll delay this long (default ${DEFAULT_TRACES.keepDelayNs / 1e6}ms)
-
-Run options (pollscope run; a config file gives the same settings, flags override it):
-  --log PATH_OR_GLOB[=NAME] follow a file, or every file a glob (wildcards in the file name) matches,
-                            also files that appear later; repeatable. NAME: the relay it belongs to
-  --stdin                   read lines from stdin (relay 2>&1 | pollscope run --stdin)
-  --relay NAME              relay name of the --log/--stdin before it (default: from the file name;
-                            'stdin'); before any source: the default for all
-  --from end|start          where to begin in a file seen for the first time (default end);
-                            a checkpoint always wins, files appearing later are read from their start
-  --config FILE             YAML or JSON settings (docs/live.md); \${NAME} in values = env variable NAME;
-                            an unknown key is an error naming the nearest known one
-  --checkpoint FILE         position state file (default ./${DEFAULT_CHECKPOINT})
-  --checkpoint-interval DURATION  save positions this often (default 1s; also on SIGTERM/SIGINT)
-  --poll-interval DURATION  stat every followed path this often (default 250ms; chokidar events
-                            trigger extra looks)
-  --flush-partial-after DURATION  hand a last line still missing its newline over after this long
-                            (default: hold it until the newline arrives)
-  --no-watch                no chokidar change hints, stat polling only
-  --max-line-bytes, --slow-poll, --blocked-poll, --starved, --silent  as for replay
-  --audit-records FILE      append each processed record's first line (relay TAB message), committed
-                            together with the checkpoint: after kill -9 it holds each line once
-  --metrics-listen HOST:PORT  serve /metrics (Prometheus/OpenMetrics), /healthz, /readyz there
-                            (default 127.0.0.1:9464; 'off': no endpoint; docs/metrics.md). Given
-                            explicitly, failing to listen is fatal; the default only warns
-  --otlp-endpoint URL, --trace-sample, --trace-max-spans, --trace-keep-wait, --trace-keep-delay
-                            traces of each relay's turns, as for replay (docs/spans.md); the queue
-                            is flushed on SIGTERM/SIGINT within the stop deadline
-  Live stalls (blocked_poll, starved, silent) are printed to stderr when they start and end.
-  SIGHUP re-reads --config (flags still override): the file list and thresholds change in place,
-  keeping positions; other changed settings are reported as needing a restart and kept. Without
-  --config there is nothing to reload. SIGTERM/SIGINT: finish the lines read, save the checkpoint,
-  exit 0.
-
-Settings are taken from the defaults, then the --config file, then OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT
-(traces), then the flags: a later one wins.
-DURATION is a number with a unit (250ms, 1.5s, 800us) or a plain number of milliseconds, and must
-be greater than 0. A negative value is an error (--blocked-poll -1s and --blocked-poll=-1s alike).
-
-Exit status: 0 report printed (run: stopped by a signal); 1 no file had a recognisable log line;
-2 bad usage or configuration, or a file that does not exist or cannot be read.
-`;
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -261,7 +189,12 @@ async function replayCommand(args: string[]): Promise<number> {
       ? JSON.stringify(summary ? { ...report, traces: summary } : report, null, 2) + '\n'
       : formatReport(report) + (summary ? formatTraceSummary(summary) : ''),
   );
-  const unrecognised = report.files.filter((f) => f.envelope === null);
+  return unrecognisedFiles(report.files);
+}
+
+/** Says which files had no recognisable line; exit status 1 when none had one. */
+function unrecognisedFiles(files: ReplayReport['files']): number {
+  const unrecognised = files.filter((f) => f.envelope === null);
   for (const f of unrecognised) {
     process.stderr.write(
       `pollscope: ${f.path}: no recognisable log lines (${f.lines} lines). Layouts tried:\n` +
@@ -270,7 +203,7 @@ async function replayCommand(args: string[]): Promise<number> {
           .join(''),
     );
   }
-  return unrecognised.length === report.files.length ? 1 : 0;
+  return unrecognised.length === files.length ? 1 : 0;
 }
 
 /**
@@ -301,30 +234,7 @@ async function runCommand(args: string[]): Promise<number> {
     process.stdout.write(HELP);
     return 0;
   }
-  // --relay names the source right before it (or, before any source, all of them).
-  const logs: LogSpec[] = [];
-  let stdinRelay: string | null = null;
-  let defaultRelay: string | null = null;
-  let last: 'log' | 'stdin' | null = null;
-  for (const t of tokens) {
-    if (t.kind !== 'option') continue;
-    if (t.name === 'log') {
-      logs.push(parseLogArg(t.value ?? '', null));
-      last = 'log';
-    } else if (t.name === 'stdin') last = 'stdin';
-    else if (t.name === 'relay') {
-      if (last === 'log' && logs[logs.length - 1].relay === null) logs[logs.length - 1].relay = t.value ?? null;
-      else if (last === 'stdin' && stdinRelay === null) stdinRelay = t.value ?? null;
-      else defaultRelay = t.value ?? null;
-      last = null;
-    }
-  }
-  const extra: Array<[string, unknown, string]> = [];
-  if (logs.length > 0)
-    extra.push(['logs', logs.map((l) => ({ path: l.pattern, relay: l.relay ?? defaultRelay })), '--log']);
-  if (v.stdin) extra.push(['stdin', stdinRelay ?? defaultRelay ?? 'stdin', '--stdin']);
-  if (v['no-watch']) extra.push(['watch', false, '--no-watch']);
-  const flags = flagSettings(v, extra);
+  const flags = flagSettings(v, [...sourceSettings(tokens), ...(v['no-watch'] ? [watchOff] : [])]);
   // The file and the environment are read again on SIGHUP; the flags still override them.
   const build = (): RunConfig =>
     validateConfig(
@@ -336,7 +246,6 @@ async function runCommand(args: string[]): Promise<number> {
   const metrics = new PollscopeMetrics({ live: true });
   const traces = traceOptions(cfg.traces);
   if (traces !== null) registerTraceCounters(metrics.registry, () => traceSinks);
-  const note = (line: string) => process.stderr.write(`pollscope: run: ${line}\n`);
   let done: (code: number) => void = () => {};
   const finished = new Promise<number>((resolve) => {
     done = resolve;
@@ -366,42 +275,20 @@ async function runCommand(args: string[]): Promise<number> {
     note('stopped, checkpoint saved');
     done(0);
   }
-  process.on('SIGTERM', () => {
-    void shutdown();
-  });
-  process.on('SIGINT', () => {
-    void shutdown();
-  });
+  process.on('SIGTERM', () => void shutdown());
+  process.on('SIGINT', () => void shutdown());
   process.on('SIGHUP', () => {
-    if (v.config === undefined) {
+    if (v.config === undefined)
       note('SIGHUP: nothing to reload (no --config file; the settings come from the command line)');
-      return;
-    }
-    let next: RunConfig;
-    try {
-      next = build();
-    } catch (err) {
-      note(`reload failed, keeping the running configuration: ${(err as Error).message}`);
-      return;
-    }
-    const plan = planReload(cfg, next);
-    for (const m of plan.needRestart) note(m);
-    daemon.reload(plan.config);
-    cfg = plan.config;
-    note(`configuration reloaded${plan.changed.length > 0 ? ` (${plan.changed.join(', ')} changed)` : ''}`);
+    else cfg = reload(daemon, cfg, build);
   });
-  const listen = cfg.metrics.listen;
-  if (listen !== null) {
+  if (cfg.metrics.listen !== null) {
     metrics.attachSource(daemon.tailer.counters);
-    const ready = sourcesReadOnce(daemon.tailer, () => cfg.logs);
-    try {
-      const server = await startMetricsServer(metrics, { ...listen, ready });
-      note(`metrics on ${server.url}/metrics`);
-    } catch (err) {
-      const msg = `metrics endpoint ${listen.host}:${listen.port}: ${(err as Error).message}`;
-      if (cfg.metrics.explicit) throw new InputError(msg);
-      process.stderr.write(`pollscope: warning: ${msg}; metrics are not served (--metrics-listen HOST:PORT or off)\n`);
-    }
+    await serveMetrics(
+      metrics,
+      cfg.metrics,
+      sourcesReadOnce(daemon.tailer, () => cfg.logs),
+    );
   }
   daemon.start();
   const sources = [
@@ -410,6 +297,70 @@ async function runCommand(args: string[]): Promise<number> {
   ];
   note(`following ${sources.join(', ')}; checkpoint ${cfg.checkpointPath}`);
   return finished;
+}
+
+const note = (line: string) => process.stderr.write(`pollscope: run: ${line}\n`);
+const watchOff: [string, unknown, string] = ['watch', false, '--no-watch'];
+
+/** --log, --stdin and the --relay after each (or, before any source, for all of them) as settings. */
+function sourceSettings(tokens: ReturnType<typeof parseArgs>['tokens']): Array<[string, unknown, string]> {
+  const logs: LogSpec[] = [];
+  let stdin = false;
+  let stdinRelay: string | null = null;
+  let defaultRelay: string | null = null;
+  let last: 'log' | 'stdin' | null = null;
+  for (const t of tokens ?? []) {
+    if (t.kind !== 'option') continue;
+    if (t.name === 'log') {
+      logs.push(parseLogArg(t.value ?? '', null));
+      last = 'log';
+    } else if (t.name === 'stdin') {
+      stdin = true;
+      last = 'stdin';
+    } else if (t.name === 'relay') {
+      if (last === 'log' && logs[logs.length - 1].relay === null) logs[logs.length - 1].relay = t.value ?? null;
+      else if (last === 'stdin' && stdinRelay === null) stdinRelay = t.value ?? null;
+      else defaultRelay = t.value ?? null;
+      last = null;
+    }
+  }
+  const out: Array<[string, unknown, string]> = [];
+  if (logs.length > 0)
+    out.push(['logs', logs.map((l) => ({ path: l.pattern, relay: l.relay ?? defaultRelay })), '--log']);
+  if (stdin) out.push(['stdin', stdinRelay ?? defaultRelay ?? 'stdin', '--stdin']);
+  return out;
+}
+
+/**
+ * SIGHUP with --config: the file list and thresholds apply, every other change is named as
+ * needing a restart; a file that does not validate changes nothing. Returns the running config.
+ */
+function reload(daemon: Daemon, running: RunConfig, build: () => RunConfig): RunConfig {
+  let next: RunConfig;
+  try {
+    next = build();
+  } catch (err) {
+    note(`reload failed, keeping the running configuration: ${(err as Error).message}`);
+    return running;
+  }
+  const plan = planReload(running, next);
+  for (const m of plan.needRestart) note(m);
+  daemon.reload(plan.config);
+  note(`configuration reloaded${plan.changed.length > 0 ? ` (${plan.changed.join(', ')} changed)` : ''}`);
+  return plan.config;
+}
+
+/** The metrics endpoint: failing to listen is fatal where the user asked for the address, else a warning. */
+async function serveMetrics(metrics: PollscopeMetrics, m: RunConfig['metrics'], ready: () => boolean): Promise<void> {
+  const listen = m.listen!;
+  try {
+    const server = await startMetricsServer(metrics, { ...listen, ready });
+    note(`metrics on ${server.url}/metrics`);
+  } catch (err) {
+    const msg = `metrics endpoint ${listen.host}:${listen.port}: ${(err as Error).message}`;
+    if (m.explicit) throw new InputError(msg);
+    process.stderr.write(`pollscope: warning: ${msg}; metrics are not served (--metrics-listen HOST:PORT or off)\n`);
+  }
 }
 
 function version(): string {

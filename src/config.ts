@@ -9,23 +9,15 @@
  * Secrets stay out of the file: a string value `${NAME}` (or containing it) is replaced by the
  * environment variable NAME when the file is read (also on SIGHUP reload).
  */
-import { accessSync, constants, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { DEFAULT_THRESHOLDS, type Thresholds } from './reactor/model.js';
 import type { LogSpec } from './source/tailer.js';
 import { describeFsError } from './source/fs-errors.js';
-import { formatDuration, parseDuration } from './time.js';
+import { DEFAULT_METRICS_HOST, DEFAULT_METRICS_PORT } from './export/metrics-server.js';
+import { ConfigError, convert, describeValue, isMapping, unknownKey, type Given, type Kind } from './config-values.js';
 
-/** A configuration problem the user must fix: the CLI prints the message and exits 2. */
-export class ConfigError extends Error {
-  /** Set when a command-line flag is at fault: the CLI adds a pointer to `--help`. */
-  constructor(
-    message: string,
-    readonly usage = false,
-  ) {
-    super(message);
-  }
-}
+export { ConfigError, nearest, parseLogArg, unknownKey, type Given } from './config-values.js';
 
 export interface MetricsConfig {
   /** Where `/metrics` is served; null = off. */
@@ -96,7 +88,7 @@ export interface ReplayConfig {
 
 export const DEFAULT_CHECKPOINT = 'pollscope-checkpoint.json';
 export const DEFAULT_MAX_LINE_BYTES = 1 << 20;
-export const DEFAULT_METRICS_LISTEN = { host: '127.0.0.1', port: 9464 };
+export const DEFAULT_METRICS_LISTEN = { host: DEFAULT_METRICS_HOST, port: DEFAULT_METRICS_PORT };
 /** The trace keep policy's defaults (the trace exporter's TRACE_DEFAULTS say the same). */
 export const DEFAULT_TRACES = { sample: 0.01, maxSpans: 2_000, keepWaitNs: 30e9, keepDelayNs: 10e6 };
 
@@ -136,23 +128,6 @@ export function defaultRunConfig(): RunConfig {
 }
 
 // ---- the keys ---------------------------------------------------------------------------------
-
-type Kind =
-  | 'logs'
-  | 'stdin'
-  | 'from'
-  | 'path'
-  | 'readablePath'
-  | 'duration'
-  | 'durationOrOff'
-  | 'positiveInt'
-  | 'positiveNumber'
-  | 'fraction'
-  | 'boolean'
-  | 'listen'
-  | 'url'
-  | 'date'
-  | 'relay';
 
 interface KeySpec {
   /** Config-file name: `section.key` for keys of a section. */
@@ -203,12 +178,6 @@ const SPEC = new Map(KEYS.map((k) => [k.key, k]));
 const FILE_KEYS = KEYS.filter((k) => k.inFile).map((k) => k.key);
 const SECTIONS = new Set(FILE_KEYS.filter((k) => k.includes('.')).map((k) => k.slice(0, k.indexOf('.'))));
 
-/** One setting as given, and where: `--blocked-poll`, `relay.yaml: thresholds.silent`, `OTEL_EXPORTER_OTLP_ENDPOINT`. */
-export interface Given {
-  value: unknown;
-  origin: string;
-  layer: 'file' | 'env' | 'flag';
-}
 export type Settings = Map<string, Given>;
 
 /** Later layers win, key by key. */
@@ -357,202 +326,6 @@ export function validateConfig(
 
 const nsToMs = (ns: number | null): number | null => (ns === null ? null : ns / 1e6);
 
-const DURATION_HINT = 'a duration (e.g. 250ms, 1.5s, 800us; a plain number is milliseconds)';
-
-/** One value to its type; the error names where it came from and what is expected. */
-function convert(kind: Kind, g: Given): unknown {
-  const v = g.value;
-  const fail = (expected: string): never => {
-    throw new ConfigError(`${g.origin}: ${describeValue(v)} is not ${expected}`, g.layer === 'flag');
-  };
-  switch (kind) {
-    case 'duration':
-    case 'durationOrOff': {
-      if (kind === 'durationOrOff' && (v === null || v === false || v === 'off')) return null;
-      if (typeof v !== 'string' && typeof v !== 'number') fail(DURATION_HINT);
-      const ns = parseDuration(v as string | number);
-      if (Number.isNaN(ns)) fail(DURATION_HINT);
-      if (!(ns > 0) || !Number.isFinite(ns))
-        throw new ConfigError(
-          `${g.origin}: ${describeValue(v)}: a duration must be greater than 0 (e.g. 250ms, 1.5s)`,
-          g.layer === 'flag',
-        );
-      return ns;
-    }
-    case 'positiveInt': {
-      const n = typeof v === 'number' ? v : typeof v === 'string' && /^\s*\d+\s*$/.test(v) ? Number(v) : NaN;
-      if (!Number.isSafeInteger(n) || n < 1) fail('a whole number greater than 0');
-      return n;
-    }
-    case 'positiveNumber': {
-      const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
-      if (!(n > 0) || !Number.isFinite(n)) fail('a number greater than 0');
-      return n;
-    }
-    case 'fraction': {
-      const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
-      if (!(n >= 0 && n <= 1)) fail('a fraction between 0 and 1');
-      return n;
-    }
-    case 'boolean':
-      if (typeof v !== 'boolean') fail('true or false');
-      return v;
-    case 'from':
-      if (v !== 'start' && v !== 'end') fail('start or end');
-      return v;
-    case 'path':
-    case 'relay':
-      if (typeof v !== 'string' || v === '') fail(kind === 'path' ? 'a file path' : 'a name');
-      return v;
-    case 'readablePath': {
-      if (typeof v !== 'string' || v === '') fail('a file path');
-      try {
-        accessSync(v as string, constants.R_OK);
-      } catch (err) {
-        throw new ConfigError(`${g.origin}: ${v as string}: ${describeFsError(err)}`, g.layer === 'flag');
-      }
-      return v;
-    }
-    case 'url': {
-      if (typeof v !== 'string') fail('a URL such as http://127.0.0.1:4318');
-      try {
-        const u = new URL(v as string);
-        if (u.protocol !== 'http:' && u.protocol !== 'https:') fail('an http:// or https:// URL');
-      } catch (err) {
-        if (err instanceof ConfigError) throw err;
-        fail('a URL such as http://127.0.0.1:4318');
-      }
-      return v;
-    }
-    case 'listen':
-      if (v === 'off' || v === false) return null;
-      if (typeof v !== 'string' && typeof v !== 'number') fail("HOST:PORT (e.g. 127.0.0.1:9464) or 'off'");
-      return parseListenOrFail(String(v), fail);
-    case 'date':
-      return parseDate(v, fail);
-    case 'stdin':
-      // true: read stdin as relay 'stdin'; a string: as that relay; false/null: not read.
-      if (v === false || v === null) return null;
-      if (v === true) return 'stdin';
-      if (typeof v !== 'string' || v === '') fail('true, false or a relay name');
-      return v;
-    case 'logs': {
-      if (!Array.isArray(v)) fail('a list of PATH, PATH=NAME or { path, relay }');
-      return (v as unknown[]).map((e, i): LogSpec => {
-        if (typeof e === 'string' && e !== '') return parseLogArg(e, null);
-        if (isMapping(e)) {
-          const extra = Object.keys(e).filter((k) => k !== 'path' && k !== 'relay');
-          if (extra.length > 0) throw new ConfigError(`${g.origin}[${i}]: ${unknownKey(extra[0], ['path', 'relay'])}`);
-          const relay = e.relay ?? null;
-          if (
-            typeof e.path === 'string' &&
-            e.path !== '' &&
-            (relay === null || (typeof relay === 'string' && relay !== ''))
-          )
-            return { pattern: e.path, relay };
-        }
-        throw new ConfigError(
-          `${g.origin}[${i}]: ${describeValue(e)} is not PATH, PATH=NAME or { path, relay }`,
-          g.layer === 'flag',
-        );
-      });
-    }
-  }
-}
-
-function parseListenOrFail(text: string, fail: (expected: string) => never): { host: string; port: number } {
-  // HOST:PORT, :PORT, PORT or [v6]:PORT
-  const v6 = /^\[([0-9a-fA-F:.]+)\]:(\d{1,5})$/.exec(text);
-  let host = DEFAULT_METRICS_LISTEN.host;
-  let portText = text;
-  if (v6) [, host, portText] = v6;
-  else {
-    const colon = text.lastIndexOf(':');
-    if (colon > 0) host = text.slice(0, colon);
-    if (colon >= 0) portText = text.slice(colon + 1);
-  }
-  const port = Number(portText);
-  if (!/^\d{1,5}$/.test(portText) || port > 65535 || (!v6 && host.includes(':')))
-    fail("HOST:PORT (e.g. 127.0.0.1:9464, [::1]:9464) or 'off'");
-  return { host, port };
-}
-
-/** YYYY-MM-DD that is a real calendar day (2022-02-30 is not), as UTC midnight. */
-function parseDate(v: unknown, fail: (expected: string) => never): Date {
-  const m = typeof v === 'string' ? /^(\d{4})-(\d\d)-(\d\d)$/.exec(v) : null;
-  if (!m) return fail('a date (YYYY-MM-DD)');
-  const [y, mo, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
-  const date = new Date(Date.UTC(y, mo - 1, day));
-  if (mo < 1 || mo > 12 || date.getUTCMonth() !== mo - 1 || date.getUTCDate() !== day) {
-    const days = mo >= 1 && mo <= 12 ? new Date(Date.UTC(y, mo, 0)).getUTCDate() : 0;
-    return fail(days > 0 ? `a date: ${m[1]}-${m[2]} has ${days} days` : 'a date (YYYY-MM-DD, month 01 to 12)');
-  }
-  return date;
-}
-
-// ---- helpers ----------------------------------------------------------------------------------
-
-/** `PATH=NAME` → { pattern, relay }; a lone PATH takes `relay` (null = from the file name). */
-export function parseLogArg(arg: string, relay: string | null): LogSpec {
-  const eq = arg.lastIndexOf('=');
-  if (eq > 0 && eq < arg.length - 1) return { pattern: arg.slice(0, eq), relay: arg.slice(eq + 1) };
-  return { pattern: arg, relay };
-}
-
-/** "unknown key slow_pol (did you mean slow_poll?)", or the known keys (`listed`) when none is close. */
-export function unknownKey(name: string, known: readonly string[], listed: readonly string[] = known): string {
-  const near = nearest(name, known);
-  return near !== null
-    ? `unknown key ${name} (did you mean ${near}?)`
-    : `unknown key ${name} (known: ${listed.join(', ')})`;
-}
-
-/** The known name closest to `name` by edit distance (section keys compared by their last part too), if close enough. */
-export function nearest(name: string, known: readonly string[]): string | null {
-  let best: string | null = null;
-  let bestDistance = Infinity;
-  for (const k of known) {
-    const leaf = k.slice(k.lastIndexOf('.') + 1);
-    const d = Math.min(editDistance(name, k), editDistance(name, leaf));
-    if (d < bestDistance) {
-      best = k;
-      bestDistance = d;
-    }
-  }
-  // Close enough to be a typo: a third of the name's letters at most (at least 1, at most 3).
-  return bestDistance <= Math.min(3, Math.max(1, Math.floor(name.length / 3))) ? best : null;
-}
-
-/** Optimal-string-alignment distance: insertions, deletions, substitutions and swaps of neighbours. */
-function editDistance(a: string, b: string): number {
-  const rows: number[][] = [];
-  for (let i = 0; i <= a.length; i++) {
-    rows.push([i]);
-    for (let j = 1; j <= b.length; j++) {
-      if (i === 0) {
-        rows[0].push(j);
-        continue;
-      }
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      let d = Math.min(rows[i - 1][j] + 1, rows[i][j - 1] + 1, rows[i - 1][j - 1] + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d = Math.min(d, rows[i - 2][j - 2] + 1);
-      rows[i].push(d);
-    }
-  }
-  return rows[a.length][b.length];
-}
-
-function isMapping(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
-}
-
-function describeValue(v: unknown): string {
-  if (v === null || v === undefined) return 'nothing';
-  if (typeof v === 'string') return `'${v}'`;
-  if (typeof v === 'number' || typeof v === 'boolean') return `${String(v)} (${typeof v})`;
-  return Array.isArray(v) ? 'a list' : 'a mapping';
-}
-
 function expandEnv(v: unknown, file: string, key: string): unknown {
   if (typeof v === 'string') {
     return v.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, name: string) => {
@@ -568,63 +341,4 @@ function expandEnv(v: unknown, file: string, key: string): unknown {
     return out;
   }
   return v;
-}
-
-// ---- reload -----------------------------------------------------------------------------------
-
-/** Each file key's effective value as text: what SIGHUP compares and what its messages show. */
-export function settingsText(c: RunConfig): Record<string, string> {
-  const dur = (ns: number | null) => (ns === null ? 'off' : formatDuration(ns));
-  const t = c.traces;
-  return {
-    logs: c.logs.map((l) => (l.relay !== null ? `${l.pattern}=${l.relay}` : l.pattern)).join(', ') || 'none',
-    stdin: c.stdin ?? 'off',
-    from: c.from,
-    checkpoint: c.checkpointPath,
-    checkpoint_interval: dur(c.checkpointIntervalMs * 1e6),
-    poll_interval: dur(c.pollIntervalMs * 1e6),
-    flush_partial_after: dur(c.flushPartialAfterMs === null ? null : c.flushPartialAfterMs * 1e6),
-    max_line_bytes: String(c.maxLineBytes),
-    watch: String(c.watch),
-    audit_records: c.auditPath ?? 'off',
-    'thresholds.slow_poll': dur(c.thresholds.slowPollNs),
-    'thresholds.blocked_poll': dur(c.thresholds.blockedPollNs),
-    'thresholds.starved': dur(c.thresholds.starvedNs),
-    'thresholds.silent': dur(c.thresholds.silentNs),
-    'metrics.listen': c.metrics.listen ? `${c.metrics.listen.host}:${c.metrics.listen.port}` : 'off',
-    'traces.endpoint': t.endpoint ?? 'off',
-    'traces.sample': String(t.sample),
-    'traces.max_spans': String(t.maxSpans),
-    'traces.keep_wait': dur(t.keepWaitNs),
-    'traces.keep_delay': dur(t.keepDelayNs),
-    'traces.headers_file': t.headersFile ?? 'none',
-    'traces.ca_file': t.caFile ?? 'none',
-  };
-}
-
-export interface ReloadPlan {
-  /** The running configuration with what SIGHUP can apply (file list, thresholds) taken from the new one. */
-  config: RunConfig;
-  /** Keys applied. */
-  changed: string[];
-  /** "checkpoint changed: needs a restart; keeping ./cp.json" for each key that cannot change while running. */
-  needRestart: string[];
-}
-
-/** What a SIGHUP does with a freshly read configuration. */
-export function planReload(running: RunConfig, next: RunConfig): ReloadPlan {
-  const before = settingsText(running);
-  const after = settingsText(next);
-  const changed: string[] = [];
-  const needRestart: string[] = [];
-  for (const key of Object.keys(before)) {
-    if (before[key] === after[key]) continue;
-    if (SPEC.get(key)?.reloadable) changed.push(key);
-    else needRestart.push(`${key} changed: needs a restart; keeping ${before[key]}`);
-  }
-  return {
-    config: { ...running, logs: next.logs, thresholds: { ...next.thresholds } },
-    changed,
-    needRestart,
-  };
 }

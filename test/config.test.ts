@@ -15,10 +15,10 @@ import {
   flagSettings,
   mergeSettings,
   nearest,
-  planReload,
   validateConfig,
   type Settings,
 } from '../src/config.js';
+import { planReload } from '../src/config-reload.js';
 import { exportersFor, traceOptions } from '../src/export/exporters.js';
 import { PollscopeMetrics } from '../src/export/metrics.js';
 import { ReportCollector } from '../src/export/report.js';

@@ -219,6 +219,23 @@ describe('layers: defaults < file < environment < flags', () => {
     );
   });
 
+  it('traces.ca_file and traces.headers_file: readable paths, passed to the trace exporter as caFile/headersFile', () => {
+    const ca = file('-----BEGIN CERTIFICATE-----\n');
+    const headers = file('authorization: Bearer t\n');
+    const cfg = fromFile(
+      `logs: [a.log]\ntraces: { endpoint: "https://127.0.0.1:4318", ca_file: ${ca}, headers_file: ${headers} }\n`,
+    );
+    expect(cfg.traces).toMatchObject({ caFile: ca, headersFile: headers });
+    expect(traceOptions(cfg.traces)).toMatchObject({
+      endpoint: 'https://127.0.0.1:4318',
+      caFile: ca,
+      headersFile: headers,
+    });
+    expect(errorOf(() => fromFile('logs: [a.log]\ntraces: { headers_file: "" }\n'))).toMatch(
+      /traces\.headers_file: '' is not a file path$/,
+    );
+  });
+
   it("the model's trace defaults are the trace exporter's", () => {
     expect(DEFAULT_TRACES).toEqual({
       sample: TRACE_DEFAULTS.keepFraction,

@@ -42,7 +42,11 @@ export function exportersFor(relay: string, options: ExporterOptions): RelayExpo
 /** The trace exporter's options from the configuration; null when traces are off. */
 export function traceOptions(t: TracesConfig): TraceOptions | null {
   if (t.endpoint === null) return null;
+  // The OTLP-over-TLS files (traces.ca_file, traces.headers_file) for the transport, which reads
+  // them as TraceOptions' caFile/headersFile. A spread: this branch's TraceOptions predates them.
+  const files = { caFile: t.caFile ?? undefined, headersFile: t.headersFile ?? undefined };
   return {
+    ...files,
     // From OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT the OTLP exporter reads the endpoint itself, with
     // the variables' own rules (the TRACES one is used as is); from a flag or the file we pass it.
     endpoint: t.endpointFrom === 'env' ? undefined : t.endpoint,

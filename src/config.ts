@@ -1,16 +1,54 @@
 /**
- * `pollscope run` configuration: defaults < config file (YAML or JSON) < command-line flags.
+ * The one configuration model of `replay` and `run`. Settings come in layers, later ones winning:
+ * defaults → config file (`run --config`, YAML or JSON) → environment (`OTEL_EXPORTER_OTLP_*`
+ * for traces) → command-line flags. Each layer only collects what it was given, with where it
+ * came from (`--blocked-poll`, `relay.yaml: thresholds.blocked_poll`); `mergeSettings` lays them
+ * over each other and `validateConfig` checks and converts the result once, throwing a
+ * `ConfigError` that names the key or flag and what it expects.
+ *
  * Secrets stay out of the file: a string value `${NAME}` (or containing it) is replaced by the
  * environment variable NAME when the file is read (also on SIGHUP reload).
- *
- * The file is read whole; sections this module does not know (e.g. `metrics:`, `otlp:` of the
- * exporters) are kept in `raw` for their owners.
  */
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { DEFAULT_THRESHOLDS, type Thresholds } from './reactor/model.js';
 import type { LogSpec } from './source/tailer.js';
-import { parseRustDuration } from './time.js';
+import { describeFsError } from './source/fs-errors.js';
+import { DEFAULT_METRICS_HOST, DEFAULT_METRICS_PORT } from './export/metrics-server.js';
+import { ConfigError, convert, describeValue, isMapping, unknownKey, type Given, type Kind } from './config-values.js';
+
+export { ConfigError, nearest, parseLogArg, unknownKey, type Given } from './config-values.js';
+
+export interface MetricsConfig {
+  /** Where `/metrics` is served; null = off. */
+  listen: { host: string; port: number } | null;
+  /** Given by the user (flag or file): failing to listen is fatal. The default only warns. */
+  explicit: boolean;
+  /** Prometheus exporter-toolkit web config (TLS, basic auth) for the endpoint; null = plain HTTP. */
+  webConfigFile: string | null;
+}
+
+export interface TracesConfig {
+  /** OTLP/HTTP endpoint as given (shown in messages); null = traces off. */
+  endpoint: string | null;
+  /**
+   * Where the endpoint came from. From the environment the OTLP exporter reads the variables
+   * itself (OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is used as is, the generic one gets /v1/traces).
+   */
+  endpointFrom: 'flag' | 'file' | 'env' | null;
+  /** Share of ordinary turns kept. */
+  sample: number;
+  /** Spans per second of log time at most. */
+  maxSpans: number;
+  keepWaitNs: number;
+  keepDelayNs: number;
+  /** OTLP request headers (e.g. authorization), one `Name: value` a line; read by the OTLP exporter. */
+  headersFile: string | null;
+  /** CA certificate(s) for an https endpoint; read by the OTLP exporter. */
+  caFile: string | null;
+  /** Jaeger UI base URL for links (replay). */
+  jaegerUi: string | null;
+}
 
 export interface RunConfig {
   logs: LogSpec[];
@@ -32,11 +70,43 @@ export interface RunConfig {
   watch: boolean;
   /** Testing/auditing: append every processed record's first line here, committed with the checkpoint. */
   auditPath: string | null;
-  /** The config file as read (unknown sections included), {} without one. */
-  raw: Record<string, unknown>;
+  metrics: MetricsConfig;
+  traces: TracesConfig;
+}
+
+export interface ReplayConfig {
+  files: string[];
+  json: boolean;
+  thresholds: Thresholds;
+  /** Date for logs whose lines have none; undefined = each file's mtime. */
+  date: Date | undefined;
+  maxLineBytes: number;
+  /** null = on when stderr is a terminal. */
+  progress: boolean | null;
+  metricsOut: string | null;
+  relay: string;
+  traces: TracesConfig;
 }
 
 export const DEFAULT_CHECKPOINT = 'pollscope-checkpoint.json';
+export const DEFAULT_MAX_LINE_BYTES = 1 << 20;
+export const DEFAULT_METRICS_LISTEN = { host: DEFAULT_METRICS_HOST, port: DEFAULT_METRICS_PORT };
+/** The trace keep policy's defaults (the trace exporter's TRACE_DEFAULTS say the same). */
+export const DEFAULT_TRACES = { sample: 0.01, maxSpans: 2_000, keepWaitNs: 30e9, keepDelayNs: 10e6 };
+
+export function defaultTracesConfig(): TracesConfig {
+  return {
+    endpoint: null,
+    endpointFrom: null,
+    sample: DEFAULT_TRACES.sample,
+    maxSpans: DEFAULT_TRACES.maxSpans,
+    keepWaitNs: DEFAULT_TRACES.keepWaitNs,
+    keepDelayNs: DEFAULT_TRACES.keepDelayNs,
+    headersFile: null,
+    caFile: null,
+    jaegerUi: null,
+  };
+}
 
 export function defaultRunConfig(): RunConfig {
   return {
@@ -46,7 +116,7 @@ export function defaultRunConfig(): RunConfig {
     checkpointPath: DEFAULT_CHECKPOINT,
     checkpointIntervalMs: 1000,
     pollIntervalMs: 250,
-    maxLineBytes: 1 << 20,
+    maxLineBytes: DEFAULT_MAX_LINE_BYTES,
     flushPartialAfterMs: null,
     flushRecordAfterMs: 100,
     drainGraceMs: 1000,
@@ -54,118 +124,226 @@ export function defaultRunConfig(): RunConfig {
     thresholds: { ...DEFAULT_THRESHOLDS },
     watch: true,
     auditPath: null,
-    raw: {},
+    metrics: { listen: { ...DEFAULT_METRICS_LISTEN }, explicit: false, webConfigFile: null },
+    traces: defaultTracesConfig(),
   };
 }
 
-export class ConfigError extends Error {}
+// ---- the keys ---------------------------------------------------------------------------------
 
-/** `PATH=NAME` → { pattern, relay }; a lone PATH takes `relay` (null = from the file name). */
-export function parseLogArg(arg: string, relay: string | null): LogSpec {
-  const eq = arg.lastIndexOf('=');
-  if (eq > 0 && eq < arg.length - 1) return { pattern: arg.slice(0, eq), relay: arg.slice(eq + 1) };
-  return { pattern: arg, relay };
+interface KeySpec {
+  /** Config-file name: `section.key` for keys of a section. */
+  key: string;
+  kind: Kind;
+  /** Command-line flag (without `--`), if any. */
+  flag?: string;
+  /** Allowed in `run --config` (replay-only keys are flags only). */
+  inFile: boolean;
+  /** SIGHUP applies it to the running daemon; anything else needs a restart. */
+  reloadable?: boolean;
 }
 
-/** DURATION: a number with a unit (250ms, 1.5s) or plain milliseconds; returns ns. */
-export function parseDurationNs(value: unknown, what: string): number {
-  const text = typeof value === 'number' ? String(value) : typeof value === 'string' ? value.trim() : '';
-  const ns = /^\d+(\.\d+)?$/.test(text) ? Number(text) * 1e6 : parseRustDuration(text);
-  if (!Number.isFinite(ns) || ns < 0)
-    throw new ConfigError(`${what}: '${String(value)}' is not a duration (e.g. 250ms, 1.5s)`);
-  return ns;
+/** Every setting of both commands. Flags handled by the CLI itself (--log order, --relay, --config) are not here. */
+export const KEYS: readonly KeySpec[] = [
+  { key: 'logs', kind: 'logs', inFile: true, reloadable: true },
+  { key: 'stdin', kind: 'stdin', inFile: true },
+  { key: 'from', kind: 'from', flag: 'from', inFile: true },
+  { key: 'checkpoint', kind: 'path', flag: 'checkpoint', inFile: true },
+  { key: 'checkpoint_interval', kind: 'duration', flag: 'checkpoint-interval', inFile: true },
+  { key: 'poll_interval', kind: 'duration', flag: 'poll-interval', inFile: true },
+  { key: 'flush_partial_after', kind: 'durationOrOff', flag: 'flush-partial-after', inFile: true },
+  { key: 'max_line_bytes', kind: 'positiveInt', flag: 'max-line-bytes', inFile: true },
+  { key: 'watch', kind: 'boolean', inFile: true },
+  { key: 'audit_records', kind: 'path', flag: 'audit-records', inFile: true },
+  { key: 'thresholds.slow_poll', kind: 'duration', flag: 'slow-poll', inFile: true, reloadable: true },
+  { key: 'thresholds.blocked_poll', kind: 'duration', flag: 'blocked-poll', inFile: true, reloadable: true },
+  { key: 'thresholds.starved', kind: 'duration', flag: 'starved', inFile: true, reloadable: true },
+  { key: 'thresholds.silent', kind: 'duration', flag: 'silent', inFile: true, reloadable: true },
+  { key: 'metrics.listen', kind: 'listen', flag: 'metrics-listen', inFile: true },
+  { key: 'metrics.web_config_file', kind: 'readablePath', flag: 'web-config-file', inFile: true },
+  { key: 'traces.endpoint', kind: 'url', flag: 'otlp-endpoint', inFile: true },
+  { key: 'traces.sample', kind: 'fraction', flag: 'trace-sample', inFile: true },
+  { key: 'traces.max_spans', kind: 'positiveNumber', flag: 'trace-max-spans', inFile: true },
+  { key: 'traces.keep_wait', kind: 'duration', flag: 'trace-keep-wait', inFile: true },
+  { key: 'traces.keep_delay', kind: 'duration', flag: 'trace-keep-delay', inFile: true },
+  { key: 'traces.headers_file', kind: 'readablePath', inFile: true },
+  { key: 'traces.ca_file', kind: 'readablePath', inFile: true },
+  // replay only
+  { key: 'traces.jaeger_ui', kind: 'url', flag: 'jaeger-ui', inFile: false },
+  { key: 'json', kind: 'boolean', flag: 'json', inFile: false },
+  { key: 'date', kind: 'date', flag: 'date', inFile: false },
+  { key: 'progress', kind: 'boolean', inFile: false },
+  { key: 'metrics_out', kind: 'path', flag: 'metrics-out', inFile: false },
+  { key: 'relay', kind: 'relay', inFile: false },
+];
+
+const SPEC = new Map(KEYS.map((k) => [k.key, k]));
+const FILE_KEYS = KEYS.filter((k) => k.inFile).map((k) => k.key);
+const SECTIONS = new Set(FILE_KEYS.filter((k) => k.includes('.')).map((k) => k.slice(0, k.indexOf('.'))));
+
+export type Settings = Map<string, Given>;
+
+/** Later layers win, key by key. */
+export function mergeSettings(...layers: Settings[]): Settings {
+  const out: Settings = new Map();
+  for (const layer of layers) for (const [k, g] of layer) out.set(k, g);
+  return out;
 }
 
-const KNOWN_KEYS = new Set([
-  'logs',
-  'stdin',
-  'from',
-  'checkpoint',
-  'checkpoint_interval',
-  'poll_interval',
-  'max_line_bytes',
-  'flush_partial_after',
-  'thresholds',
-  'watch',
-]);
+// ---- layers -----------------------------------------------------------------------------------
 
-/** Reads a config file over `base` (a copy is returned). */
-export function loadConfigFile(file: string, base: RunConfig = defaultRunConfig()): RunConfig {
+/** Reads a config file: its settings, with unknown keys and wrong shapes reported by name. */
+export function fileSettings(file: string): Settings {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`--config ${file}: ${describeFsError(err)}`, true);
+  }
   let doc: unknown;
   try {
-    doc = parseYaml(readFileSync(file, 'utf8'));
+    doc = parseYaml(text);
   } catch (err) {
-    throw new ConfigError(`${file}: ${(err as Error).message}`);
+    throw new ConfigError(`${file}: not YAML or JSON: ${(err as Error).message}`);
   }
   if (doc === null || doc === undefined) doc = {};
-  if (typeof doc !== 'object' || Array.isArray(doc))
-    throw new ConfigError(`${file}: expected a mapping at the top level`);
-  const raw = expandEnv(doc, file) as Record<string, unknown>;
-  const cfg: RunConfig = { ...base, thresholds: { ...base.thresholds }, raw };
-  const at = (k: string) => `${file}: ${k}`;
-  if (raw.logs !== undefined) {
-    if (!Array.isArray(raw.logs)) throw new ConfigError(`${at('logs')}: expected a list`);
-    cfg.logs = raw.logs.map((e, i): LogSpec => {
-      if (typeof e === 'string') return parseLogArg(e, null);
-      if (e && typeof e === 'object' && typeof (e as { path?: unknown }).path === 'string') {
-        const r = (e as { relay?: unknown }).relay;
-        return { pattern: (e as { path: string }).path, relay: typeof r === 'string' ? r : null };
+  if (!isMapping(doc)) throw new ConfigError(`${file}: expected a mapping (key: value lines) at the top level`);
+  const out: Settings = new Map();
+  const put = (key: string, value: unknown) =>
+    out.set(key, { value: expandEnv(value, file, key), origin: `${file}: ${key}`, layer: 'file' });
+  for (const [name, value] of Object.entries(doc)) {
+    if (SECTIONS.has(name)) {
+      if (!isMapping(value)) throw new ConfigError(`${file}: ${name}: ${describeValue(value)} is not a mapping`);
+      const known = FILE_KEYS.filter((k) => k.startsWith(name + '.')).map((k) => k.slice(name.length + 1));
+      for (const [sub, v] of Object.entries(value)) {
+        if (!known.includes(sub)) throw new ConfigError(`${file}: ${name}: ${unknownKey(sub, known)}`);
+        put(`${name}.${sub}`, v);
       }
-      throw new ConfigError(`${at(`logs[${i}]`)}: expected PATH, PATH=NAME or { path, relay }`);
-    });
+    } else if (SPEC.get(name)?.inFile) put(name, value);
+    else {
+      // A top-level name that belongs in a section is suggested with its section (slow_pol → thresholds.slow_poll).
+      const topLevel = [...FILE_KEYS.filter((k) => !k.includes('.')), ...SECTIONS];
+      throw new ConfigError(`${file}: ${unknownKey(name, FILE_KEYS, topLevel)}`);
+    }
   }
-  if (raw.stdin !== undefined)
-    cfg.stdin = raw.stdin === false || raw.stdin === null ? null : raw.stdin === true ? 'stdin' : String(raw.stdin);
-  if (raw.from !== undefined) {
-    if (raw.from !== 'start' && raw.from !== 'end') throw new ConfigError(`${at('from')}: expected start or end`);
-    cfg.from = raw.from;
-  }
-  if (raw.checkpoint !== undefined) cfg.checkpointPath = String(raw.checkpoint);
-  if (raw.checkpoint_interval !== undefined)
-    cfg.checkpointIntervalMs = parseDurationNs(raw.checkpoint_interval, at('checkpoint_interval')) / 1e6;
-  if (raw.poll_interval !== undefined)
-    cfg.pollIntervalMs = parseDurationNs(raw.poll_interval, at('poll_interval')) / 1e6;
-  if (raw.flush_partial_after !== undefined) {
-    cfg.flushPartialAfterMs =
-      raw.flush_partial_after === null || raw.flush_partial_after === false
-        ? null
-        : parseDurationNs(raw.flush_partial_after, at('flush_partial_after')) / 1e6;
-  }
-  if (raw.max_line_bytes !== undefined) {
-    const n = Number(raw.max_line_bytes);
-    if (!Number.isInteger(n) || n < 1) throw new ConfigError(`${at('max_line_bytes')}: expected a positive integer`);
-    cfg.maxLineBytes = n;
-  }
-  if (raw.watch !== undefined) cfg.watch = raw.watch !== false;
-  if (raw.thresholds !== undefined) {
-    const t = raw.thresholds as Record<string, unknown>;
-    if (typeof t !== 'object' || t === null) throw new ConfigError(`${at('thresholds')}: expected a mapping`);
-    if (t.slow_poll !== undefined) cfg.thresholds.slowPollNs = parseDurationNs(t.slow_poll, at('thresholds.slow_poll'));
-    if (t.blocked_poll !== undefined)
-      cfg.thresholds.blockedPollNs = parseDurationNs(t.blocked_poll, at('thresholds.blocked_poll'));
-    if (t.starved !== undefined) cfg.thresholds.starvedNs = parseDurationNs(t.starved, at('thresholds.starved'));
-    if (t.silent !== undefined) cfg.thresholds.silentNs = parseDurationNs(t.silent, at('thresholds.silent'));
-  }
-  return cfg;
+  return out;
 }
 
-/** Whether a key of the file is one `run` itself reads (others belong to exporters). */
-export function isRunKey(key: string): boolean {
-  return KNOWN_KEYS.has(key);
+/**
+ * The OpenTelemetry variables that say where traces go (the OTLP exporter reads the others —
+ * headers, timeout, compression — itself).
+ */
+export function envSettings(env: NodeJS.ProcessEnv = process.env): Settings {
+  const out: Settings = new Map();
+  for (const name of ['OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT']) {
+    const v = env[name];
+    if (v !== undefined && v !== '') out.set('traces.endpoint', { value: v, origin: name, layer: 'env' });
+  }
+  return out;
 }
 
-function expandEnv(v: unknown, file: string): unknown {
+/** Flag values (parseArgs' `values`, by flag name) as settings; `extra` are settings the CLI assembled itself. */
+export function flagSettings(values: Record<string, unknown>, extra: Array<[string, unknown, string]> = []): Settings {
+  const out: Settings = new Map();
+  for (const spec of KEYS) {
+    if (spec.flag === undefined) continue;
+    const v = values[spec.flag];
+    if (v !== undefined) out.set(spec.key, { value: v, origin: `--${spec.flag}`, layer: 'flag' });
+  }
+  for (const [key, value, origin] of extra) out.set(key, { value, origin, layer: 'flag' });
+  return out;
+}
+
+// ---- validation -------------------------------------------------------------------------------
+
+/** Checks every setting given and builds the `run` configuration. */
+export function validateConfig(settings: Settings, command: 'run'): RunConfig;
+/** Checks every setting given and builds the `replay` configuration (`files` from the command line). */
+export function validateConfig(settings: Settings, command: 'replay', files: string[]): ReplayConfig;
+export function validateConfig(
+  settings: Settings,
+  command: 'run' | 'replay',
+  files: string[] = [],
+): RunConfig | ReplayConfig {
+  const d = defaultRunConfig();
+  const val = <T>(key: string, fallback: T): T => {
+    const g = settings.get(key);
+    return g === undefined ? fallback : (convert(SPEC.get(key)!.kind, g) as T);
+  };
+  const thresholds: Thresholds = {
+    slowPollNs: val('thresholds.slow_poll', d.thresholds.slowPollNs),
+    blockedPollNs: val('thresholds.blocked_poll', d.thresholds.blockedPollNs),
+    starvedNs: val('thresholds.starved', d.thresholds.starvedNs),
+    silentNs: val('thresholds.silent', d.thresholds.silentNs),
+  };
+  const endpoint = settings.get('traces.endpoint');
+  const traces: TracesConfig = {
+    endpoint: val<string | null>('traces.endpoint', null),
+    endpointFrom: endpoint?.layer ?? null,
+    sample: val('traces.sample', d.traces.sample),
+    maxSpans: val('traces.max_spans', d.traces.maxSpans),
+    keepWaitNs: val('traces.keep_wait', d.traces.keepWaitNs),
+    keepDelayNs: val('traces.keep_delay', d.traces.keepDelayNs),
+    headersFile: val<string | null>('traces.headers_file', null),
+    caFile: val<string | null>('traces.ca_file', null),
+    jaegerUi: val<string | null>('traces.jaeger_ui', null),
+  };
+  if (traces.jaegerUi !== null && traces.endpoint === null)
+    throw new ConfigError('--jaeger-ui needs --otlp-endpoint (or OTEL_EXPORTER_OTLP_ENDPOINT)', true);
+  const maxLineBytes = val('max_line_bytes', d.maxLineBytes);
+  if (command === 'replay') {
+    return {
+      files,
+      json: val('json', false),
+      thresholds,
+      date: val<Date | undefined>('date', undefined),
+      maxLineBytes,
+      progress: val<boolean | null>('progress', null),
+      metricsOut: val<string | null>('metrics_out', null),
+      relay: val('relay', 'replay'),
+      traces,
+    };
+  }
+  const listen = val<{ host: string; port: number } | null | undefined>('metrics.listen', undefined);
+  const logs = val('logs', d.logs);
+  const stdin = val('stdin', d.stdin);
+  if (logs.length === 0 && stdin === null)
+    throw new ConfigError('run needs --log PATH, --stdin, or logs: in --config', !settings.has('logs'));
+  return {
+    ...d,
+    logs,
+    stdin,
+    from: val('from', d.from),
+    checkpointPath: val('checkpoint', d.checkpointPath),
+    checkpointIntervalMs: val('checkpoint_interval', d.checkpointIntervalMs * 1e6) / 1e6,
+    pollIntervalMs: Math.max(1, val('poll_interval', d.pollIntervalMs * 1e6) / 1e6),
+    flushPartialAfterMs: nsToMs(val<number | null>('flush_partial_after', null)),
+    maxLineBytes,
+    watch: val('watch', d.watch),
+    auditPath: val<string | null>('audit_records', null),
+    thresholds,
+    metrics: {
+      ...(listen === undefined ? d.metrics : { listen, explicit: true }),
+      webConfigFile: val<string | null>('metrics.web_config_file', null),
+    },
+    traces,
+  };
+}
+
+const nsToMs = (ns: number | null): number | null => (ns === null ? null : ns / 1e6);
+
+function expandEnv(v: unknown, file: string, key: string): unknown {
   if (typeof v === 'string') {
     return v.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, name: string) => {
       const value = process.env[name];
-      if (value === undefined) throw new ConfigError(`${file}: environment variable ${name} is not set`);
+      if (value === undefined) throw new ConfigError(`${file}: ${key}: environment variable ${name} is not set`);
       return value;
     });
   }
-  if (Array.isArray(v)) return v.map((e) => expandEnv(e, file));
-  if (v !== null && typeof v === 'object') {
+  if (Array.isArray(v)) return v.map((e) => expandEnv(e, file, key));
+  if (isMapping(v)) {
     const out: Record<string, unknown> = {};
-    for (const [k, e] of Object.entries(v)) out[k] = expandEnv(e, file);
+    for (const [k, e] of Object.entries(v)) out[k] = expandEnv(e, file, key);
     return out;
   }
   return v;

@@ -13,6 +13,7 @@ import type { ObservationSink } from './reactor/observations.js';
 import { readFileLines } from './source/file-lines.js';
 import { formatTime, logTime } from './time.js';
 import { describeFsError } from './source/fs-errors.js';
+import { DEFAULT_MAX_LINE_BYTES } from './config.js';
 
 export interface ReplayOptions {
   thresholds?: Thresholds;
@@ -21,6 +22,8 @@ export interface ReplayOptions {
   maxLineBytes?: number;
   /** Other observers (metrics, traces) next to the report. */
   sinks?: ObservationSink[];
+  /** The report's collector when the caller built it among `sinks` (exportersFor); default: one of its own, first. */
+  report?: ReportCollector;
   /** Relay name for exporters' labels (default 'replay'). */
   relay?: string;
   /** Called with the pipeline once it exists: exporters read its counters (metrics at the end). */
@@ -32,8 +35,6 @@ export interface ReplayOptions {
 
 /** An input problem the user must fix (missing file, unreadable): the CLI exits 2 on it. */
 export class InputError extends Error {}
-
-export const DEFAULT_MAX_LINE_BYTES = 1 << 20;
 
 export async function replay(paths: string[], opts: ReplayOptions = {}): Promise<ReplayReport> {
   const started = process.hrtime.bigint();
@@ -50,10 +51,10 @@ export async function replay(paths: string[], opts: ReplayOptions = {}): Promise
   }
   const totalBytes = sizes.reduce((n, f) => n + f.size, 0);
 
-  const collector = new ReportCollector();
+  const collector = opts.report ?? new ReportCollector();
   const pipeline = new RelayPipeline(
     opts.relay ?? 'replay',
-    [collector, ...(opts.sinks ?? [])],
+    opts.report ? (opts.sinks ?? [collector]) : [collector, ...(opts.sinks ?? [])],
     opts.thresholds ?? DEFAULT_THRESHOLDS,
   );
   opts.onPipeline?.(pipeline);

@@ -92,3 +92,16 @@ export function parseRustDuration(text: string): number {
   const v = Number(text.slice(0, end));
   return Number.isFinite(v) ? Math.round(v * scale) : NaN;
 }
+
+/**
+ * A duration as people write it in flags and config files: a number with a unit (`250ms`,
+ * `1.5s`, `800us`, `800µs`, `10ns`) or a plain number of milliseconds (`500`, also a YAML number).
+ * Returns ns, or NaN if the text is not a duration. The sign is kept, so that callers can say
+ * "must be greater than 0" about `-1s` rather than "not a duration".
+ */
+export function parseDuration(value: string | number): number {
+  if (typeof value === 'number') return Number.isFinite(value) ? value * 1e6 : NaN;
+  const text = value.trim();
+  if (/^[-+]?\d+(\.\d+)?$/.test(text)) return Number(text) * 1e6;
+  return parseRustDuration(text);
+}

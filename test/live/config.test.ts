@@ -2,7 +2,14 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ConfigError, defaultRunConfig, loadConfigFile, parseLogArg } from '../../src/config.js';
+import {
+  ConfigError,
+  defaultRunConfig,
+  fileSettings,
+  parseLogArg,
+  validateConfig,
+  type RunConfig,
+} from '../../src/config.js';
 import { tempDir } from './support.js';
 
 let dir: { dir: string; cleanup: () => void } | null = null;
@@ -18,10 +25,13 @@ function file(name: string, text: string): string {
   return p;
 }
 
+const load = (p: string): RunConfig => validateConfig(fileSettings(p), 'run');
+
 describe('run config', () => {
-  it('reads YAML: logs in three shapes, thresholds as durations, unknown sections kept for their owners', () => {
+  it('reads YAML: logs in three shapes, thresholds as durations, metrics and traces sections, ${ENV} secrets', () => {
     process.env.POLLSCOPE_TEST_TOKEN = 's3cret';
-    const cfg = loadConfigFile(
+    const headers = file('headers.txt', 'authorization: Bearer x\n');
+    const cfg = load(
       file(
         'c.yaml',
         [
@@ -33,7 +43,13 @@ describe('run config', () => {
           'poll_interval: 100ms',
           'flush_partial_after: 2s',
           'thresholds: { silent: 1.5s, blocked_poll: 500 }',
-          'otlp: { headers: "authorization=Bearer ${POLLSCOPE_TEST_TOKEN}" }',
+          'metrics: { listen: "127.0.0.1:9999" }',
+          'traces:',
+          '  endpoint: http://127.0.0.1:4318',
+          '  sample: 0.5',
+          '  keep_delay: 5ms',
+          `  headers_file: ${headers}`,
+          '  max_spans: 300',
         ].join('\n'),
       ),
     );
@@ -48,18 +64,30 @@ describe('run config', () => {
     expect(cfg.thresholds.silentNs).toBe(1.5e9);
     expect(cfg.thresholds.blockedPollNs).toBe(500e6);
     expect(cfg.thresholds.starvedNs).toBe(defaultRunConfig().thresholds.starvedNs);
-    expect((cfg.raw.otlp as { headers: string }).headers).toBe('authorization=Bearer s3cret');
+    expect(cfg.metrics).toEqual({ listen: { host: '127.0.0.1', port: 9999 }, explicit: true });
+    expect(cfg.traces).toMatchObject({
+      endpoint: 'http://127.0.0.1:4318',
+      endpointFrom: 'file',
+      sample: 0.5,
+      maxSpans: 300,
+      keepDelayNs: 5e6,
+      headersFile: headers,
+      caFile: null,
+    });
+    // A secret from the environment, in a value.
+    const secret = load(file('s.yaml', 'logs: [a.log]\ncheckpoint: /tmp/${POLLSCOPE_TEST_TOKEN}.json\n'));
+    expect(secret.checkpointPath).toBe('/tmp/s3cret.json');
   });
 
   it('reads JSON; a missing env variable or a bad duration is an error naming the file and key', () => {
-    expect(loadConfigFile(file('c.json', '{"logs": ["a.log"], "checkpoint": "/tmp/x.json"}')).checkpointPath).toBe(
-      '/tmp/x.json',
+    expect(load(file('c.json', '{"logs": ["a.log"], "checkpoint": "/tmp/x.json"}')).checkpointPath).toBe('/tmp/x.json');
+    expect(() => load(file('d.yaml', 'checkpoint: ${POLLSCOPE_SURELY_UNSET_VAR}\n'))).toThrow(
+      /d\.yaml: checkpoint: environment variable POLLSCOPE_SURELY_UNSET_VAR is not set/,
     );
-    expect(() => loadConfigFile(file('d.yaml', 'checkpoint: ${POLLSCOPE_SURELY_UNSET_VAR}\n'))).toThrow(
-      /POLLSCOPE_SURELY_UNSET_VAR is not set/,
+    expect(() => load(file('e.yaml', 'logs: [a.log]\nthresholds: { silent: soon }\n'))).toThrow(ConfigError);
+    expect(() => load(file('e.yaml', 'logs: [a.log]\nthresholds: { silent: soon }\n'))).toThrow(
+      /e\.yaml: thresholds\.silent: 'soon' is not a duration/,
     );
-    expect(() => loadConfigFile(file('e.yaml', 'thresholds: { silent: soon }\n'))).toThrow(ConfigError);
-    expect(() => loadConfigFile(file('e.yaml', 'thresholds: { silent: soon }\n'))).toThrow(/thresholds\.silent/);
   });
 
   it('PATH=NAME on the command line', () => {

@@ -192,7 +192,7 @@ describe('layers: defaults < file < environment < flags', () => {
     const cfg = run(f, flagSettings({ silent: '500ms', 'max-line-bytes': '8192' }));
     expect(cfg.thresholds).toEqual({ slowPollNs: 50e6, blockedPollNs: 1e9, starvedNs: 2e9, silentNs: 500e6 });
     expect(cfg.maxLineBytes).toBe(8192);
-    expect(cfg.metrics).toEqual({ listen: { host: '127.0.0.1', port: 9464 }, explicit: false });
+    expect(cfg.metrics).toEqual({ listen: { host: '127.0.0.1', port: 9464 }, explicit: false, webConfigFile: null });
     expect(run(f, flagSettings({ 'metrics-listen': 'off' })).metrics.listen).toBeNull();
   });
 

@@ -64,7 +64,7 @@ describe('run config', () => {
     expect(cfg.thresholds.silentNs).toBe(1.5e9);
     expect(cfg.thresholds.blockedPollNs).toBe(500e6);
     expect(cfg.thresholds.starvedNs).toBe(defaultRunConfig().thresholds.starvedNs);
-    expect(cfg.metrics).toEqual({ listen: { host: '127.0.0.1', port: 9999 }, explicit: true });
+    expect(cfg.metrics).toEqual({ listen: { host: '127.0.0.1', port: 9999 }, explicit: true, webConfigFile: null });
     expect(cfg.traces).toMatchObject({
       endpoint: 'http://127.0.0.1:4318',
       endpointFrom: 'file',

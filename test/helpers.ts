@@ -4,9 +4,20 @@ import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-/** The shared folder beside the project (tests may read it; the project never needs it to run). */
-export const SHARED = path.resolve(ROOT, '../shared');
-export const fixture = (rel: string): string => path.join(SHARED, 'fixtures', rel);
+/** Real log excerpts copied into the repository (provenance: test/fixtures/README.md). */
+export const FIXTURES = path.join(ROOT, 'test', 'fixtures');
+
+/**
+ * The path of a fixture under test/fixtures (e.g. `real/lapin-392.log`). A name that would leave that
+ * folder is refused: tests read nothing outside the repository (test/self-contained.test.ts).
+ */
+export function fixture(rel: string): string {
+  const full = path.resolve(FIXTURES, rel);
+  if (full !== FIXTURES && !full.startsWith(FIXTURES + path.sep)) {
+    throw new Error(`fixture ${JSON.stringify(rel)} is outside ${FIXTURES}`);
+  }
+  return full;
+}
 
 /** A real fixture's log lines, without the `# source:` comment line. */
 export function fixtureLines(rel: string): string[] {

@@ -17,7 +17,9 @@ function gen(opts: GenerateOptions): { text: string; stats: GenerateStats; chunk
 }
 
 const sha = (s: string): string => createHash('sha256').update(s).digest('hex');
-const stripAnsi = (s: string): string => s.replace(/\x1b\[[0-9;]*m/g, '');
+/** SGR colour sequences (ESC `[` … `m`); the pattern is built from a string, ESC being a control character. */
+const ANSI_SGR = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g');
+const stripAnsi = (s: string): string => s.replace(ANSI_SGR, '');
 /** Physical lines (the output always ends with a newline). */
 const linesOf = (text: string): string[] => text.slice(0, -1).split('\n');
 

@@ -9,7 +9,7 @@
  * Everything is written through one `write(chunk)` callback in ~1 MiB strings, so memory does not
  * grow with the number of lines.
  *
- * Envelope families (docs: /work/shared/docs/log-formats.md, sections 3 and 5):
+ * Envelope families (docs/log-formats.md, sections 3 and 5):
  * - e1-seconds, e2-module, e8-pretty: upstream polling 2.x + async-io 1.x lines (`wait:` …
  *   `new events:`), fork swarm cycle lines of the 04-13..04-27 era (`result.is_ready()`).
  * - e3-micros, e3-nanos: the seed capture's shapes (polling fork e1c433b: `wait:+ tid=7 …`,

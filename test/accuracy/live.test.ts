@@ -14,7 +14,7 @@ import { startDaemon, type Daemon } from '../../src/daemon.js';
 import { replay } from '../../src/replay.js';
 import type { ObservationSink, StallObservation } from '../../src/reactor/observations.js';
 import { formatTime } from '../../src/time.js';
-import { ROOT } from '../helpers.js';
+import { ROOT, WAIT_MS, exitOf, stopChild, waitFor } from '../helpers.js';
 
 const FIXTURES = path.join(ROOT, 'test/real-relay/fixtures');
 const WRITER = path.join(ROOT, 'test/accuracy/paced-writer.mjs');
@@ -24,10 +24,10 @@ const tmp = mkdtempSync(path.join(tmpdir(), 'pollscope-live-accuracy-'));
 const children = new Set<ChildProcess>();
 const daemons = new Set<Daemon>();
 afterAll(async () => {
-  for (const c of children) if (c.exitCode === null && c.pid) process.kill(c.pid);
+  for (const c of children) await stopChild(c);
   for (const d of daemons) await d.stop();
   rmSync(tmp, { recursive: true, force: true });
-});
+}, 2 * WAIT_MS);
 
 class Collected implements ObservationSink {
   waits = 0;
@@ -46,76 +46,71 @@ class Collected implements ObservationSink {
 
 const stallKey = (s: StallObservation) => `${s.kind} ${formatTime(s.start)} ${s.durationNs} line ${s.pos.line}`;
 
-function runWriter(src: string, dst: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [WRITER, JSON.stringify({ src, dst, scale: SCALE, splitEvery: 7 })], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    children.add(child);
-    let err = '';
-    child.stderr.on('data', (d: Buffer) => {
-      err += d.toString();
-    });
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      children.delete(child);
-      code === 0 ? resolve() : reject(new Error(`writer exited ${code}: ${err}`));
-    });
+/** Runs the paced writer to its end (up to WAIT_MS: it writes for under 2 s of wall time). */
+async function runWriter(src: string, dst: string): Promise<void> {
+  const child = spawn(process.execPath, [WRITER, JSON.stringify({ src, dst, scale: SCALE, splitEvery: 7 })], {
+    stdio: ['ignore', 'ignore', 'pipe'],
   });
-}
-
-async function until(cond: () => boolean, timeoutMs: number): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  children.add(child);
+  let err = '';
+  child.stderr.on('data', (d: Buffer) => {
+    err += d.toString();
+  });
+  const code = await exitOf(child);
+  children.delete(child);
+  if (code !== 0) throw new Error(`writer exited ${code}: ${err}`);
 }
 
 describe.each(['mixed.env-micros', 'stalls.env-micros', 'stalls.tracing-full'])(
   '%s followed live, written 10× faster than recorded',
   (name) => {
-    it('gives the same stalls, waits and poll cycles as replay', async () => {
-      const src = path.join(FIXTURES, `${name}.log`);
-      const totalLines = readFileSync(src, 'utf8').split('\n').length - 1;
-      const fromReplay = new Collected();
-      await replay([src], { sinks: [fromReplay] });
+    it(
+      'gives the same stalls, waits and poll cycles as replay',
+      async () => {
+        const src = path.join(FIXTURES, `${name}.log`);
+        const totalLines = readFileSync(src, 'utf8').split('\n').length - 1;
+        const fromReplay = new Collected();
+        await replay([src], { sinks: [fromReplay] });
 
-      const dst = path.join(tmp, `${name}.log`);
-      writeFileSync(dst, '');
-      const live = new Collected();
-      const notices: string[] = [];
-      const cfg = {
-        ...defaultRunConfig(),
-        logs: [{ pattern: dst, relay: 'real' }],
-        from: 'start' as const,
-        checkpointPath: path.join(tmp, `${name}.checkpoint.json`),
-        pollIntervalMs: 50,
-      };
-      const daemon = startDaemon(cfg, { sinksFor: () => [live], notice: (l) => notices.push(l) });
-      daemons.add(daemon);
-      try {
-        await runWriter(src, dst);
-        const linesSeen = () => {
-          const l = daemon.relays.get('real')?.pipeline.ingest.lines;
-          return l ? l.decoded + l.ignored + l.malformed + l.oversize : 0;
+        const dst = path.join(tmp, `${name}.log`);
+        writeFileSync(dst, '');
+        const live = new Collected();
+        const notices: string[] = [];
+        const cfg = {
+          ...defaultRunConfig(),
+          logs: [{ pattern: dst, relay: 'real' }],
+          from: 'start' as const,
+          checkpointPath: path.join(tmp, `${name}.checkpoint.json`),
+          pollIntervalMs: 50,
         };
-        await until(() => linesSeen() >= totalLines, 10_000);
-      } finally {
-        await daemon.stop();
-        daemons.delete(daemon);
-      }
-      const lines = daemon.relays.get('real')!.pipeline.ingest.lines;
-      expect(lines.malformed).toBe(0);
-      expect(lines.decoded + lines.ignored).toBe(totalLines);
-      expect(live.waits).toBe(fromReplay.waits);
-      expect(live.polls).toBe(fromReplay.polls);
-      // (replay's own accuracy against the truth file is real-relay.test.ts's business)
-      const truth = JSON.parse(readFileSync(path.join(FIXTURES, `${name}.truth.json`), 'utf8')) as {
-        intervals: Array<{ kind: string }>;
-      };
-      expect(fromReplay.stalls.length).toBe(truth.intervals.filter((t) => t.kind !== 'below_threshold').length);
-      expect(live.stalls.map(stallKey)).toEqual(fromReplay.stalls.map(stallKey));
-    });
+        const daemon = startDaemon(cfg, { sinksFor: () => [live], notice: (l) => notices.push(l) });
+        daemons.add(daemon);
+        try {
+          await runWriter(src, dst);
+          const linesSeen = () => {
+            const l = daemon.relays.get('real')?.pipeline.ingest.lines;
+            return l ? l.decoded + l.ignored + l.malformed + l.oversize : 0;
+          };
+          await waitFor(`the daemon to read all ${totalLines} lines`, () => linesSeen() >= totalLines, {
+            detail: () => `${linesSeen()} lines read; ${notices.join('\n')}`,
+          });
+        } finally {
+          await daemon.stop();
+          daemons.delete(daemon);
+        }
+        const lines = daemon.relays.get('real')!.pipeline.ingest.lines;
+        expect(lines.malformed).toBe(0);
+        expect(lines.decoded + lines.ignored).toBe(totalLines);
+        expect(live.waits).toBe(fromReplay.waits);
+        expect(live.polls).toBe(fromReplay.polls);
+        // (replay's own accuracy against the truth file is real-relay.test.ts's business)
+        const truth = JSON.parse(readFileSync(path.join(FIXTURES, `${name}.truth.json`), 'utf8')) as {
+          intervals: Array<{ kind: string }>;
+        };
+        expect(fromReplay.stalls.length).toBe(truth.intervals.filter((t) => t.kind !== 'below_threshold').length);
+        expect(live.stalls.map(stallKey)).toEqual(fromReplay.stalls.map(stallKey));
+      },
+      3 * WAIT_MS,
+    ); // the writer, the daemon catching up, its stop
   },
 );

@@ -25,7 +25,7 @@ export function run(d: Decoder, r: LogRecord): { ok: boolean; events: ReactorEve
   return { ok, events };
 }
 
-/** A fixture's records (relative to shared/fixtures), read by pollscope's own envelope parser. */
+/** A fixture's records (relative to test/fixtures), read by pollscope's own envelope parser. */
 export function fixture(name: string): LogRecord[] {
   const out: LogRecord[] = [];
   const assembler = new RecordAssembler(

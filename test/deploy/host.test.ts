@@ -56,6 +56,28 @@ describe('deploy/systemd/pollscope.service', () => {
     expect(one('CapabilityBoundingSet')).toBe('');
   });
 
+  it("the header's build command installs tsc before building and matches docs/deploy.md", () => {
+    // `npm ci --omit=dev && npm run build` fails: tsc comes from typescript, a dev dependency.
+    // (Checked by hand in a temp clone: the command below builds dist/ and leaves no typescript.)
+    const pkg = JSON.parse(readFileSync(repo('package.json'), 'utf8')) as {
+      scripts: Record<string, string>;
+      devDependencies: Record<string, string>;
+    };
+    expect(pkg.scripts.build).toMatch(/^tsc\b/);
+    expect(pkg.devDependencies).toHaveProperty('typescript');
+    const command = /`(npm ci[^`]*)`/.exec(unitText.split('\n[')[0])?.[1];
+    expect(command).toBeDefined();
+    const steps = command!.split('&&').map((s) => s.trim());
+    const build = steps.indexOf('npm run build');
+    expect(build, command).toBeGreaterThan(0);
+    const installs = steps.slice(0, build).filter((s) => /^npm (ci|install)\b/.test(s));
+    expect(installs.length, command).toBeGreaterThan(0);
+    for (const s of installs) expect(s, 'an install before the build keeps dev dependencies').not.toMatch(/omit=dev/);
+    expect(steps.slice(build + 1), 'dev dependencies are pruned after the build').toContain('npm prune --omit=dev');
+    const docs = readFileSync(repo('docs/deploy.md'), 'utf8').replace(/sudo /g, '');
+    expect(docs).toContain(command);
+  });
+
   it.runIf(hasTool('systemd-analyze'))('systemd-analyze verify: no errors and no warnings', () => {
     const r = tool('systemd-analyze', ['verify', repo(UNIT)]);
     expect(r.status, r.output).toBe(0);

@@ -10,7 +10,7 @@ import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../helpers.js';
+import { WAIT_MS, freePort, hasExited, stopChild, waitFor } from '../helpers.js';
 import { stringify } from 'yaml';
 import { dashboardExpressions, readYaml, repo } from './support.js';
 
@@ -18,7 +18,7 @@ const CLI = repo('dist/cli.js');
 const tmp = mkdtempSync(path.join(tmpdir(), 'pollscope-liveprom-'));
 const children: ChildProcess[] = [];
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const STALLS_BY_KIND = 'sum by (kind) (relay_poll_stalls_total{relay="relay-a"})';
 
 function start(cmd: string, args: string[]): { child: ChildProcess; log: () => string } {
   const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -33,18 +33,10 @@ function start(cmd: string, args: string[]): { child: ChildProcess; log: () => s
   return { child, log: () => out };
 }
 
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  process.kill(child.pid, 'SIGTERM');
-  await Promise.race([exited, sleep(6000)]);
-  if (child.exitCode === null && child.signalCode === null) process.kill(child.pid, 'SIGKILL');
-}
-
 afterAll(async () => {
-  for (const c of children) await stop(c);
+  for (const c of children) await stopChild(c);
   rmSync(tmp, { recursive: true, force: true });
-});
+}, 2 * WAIT_MS);
 
 describe('Prometheus with prometheus-host.yml and the rules, scraping a real pollscope run', () => {
   let prom = '';
@@ -99,28 +91,49 @@ describe('Prometheus with prometheus-host.yml and the rules, scraping a real pol
     ]);
     prometheusLog = prometheus.log;
 
-    // Wait until pollscope has been scraped with relay metrics in it, and rules evaluated since.
-    const deadline = Date.now() + 20_000;
-    for (;;) {
-      if (pollscope.child.exitCode !== null)
+    // Wait until Prometheus holds the whole sample's stalls (4 in all: pollscope read it all and was
+    // scraped since), and every rule has been evaluated at least once.
+    const alive = () => {
+      if (hasExited(pollscope.child))
         throw new Error(`pollscope run exited ${pollscope.child.exitCode}: ${pollscopeLog()}`);
-      if (prometheus.child.exitCode !== null)
+      if (hasExited(prometheus.child))
         throw new Error(`prometheus exited ${prometheus.child.exitCode}: ${prometheusLog().slice(-800)}`);
+    };
+    const detail = () => `pollscope: ${pollscopeLog().slice(-600)}\nprometheus: ${prometheusLog().slice(-600)}`;
+    const apiOrNothing = async (p: string): Promise<any> => {
+      alive();
       try {
-        const r = await api(
+        return await api(p);
+      } catch {
+        return undefined; // not up yet
+      }
+    };
+    await waitFor(
+      "the sample's four stalls in Prometheus, and 3 scrapes with relay metrics (rates need two)",
+      async () => {
+        const stalls = await apiOrNothing(`/api/v1/query?query=${encodeURIComponent(STALLS_BY_KIND)}`);
+        const scrapes = await apiOrNothing(
           '/api/v1/query?query=' + encodeURIComponent('count_over_time(relay_epoll_wakeups_total[1m])'),
         );
-        if (r.status === 'success' && r.data.result.some((s: any) => Number(s.value[1]) >= 3)) break;
-      } catch {
-        /* not up yet */
-      }
-      if (Date.now() > deadline)
-        throw new Error(
-          `no relay metrics in Prometheus after 20 s\npollscope: ${pollscopeLog().slice(-600)}\nprometheus: ${prometheusLog().slice(-600)}`,
+        return (
+          stalls?.status === 'success' &&
+          stalls.data.result.reduce((n: number, x: any) => n + Number(x.value[1]), 0) >= 4 &&
+          scrapes?.status === 'success' &&
+          scrapes.data.result.some((x: any) => Number(x.value[1]) >= 3)
         );
-      await sleep(250);
-    }
-  }, 40_000);
+      },
+      { intervalMs: 250, detail },
+    );
+    await waitFor(
+      'every rule to be evaluated',
+      async () => {
+        const r = await apiOrNothing('/api/v1/rules');
+        const rules = r?.status === 'success' ? r.data.groups.flatMap((g: any) => g.rules) : [];
+        return rules.length > 0 && rules.every((x: any) => x.lastEvaluation && !/^0001-/.test(x.lastEvaluation));
+      },
+      { intervalMs: 250, detail },
+    );
+  }, 3 * WAIT_MS); // two waits of up to WAIT_MS
 
   it('the scrape target is up', async () => {
     const r = await api('/api/v1/targets');
@@ -166,9 +179,7 @@ describe('Prometheus with prometheus-host.yml and the rules, scraping a real pol
       }
     }
     // The sample has one stall of each kind; Prometheus sees them through the counter.
-    const stalls = await api(
-      `/api/v1/query?query=${encodeURIComponent('sum by (kind) (relay_poll_stalls_total{relay="relay-a"})')}`,
-    );
+    const stalls = await api(`/api/v1/query?query=${encodeURIComponent(STALLS_BY_KIND)}`);
     const byKind = Object.fromEntries(stalls.data.result.map((s: any) => [s.metric.kind, Number(s.value[1])]));
     expect(byKind).toMatchObject({ slow_poll: 1, blocked_poll: 1, starved: 1, silent: 1 });
   });

@@ -12,7 +12,7 @@ import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileS
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../helpers.js';
+import { WAIT_MS, freePort, hasExited, stopChild, waitFor } from '../helpers.js';
 import { stringify } from 'yaml';
 import {
   type Expression,
@@ -115,24 +115,25 @@ function seriesNames(family: string, type: string): string[] {
   }
 }
 
-async function waitForMetrics(url: string, child: ChildProcess, ms: number): Promise<string> {
-  const deadline = Date.now() + ms;
+/** The daemon's /metrics (OpenMetrics) once it is ready and has relay metrics; up to WAIT_MS. */
+async function waitForMetrics(url: string, child: ChildProcess): Promise<string> {
   let last = '';
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`pollscope run exited with ${child.exitCode}`);
-    try {
-      const ready = await fetch(url.replace('/metrics', '/readyz'));
-      if (ready.ok) {
+  return waitFor(
+    `relay metrics at ${url}`,
+    async () => {
+      if (hasExited(child)) throw new Error(`pollscope run exited with ${child.exitCode}`);
+      try {
+        const ready = await fetch(url.replace('/metrics', '/readyz'));
+        if (!ready.ok) return undefined;
         const res = await fetch(url, { headers: { accept: 'application/openmetrics-text; version=1.0.0' } });
         last = await res.text();
-        if (res.ok && last.includes('relay_epoll_wakeups')) return last;
+        return res.ok && last.includes('relay_epoll_wakeups') ? last : undefined;
+      } catch {
+        return undefined; // not listening yet
       }
-    } catch {
-      /* not listening yet */
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`no relay metrics at ${url} within ${ms} ms${last ? `; last scrape:\n${last.slice(0, 500)}` : ''}`);
+    },
+    { intervalMs: 200, detail: () => (last ? `last scrape:\n${last.slice(0, 500)}` : '') },
+  );
 }
 
 describe('every metric the dashboard and the rules name is one pollscope exports', () => {
@@ -178,22 +179,17 @@ describe('every metric the dashboard and the rules name is one pollscope exports
       stderr += d;
     });
     try {
-      parseExposition(await waitForMetrics(`http://127.0.0.1:${port}/metrics`, child, 10_000), exported);
+      parseExposition(await waitForMetrics(`http://127.0.0.1:${port}/metrics`, child), exported);
     } catch (err) {
       problems.push(
         `pollscope run's /metrics: ${(err as Error).message}${stderr ? `\nstderr: ${stderr.trim().slice(0, 400)}` : ''}`,
       );
     }
-  }, 30_000);
+  }, 3 * WAIT_MS); // a replay (spawnSync, up to a minute) and the daemon's endpoint (up to WAIT_MS)
 
   afterAll(async () => {
-    if (child && child.exitCode === null && child.pid !== undefined) {
-      const exited = new Promise((r) => child!.once('exit', r));
-      process.kill(child.pid, 'SIGTERM');
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 6000))]);
-      if (child.exitCode === null && child.signalCode === null) process.kill(child.pid, 'SIGKILL');
-    }
-  });
+    if (child) await stopChild(child);
+  }, 2 * WAIT_MS);
 
   /** Series names pollscope puts into Prometheus, plus `up`, which Prometheus adds per target. */
   const known = (): Set<string> => {

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { replay } from '../../src/replay.js';
-import { ROOT, freePort } from '../helpers.js';
+import { ROOT, WAIT_MS, freePort, stopChild, waitFor } from '../helpers.js';
 import { key, run, samples, scrape } from './support.js';
 
 const RELAY = 'relay-t';
@@ -40,29 +40,19 @@ function start(cmd: string, args: string[]): { child: ChildProcess; stderr: () =
   return { child, stderr: () => err, stdout: () => out };
 }
 
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  process.kill(child.pid, 'SIGTERM');
-  const timer = setTimeout(() => {
-    if (child.exitCode === null) process.kill(child.pid!, 'SIGKILL');
-  }, 5000);
-  await exited;
-  clearTimeout(timer);
-}
-
-async function until<T>(what: string, f: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      const v = await f();
-      if (v !== undefined) return v;
-    } catch {
-      /* not up yet */
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+/** Waits (up to WAIT_MS) until `f` gives a value; an error (a server not up yet) counts as not yet. */
+function until<T>(what: string, f: () => Promise<T | undefined> | T | undefined): Promise<T> {
+  return waitFor(
+    what,
+    async () => {
+      try {
+        return await f();
+      } catch {
+        return undefined; // not up yet
+      }
+    },
+    { intervalMs: 200 },
+  );
 }
 
 interface Sample {
@@ -84,7 +74,6 @@ async function byLabel(q: string, label: string): Promise<Record<string, number>
 describe('a real Prometheus scraping `pollscope run`', () => {
   let daemonUrl = '';
   let daemon: ReturnType<typeof start>;
-  let prometheus: ReturnType<typeof start>;
 
   beforeAll(async () => {
     writeFileSync(
@@ -110,7 +99,7 @@ describe('a real Prometheus scraping `pollscope run`', () => {
     ]);
     daemonUrl = await until(
       "the daemon's metrics endpoint",
-      async () => /metrics on (http:\/\/127\.0\.0\.1:\d+)\/metrics/.exec(daemon.stderr())?.[1],
+      () => /metrics on (http:\/\/127\.0\.0\.1:\d+)\/metrics/.exec(daemon.stderr())?.[1],
     );
 
     const promPort = await freePort();
@@ -128,7 +117,7 @@ describe('a real Prometheus scraping `pollscope run`', () => {
         '',
       ].join('\n'),
     );
-    prometheus = start('prometheus', [
+    start('prometheus', [
       `--config.file=${path.join(tmp, 'prometheus.yml')}`,
       `--storage.tsdb.path=${path.join(tmp, 'data')}`,
       `--web.listen-address=127.0.0.1:${promPort}`,
@@ -145,7 +134,7 @@ describe('a real Prometheus scraping `pollscope run`', () => {
       path.join(ROOT, 'test/metrics/pace-writer.mjs'),
       JSON.stringify({ src: slice, dst: followed, lines: LINES, speed: 1 }),
     ]);
-    await until('the writer', async () => (writer.stdout().includes(`done ${LINES}`) ? true : undefined), 15_000);
+    await until('the writer', () => (writer.stdout().includes(`done ${LINES}`) ? true : undefined));
     // Every line read by the daemon, and a scrape of that state stored by Prometheus.
     await until('the daemon to read every line', async () => {
       const s = samples((await scrape(`${daemonUrl}/metrics`)).body);
@@ -159,12 +148,12 @@ describe('a real Prometheus scraping `pollscope run`', () => {
       const r = await query(`sum(pollscope_lines_total{relay="${RELAY}"})`);
       return r.length === 1 && Number(r[0].value[1]) === LINES ? true : undefined;
     });
-  }, 60_000);
+  }, 6 * WAIT_MS); // five waits of up to WAIT_MS each
 
   afterAll(async () => {
-    for (const c of children) await stop(c);
+    for (const c of children) await stopChild(c);
     rmSync(tmp, { recursive: true, force: true });
-  });
+  }, 2 * WAIT_MS);
 
   it('Prometheus holds the counts and sums the daemon computed, and replay computes the same', async () => {
     const own = samples((await scrape(`${daemonUrl}/metrics`)).body);

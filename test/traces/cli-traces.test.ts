@@ -9,7 +9,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { OtlpReceiver, type ReceivedSpan } from './otlp-receiver.js';
-import { ROOT } from '../helpers.js';
+import { ROOT, WAIT_MS, exitOf, waitForOutput } from '../helpers.js';
 
 const run = promisify(execFile);
 const CLI = path.join(ROOT, 'dist/cli.js');
@@ -96,64 +96,72 @@ it('without an endpoint there is no traces section, and --jaeger-ui alone is a u
   expect(bad.stderr).toContain('--jaeger-ui needs --otlp-endpoint');
 });
 
-it('run --otlp-endpoint: the live daemon exports the same traces, same ids, as replay of that log', async () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'pollscope-run-traces-'));
-  const log = path.join(dir, 'relay.log');
-  copyFileSync(SAMPLE, log);
-  const child = spawn(
-    process.execPath,
-    [
-      CLI,
-      'run',
-      '--log',
-      log,
-      '--relay',
-      'live-relay',
-      '--from',
-      'start',
-      '--checkpoint',
-      path.join(dir, 'cp.json'),
-      '--metrics-listen',
-      'off',
-      '--otlp-endpoint',
-      receiver.url,
-      '--trace-sample',
-      '1',
-    ],
-    { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  try {
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += String(d);
-    });
-    // The silence is the last stall of the sample: once it is reported the whole file went through.
-    for (let i = 0; i < 100 && !stderr.includes('silent'); i++) await new Promise((r) => setTimeout(r, 50));
-    expect(stderr).toContain('silent');
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    child.kill('SIGTERM');
-    expect(await exited).toBe(0);
-    const live = receiver.spans.filter((s) => s.service === 'live-relay');
-    const r = await cli([
-      'replay',
-      log,
-      '--relay',
-      'live-relay',
-      '--trace-sample',
-      '1',
-      '--otlp-endpoint',
-      receiver.url,
-    ]);
-    expect(r.code).toBe(0);
-    const replayed = receiver.spans.filter((s) => s.service === 'live-relay').slice(live.length);
-    const key = (s: ReceivedSpan) => `${s.name} ${s.traceId} ${s.spanId} ${s.start} ${s.end}`;
-    expect(live.length).toBeGreaterThan(100);
-    expect(new Set(live.map(key))).toEqual(new Set(replayed.map(key)));
-  } finally {
-    if (child.exitCode === null) child.kill('SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+it(
+  'run --otlp-endpoint: the live daemon exports the same traces, same ids, as replay of that log',
+  async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'pollscope-run-traces-'));
+    const log = path.join(dir, 'relay.log');
+    copyFileSync(SAMPLE, log);
+    const child = spawn(
+      process.execPath,
+      [
+        CLI,
+        'run',
+        '--log',
+        log,
+        '--relay',
+        'live-relay',
+        '--from',
+        'start',
+        '--checkpoint',
+        path.join(dir, 'cp.json'),
+        '--metrics-listen',
+        'off',
+        '--otlp-endpoint',
+        receiver.url,
+        '--trace-sample',
+        '1',
+      ],
+      { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    try {
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += String(d);
+      });
+      // The silence is the last stall of the sample: once it is reported the whole file went through.
+      await waitForOutput(
+        child,
+        () => stderr,
+        (t) => t.includes('silent'),
+        'the silent stall to be reported',
+      );
+      const exited = exitOf(child);
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      const live = receiver.spans.filter((s) => s.service === 'live-relay');
+      const r = await cli([
+        'replay',
+        log,
+        '--relay',
+        'live-relay',
+        '--trace-sample',
+        '1',
+        '--otlp-endpoint',
+        receiver.url,
+      ]);
+      expect(r.code).toBe(0);
+      const replayed = receiver.spans.filter((s) => s.service === 'live-relay').slice(live.length);
+      const key = (s: ReceivedSpan) => `${s.name} ${s.traceId} ${s.spanId} ${s.start} ${s.end}`;
+      expect(live.length).toBeGreaterThan(100);
+      expect(new Set(live.map(key))).toEqual(new Set(replayed.map(key)));
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+  3 * WAIT_MS,
+); // the daemon reading the sample, its drain on SIGTERM, the replay
 
 it('replay --metrics-out with traces: every exemplar points at an exported trace; the span counters are there', async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'pollscope-exemplars-'));

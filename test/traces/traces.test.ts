@@ -2,12 +2,12 @@
  * Traces end to end: real logs replayed through the pipeline, spans built by the SDK and sent by
  * the OTLP/HTTP exporter to a receiver on loopback that decodes the requests (otlp-receiver.ts).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { OtlpReceiver, type ReceivedSpan } from './otlp-receiver.js';
-import { ROOT } from '../helpers.js';
+import { ROOT, WAIT_MS } from '../helpers.js';
 import { TurnTraceSink, type TraceOptions } from '../../src/export/traces.js';
 import { replay } from '../../src/replay.js';
 import { generateLogFile } from '../../src/bench/generate.js';
@@ -22,6 +22,8 @@ import { NS_PER_SEC, type LogTime } from '../../src/time.js';
 
 const SAMPLE = path.join(ROOT, 'samples/relay-stall.log');
 const receiver = new OtlpReceiver();
+// Each traced replay waits up to WAIT_MS for its exporter to drain, and a test runs up to three.
+vi.setConfig({ testTimeout: 4 * WAIT_MS, hookTimeout: 2 * WAIT_MS });
 let tmp: string;
 
 beforeAll(async () => {
@@ -68,7 +70,7 @@ async function tracedReplay(files: string[], opts: TraceOptions, relay = `relay-
   );
   const from = receiver.spans.length;
   const report = await replay(files, { sinks: [sink], relay });
-  await sink.shutdown(10_000);
+  await sink.shutdown(WAIT_MS);
   const spans = receiver.spans.slice(from).filter((s) => s.service === relay);
   return { sink, report, downstream, spans };
 }
@@ -336,7 +338,7 @@ describe('volume control on a generated log', () => {
         scheduledDelayMs: 20,
       });
       await replay([SAMPLE], { sinks: [sink], relay: 'relay-envvars' });
-      await sink.shutdown(10_000);
+      await sink.shutdown(WAIT_MS);
       const requests = receiver.requestInfo.slice(from);
       expect(requests.length).toBeGreaterThan(0);
       for (const r of requests)
@@ -363,7 +365,7 @@ describe('volume control on a generated log', () => {
         scheduledDelayMs: 20,
       });
       await replay([SAMPLE], { sinks: [sink], relay: 'relay-env' });
-      await sink.shutdown(10_000);
+      await sink.shutdown(WAIT_MS);
       const spans = receiver.spans.filter((s) => s.service === 'relay-from-env');
       expect(spans.length).toBe(sink.counters.spansExported);
       expect(spans[0].resource).toMatchObject({ 'deployment.environment': 'test', team: 'p2p' });

@@ -11,7 +11,7 @@ import { DEFAULT_THRESHOLDS, type Thresholds } from './reactor/model.js';
 import { DEFAULT_MAX_LINE_BYTES, InputError, layoutsTried, replay } from './replay.js';
 import { parseRustDuration } from './time.js';
 import { ConfigError, defaultRunConfig, loadConfigFile, parseLogArg, type RunConfig } from './config.js';
-import { Daemon } from './daemon.js';
+import { Daemon, installLastResort } from './daemon.js';
 import type { LogSpec } from './source/tailer.js';
 import {
   formatTraceSummary,
@@ -70,7 +70,9 @@ Run options (pollscope run; a config file gives the same settings, flags overrid
   --from end|start          where to begin in a file seen for the first time (default end);
                             a checkpoint always wins, files appearing later are read from their start
   --config FILE             YAML or JSON settings (docs/live.md); \${NAME} in values = env variable NAME
-  --checkpoint FILE         position state file (default ./pollscope-checkpoint.json)
+  --checkpoint FILE         position state file, locked: one daemon per file; its directory must
+                            exist (default: pollscope-checkpoint.json in $STATE_DIRECTORY, else
+                            $XDG_STATE_HOME/pollscope/ or ~/.local/state/pollscope/, created)
   --checkpoint-interval DURATION  save positions this often (default 1s; also on SIGTERM/SIGINT)
   --poll-interval DURATION  stat every followed path this often (default 250ms; chokidar events
                             trigger extra looks)
@@ -79,7 +81,8 @@ Run options (pollscope run; a config file gives the same settings, flags overrid
   --no-watch                no chokidar change hints, stat polling only
   --max-line-bytes, --slow-poll, --blocked-poll, --starved, --silent  as for replay
   --audit-records FILE      append each processed record's first line (relay TAB message), committed
-                            together with the checkpoint: after kill -9 it holds each line once
+                            together with the checkpoint: after kill -9 it holds each line once.
+                            An existing non-empty file the checkpoint did not write is refused
   --metrics-listen HOST:PORT  serve /metrics (Prometheus/OpenMetrics), /healthz, /readyz there
                             (default 127.0.0.1:9464; 'off': no endpoint; docs/metrics.md). Given
                             explicitly, failing to listen is fatal; the default only warns
@@ -465,10 +468,11 @@ async function runCommand(args: string[]): Promise<number> {
   });
   if (metricsListen !== null) {
     metrics.attachSource(daemon.tailer.counters);
+    metrics.attachFaults(daemon.faults);
     const d = daemon;
     const ready = sourcesReadOnce(d.tailer, () => cfg.logs);
     try {
-      const server = await startMetricsServer(metrics, { ...metricsListen, ready });
+      const server = await startMetricsServer(metrics, { ...metricsListen, ready, problem: () => d.health() });
       process.stderr.write(`pollscope: run: metrics on ${server.url}/metrics\n`);
     } catch (err) {
       const msg = `metrics endpoint ${metricsListen.host}:${metricsListen.port}: ${(err as Error).message}`;
@@ -479,6 +483,7 @@ async function runCommand(args: string[]): Promise<number> {
       process.stderr.write(`pollscope: warning: ${msg}; metrics are not served (--metrics-listen HOST:PORT or off)\n`);
     }
   }
+  installLastResort(daemon, (line) => process.stderr.write(line));
   daemon.start();
   const sources = [
     ...cfg.logs.map((l) => (l.relay ? `${l.pattern}=${l.relay}` : l.pattern)),

@@ -9,6 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { DEFAULT_THRESHOLDS, type Thresholds } from './reactor/model.js';
+import { defaultCheckpointPath } from './source/state-dir.js';
 import type { LogSpec } from './source/tailer.js';
 import { parseRustDuration } from './time.js';
 
@@ -36,14 +37,13 @@ export interface RunConfig {
   raw: Record<string, unknown>;
 }
 
-export const DEFAULT_CHECKPOINT = 'pollscope-checkpoint.json';
-
 export function defaultRunConfig(): RunConfig {
   return {
     logs: [],
     stdin: null,
     from: 'end',
-    checkpointPath: DEFAULT_CHECKPOINT,
+    // $STATE_DIRECTORY, $XDG_STATE_HOME/pollscope or ~/.local/state/pollscope (src/source/state-dir.ts).
+    checkpointPath: defaultCheckpointPath(),
     checkpointIntervalMs: 1000,
     pollIntervalMs: 250,
     maxLineBytes: 1 << 20,

@@ -20,6 +20,11 @@ export class RelayPipeline {
    * per chunk read, so the chunk's oldest line shows how late lines reach us (watchdog clock offset).
    */
   firstRecordSec = Number.NaN;
+  /**
+   * The live daemon's guard: a record whose processing throws (a bug) is handed here and skipped,
+   * so one bad record cannot stop the relay's pipeline or the process. Null (replay): it throws.
+   */
+  onRecordError: ((err: unknown, rec: LogRecord) => void) | null = null;
 
   constructor(
     readonly relay: string,
@@ -47,7 +52,12 @@ export class RelayPipeline {
           if (Number.isNaN(self.firstRecordSec)) self.firstRecordSec = self.lastRecordSec;
         }
         tracker?.(rec);
-        ingest.record(rec);
+        try {
+          ingest.record(rec);
+        } catch (err) {
+          if (self.onRecordError === null) throw err;
+          self.onRecordError(err, rec);
+        }
       },
       malformed: (line, offset, reason, lines) => ingest.malformed(line, offset, reason, lines),
       oversize: (line, offset, bytes) => ingest.oversize(line, offset, bytes),

@@ -96,7 +96,9 @@ Run options (pollscope run; a config file gives the same settings, flags overrid
 DURATION is a number with a unit (250ms, 1.5s, 800us) or a plain number of milliseconds.
 
 Exit status: 0 report printed; 1 no file had a recognisable log line; 2 bad usage or a file
-that does not exist or cannot be read.
+that does not exist or cannot be read; run: 2 also for a config or a checkpoint that cannot be
+used (missing directory, not a checkpoint, in use by another daemon). docs/live.md, "Failure
+modes", says what run does when the disk, the checkpoint, the config or a log file is bad.
 `;
 
 /** Flags `replay` and `run` share (parseArgs specs). */

@@ -3,7 +3,8 @@
  * checkpoint whose directory is missing or whose content is not a checkpoint (exit 2, one line
  * naming the file), two daemons on one checkpoint (the second refuses), a restart after kill -9
  * (the stale lock is taken over), checkpoint saves failing mid-run with ENOSPC (the temp file is a
- * symlink to /dev/full) and EISDIR (the temp file's name is taken by a directory): logged once per
+ * symlink to /dev/full), EISDIR (the temp file's name is taken by a directory) and EACCES (its
+ * directory made read-only, the daemon running as nobody): logged once per
  * episode, counted, /readyz 503 with the reason, retried, lines keep flowing; an audit file the
  * checkpoint did not write is never emptied; the default checkpoint goes to the state directory;
  * an uncaught error from a timer does not take the process down.
@@ -11,6 +12,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import {
   appendFileSync,
+  chmodSync,
   existsSync,
   mkdirSync,
   readFileSync,
@@ -51,12 +53,13 @@ function dir(): string {
 }
 
 /** `node [nodeArgs] dist/cli.js run ARGS` with its own environment; stderr collected. */
-function run(args: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv; nodeArgs?: string[] }): Proc {
+function run(args: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv; nodeArgs?: string[]; uid?: number }): Proc {
   const withMetrics = args.includes('--metrics-listen') ? args : [...args, '--metrics-listen', 'off'];
   const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), CLI, 'run', ...withMetrics], {
     cwd: opts.cwd,
     env: opts.env ?? process.env,
     stdio: ['ignore', 'ignore', 'pipe'],
+    ...(opts.uid !== undefined ? { uid: opts.uid, gid: opts.uid } : {}),
   });
   procs.add(child);
   let err = '';
@@ -211,14 +214,28 @@ describe('pollscope run: checkpoint saves failing mid-run', () => {
       (tmp: string) => rmdirSync(tmp),
       'cannot save: is a directory',
     ],
+    [
+      'EACCES (the directory made read-only; the daemon runs as nobody when the tests run as root)',
+      (tmp: string) => chmodSync(path.dirname(tmp), 0o555),
+      (tmp: string) => chmodSync(path.dirname(tmp), 0o777),
+      'cannot save: permission denied',
+    ],
   ])(
     '%s: logged once, counted, /readyz 503 with the reason, lines keep flowing, saved again once it clears',
     async (_what, inject, clear, reason) => {
       if (reason.includes('space') && !existsSync('/dev/full')) throw new Error('/dev/full is missing on this machine');
       const d = dir();
       const log = path.join(d, 'r.log');
-      const cp = path.join(d, 'cp.json');
+      const state = path.join(d, 'state');
+      mkdirSync(state);
+      const cp = path.join(state, 'cp.json');
       writeFileSync(log, line(0));
+      // root writes anywhere: the permission case runs the daemon as nobody, in directories it may write.
+      const asNobody = reason.includes('permission') && process.getuid?.() === 0;
+      if (asNobody) {
+        chmodSync(d, 0o755);
+        chmodSync(state, 0o777);
+      }
       const p = run(
         [
           '--log',
@@ -232,7 +249,7 @@ describe('pollscope run: checkpoint saves failing mid-run', () => {
           '--metrics-listen',
           '127.0.0.1:0',
         ],
-        { cwd: d },
+        { cwd: d, uid: asNobody ? 65534 : undefined },
       );
       const url = /metrics on (http:\/\/\S+)\/metrics/.exec(await p.waitFor(/metrics on http/))![1];
       await waitUntil(() => existsSync(cp) && readFileSync(cp, 'utf8').includes('"offset"'), 5000, 'first save');

@@ -449,7 +449,11 @@ async function runCommand(args: string[]): Promise<number> {
     // The relays' last turns were closed by stop(); send what is queued, within the stop deadline.
     await Promise.all(traceSinks.map((t) => t.shutdown(2_500)));
     clearTimeout(force);
-    process.stderr.write('pollscope: run: stopped, checkpoint saved\n');
+    process.stderr.write(
+      daemon.savedAtStop
+        ? 'pollscope: run: stopped, checkpoint saved\n'
+        : 'pollscope: run: stopped; the checkpoint could not be saved (see above): the next start reads again from the last saved position\n',
+    );
     done(0);
   }
   process.on('SIGTERM', () => {

@@ -91,6 +91,8 @@ export class Daemon {
   private saveFault: FaultEpisode | null = null;
   private lockLost: string | null = null;
   private readonly relayFaults = new Map<string, FaultEpisode>();
+  /** Whether the checkpoint on disk was current after stop() (a failed last save leaves the previous one). */
+  savedAtStop = false;
   /** Wall time of the last error the process-level last resort caught (installLastResort). */
   lastResortAt = Number.NEGATIVE_INFINITY;
   private readonly notice: (line: string) => void;
@@ -218,7 +220,9 @@ export class Daemon {
       if (this.checkpointTimer) clearInterval(this.checkpointTimer);
       this.stdin?.stop();
       await this.tailer.stop();
-      this.guarded('', () => this.commit());
+      this.guarded('', () => {
+        this.savedAtStop = this.commit();
+      });
       for (const r of this.relays.values()) this.guarded(r.relay, () => r.pipeline.finish());
       if (this.auditFd !== null) {
         closeSync(this.auditFd);

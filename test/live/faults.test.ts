@@ -142,7 +142,7 @@ describe('pollscope run: a checkpoint that cannot be used stops the start with o
     const t0 = Date.now();
     const p = run(['--log', path.join(d, 'r.log'), '--checkpoint', make(d)], { cwd: d });
     expect(await p.exited).toBe(2);
-    expect(Date.now() - t0).toBeLessThan(5000);
+    expect(Date.now() - t0).toBeLessThan(10_000); // node start on a loaded machine; no timer waited for
     const lines = p.stderr().trim().split('\n');
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(message);

@@ -22,6 +22,7 @@ import {
   rmdirSync,
   statSync,
   unlinkSync,
+  utimesSync,
   writeFileSync,
   writeSync,
 } from 'node:fs';
@@ -254,7 +255,11 @@ export class CheckpointStore {
     }
     const owner: LockOwner = { pid: process.pid, host: os.hostname(), boot: bootId(), since: new Date().toISOString() };
     try {
+      // proper-lockfile keeps the lock's mtime and calls the lock compromised when it changes;
+      // a file created in the directory changes it, so it is put back.
+      const { mtime } = statSync(this.lockDir);
       writeFileSync(path.join(this.lockDir, OWNER_FILE), JSON.stringify(owner) + '\n');
+      utimesSync(this.lockDir, mtime, mtime);
     } catch (err) {
       this.close();
       throw new CheckpointError(`checkpoint ${this.path}: cannot write in ${this.lockDir}: ${describeSaveError(err)}`);

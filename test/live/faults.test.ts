@@ -17,6 +17,7 @@ import {
   mkdirSync,
   readFileSync,
   rmdirSync,
+  statSync,
   symlinkSync,
   unlinkSync,
   writeFileSync,
@@ -24,7 +25,7 @@ import {
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { defaultCheckpointPath } from '../../src/source/checkpoint.js';
+import { CheckpointStore, defaultCheckpointPath } from '../../src/source/checkpoint.js';
 import { CLI, requireBuild, tempDir, waitUntil } from './support.js';
 
 beforeAll(requireBuild);
@@ -197,6 +198,26 @@ describe('pollscope run: one daemon per checkpoint', () => {
       .split('\n')
       .map((l) => /seq=(\d+)/.exec(l)?.[1]);
     expect(seqs).toEqual(['0', '1', '2']);
+  });
+});
+
+describe('checkpoint lock', () => {
+  it('stays ours across proper-lockfile refreshes (the owner file written into it does not make it look taken over)', async () => {
+    const d = dir();
+    const store = new CheckpointStore(path.join(d, 'cp.json'));
+    const lost: string[] = [];
+    store.open((reason) => lost.push(reason));
+    try {
+      const first = statSync(store.lockDir).mtimeMs;
+      // The refresh (every 15 s) sets a new mtime only when the lock is still ours; otherwise it reports it lost.
+      await waitUntil(() => lost.length > 0 || statSync(store.lockDir).mtimeMs !== first, 25_000, 'the lock refresh');
+      expect(lost).toEqual([]);
+      expect(store.locked).toBe(true);
+      expect(JSON.parse(readFileSync(path.join(store.lockDir, 'owner'), 'utf8'))).toMatchObject({ pid: process.pid });
+    } finally {
+      store.close();
+    }
+    expect(existsSync(store.lockDir)).toBe(false);
   });
 });
 

@@ -2,7 +2,7 @@
  * `pollscope --help`. Kept in step with the flags of src/cli.ts and the keys of src/config.ts
  * (test/cli-config.test.ts checks that every flag the configuration knows is listed here).
  */
-import { DEFAULT_CHECKPOINT, DEFAULT_MAX_LINE_BYTES, DEFAULT_TRACES } from './config.js';
+import { DEFAULT_MAX_LINE_BYTES, DEFAULT_TRACES } from './config.js';
 
 export const HELP = `pollscope — what a Rust libp2p relay's async runtime did, from its trace log
 
@@ -43,7 +43,9 @@ Run options (pollscope run; a config file gives the same settings, flags overrid
                             a checkpoint always wins, files appearing later are read from their start
   --config FILE             YAML or JSON settings (docs/live.md); \${NAME} in values = env variable NAME;
                             an unknown key is an error naming the nearest known one
-  --checkpoint FILE         position state file (default ./${DEFAULT_CHECKPOINT})
+  --checkpoint FILE         position state file, locked: one daemon per file; its directory must
+                            exist (default: pollscope-checkpoint.json in $STATE_DIRECTORY, else
+                            $XDG_STATE_HOME/pollscope/ or ~/.local/state/pollscope/, created)
   --checkpoint-interval DURATION  save positions this often (default 1s; also on SIGTERM/SIGINT)
   --poll-interval DURATION  stat every followed path this often (default 250ms; chokidar events
                             trigger extra looks)
@@ -52,7 +54,8 @@ Run options (pollscope run; a config file gives the same settings, flags overrid
   --no-watch                no chokidar change hints, stat polling only
   --max-line-bytes, --slow-poll, --blocked-poll, --starved, --silent  as for replay
   --audit-records FILE      append each processed record's first line (relay TAB message), committed
-                            together with the checkpoint: after kill -9 it holds each line once
+                            together with the checkpoint: after kill -9 it holds each line once.
+                            An existing non-empty file the checkpoint did not write is refused
   --metrics-listen HOST:PORT  serve /metrics (Prometheus/OpenMetrics), /healthz, /readyz there
                             (default 127.0.0.1:9464; 'off': no endpoint; docs/metrics.md). Given
                             explicitly, failing to listen is fatal; the default only warns
@@ -73,5 +76,8 @@ DURATION is a number with a unit (250ms, 1.5s, 800us) or a plain number of milli
 be greater than 0. A negative value is an error (--blocked-poll -1s and --blocked-poll=-1s alike).
 
 Exit status: 0 report printed (run: stopped by a signal); 1 no file had a recognisable log line;
-2 bad usage or configuration, or a file that does not exist or cannot be read.
+2 bad usage or configuration, or a file that does not exist or cannot be read; run: 2 also for
+a checkpoint that cannot be used (missing directory, not a checkpoint, in use by another daemon).
+docs/live.md, "Failure modes", says what run does when the disk, the checkpoint, the config or a
+log file is bad.
 `;

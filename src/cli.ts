@@ -26,7 +26,7 @@ import {
 } from './config.js';
 import { planReload } from './config-reload.js';
 import { HELP } from './cli-help.js';
-import { Daemon } from './daemon.js';
+import { Daemon, installLastResort } from './daemon.js';
 import type { LogSpec } from './source/tailer.js';
 import { formatTraceSummary, registerTraceCounters, traceSummary, type TurnTraceSink } from './export/traces.js';
 import { exportersFor, traceOptions } from './export/exporters.js';
@@ -274,7 +274,11 @@ async function runCommand(args: string[]): Promise<number> {
     // The relays' last turns were closed by stop(); send what is queued, within the stop deadline.
     await Promise.all(traceSinks.map((t) => t.shutdown(2_500)));
     clearTimeout(force);
-    note('stopped, checkpoint saved');
+    note(
+      daemon.savedAtStop
+        ? 'stopped, checkpoint saved'
+        : 'stopped; the checkpoint could not be saved (see above): the next start reads again from the last saved position',
+    );
     done(0);
   }
   process.on('SIGTERM', () => void shutdown());
@@ -286,12 +290,15 @@ async function runCommand(args: string[]): Promise<number> {
   });
   if (cfg.metrics.listen !== null) {
     metrics.attachSource(daemon.tailer.counters);
+    metrics.attachFaults(daemon.faults);
     await serveMetrics(
       metrics,
       cfg.metrics,
       sourcesReadOnce(daemon.tailer, () => cfg.logs),
+      () => daemon.health(),
     );
   }
+  installLastResort(daemon, (line) => process.stderr.write(line));
   daemon.start();
   const sources = [
     ...cfg.logs.map((l) => (l.relay ? `${l.pattern}=${l.relay}` : l.pattern)),
@@ -353,12 +360,17 @@ function reload(daemon: Daemon, running: RunConfig, build: () => RunConfig): Run
 }
 
 /** The metrics endpoint: failing to listen is fatal where the user asked for the address, else a warning. */
-async function serveMetrics(metrics: PollscopeMetrics, m: RunConfig['metrics'], ready: () => boolean): Promise<void> {
+async function serveMetrics(
+  metrics: PollscopeMetrics,
+  m: RunConfig['metrics'],
+  ready: () => boolean,
+  problem: () => string | null,
+): Promise<void> {
   const listen = m.listen!;
   // A web config that cannot be used is a configuration error (exit 2), never plain HTTP instead.
   const webConfig = m.webConfigFile === null ? null : loadWebConfig(m.webConfigFile);
   try {
-    const server = await startMetricsServer(metrics, { ...listen, ready, webConfig });
+    const server = await startMetricsServer(metrics, { ...listen, ready, problem, webConfig });
     note(`metrics on ${server.url}/metrics`);
   } catch (err) {
     const msg = `metrics endpoint ${listen.host}:${listen.port}: ${(err as Error).message}`;

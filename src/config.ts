@@ -12,6 +12,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { DEFAULT_THRESHOLDS, type Thresholds } from './reactor/model.js';
+import { defaultCheckpointPath } from './source/state-dir.js';
 import type { LogSpec } from './source/tailer.js';
 import { describeFsError } from './source/fs-errors.js';
 import { DEFAULT_METRICS_HOST, DEFAULT_METRICS_PORT } from './export/metrics-server.js';
@@ -88,7 +89,6 @@ export interface ReplayConfig {
   traces: TracesConfig;
 }
 
-export const DEFAULT_CHECKPOINT = 'pollscope-checkpoint.json';
 export const DEFAULT_MAX_LINE_BYTES = 1 << 20;
 export const DEFAULT_METRICS_LISTEN = { host: DEFAULT_METRICS_HOST, port: DEFAULT_METRICS_PORT };
 /** The trace keep policy's defaults (the trace exporter's TRACE_DEFAULTS say the same). */
@@ -113,7 +113,8 @@ export function defaultRunConfig(): RunConfig {
     logs: [],
     stdin: null,
     from: 'end',
-    checkpointPath: DEFAULT_CHECKPOINT,
+    // $STATE_DIRECTORY, $XDG_STATE_HOME/pollscope or ~/.local/state/pollscope (src/source/state-dir.ts).
+    checkpointPath: defaultCheckpointPath(),
     checkpointIntervalMs: 1000,
     pollIntervalMs: 250,
     maxLineBytes: DEFAULT_MAX_LINE_BYTES,

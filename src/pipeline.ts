@@ -8,7 +8,7 @@ import { Ingest } from './ingest.js';
 import { RecordAssembler, type RecordSink } from './parse/record-assembler.js';
 import type { LogRecord } from './parse/record.js';
 import { DEFAULT_THRESHOLDS, ReactorModel, type Thresholds } from './reactor/model.js';
-import type { ObservationSink } from './reactor/observations.js';
+import { forwardingSink, type ObservationSink } from './reactor/observations.js';
 
 export class RelayPipeline {
   readonly model: ReactorModel;
@@ -20,6 +20,11 @@ export class RelayPipeline {
    * per chunk read, so the chunk's oldest line shows how late lines reach us (watchdog clock offset).
    */
   firstRecordSec = Number.NaN;
+  /**
+   * The live daemon's guard: a record whose processing throws (a bug) is handed here and skipped,
+   * so one bad record cannot stop the relay's pipeline or the process. Null (replay): it throws.
+   */
+  onRecordError: ((err: unknown, rec: LogRecord) => void) | null = null;
 
   constructor(
     readonly relay: string,
@@ -47,7 +52,12 @@ export class RelayPipeline {
           if (Number.isNaN(self.firstRecordSec)) self.firstRecordSec = self.lastRecordSec;
         }
         tracker?.(rec);
-        ingest.record(rec);
+        try {
+          ingest.record(rec);
+        } catch (err) {
+          if (self.onRecordError === null) throw err;
+          self.onRecordError(err, rec);
+        }
       },
       malformed: (line, offset, reason, lines) => ingest.malformed(line, offset, reason, lines),
       oversize: (line, offset, bytes) => ingest.oversize(line, offset, bytes),
@@ -65,33 +75,7 @@ export class RelayPipeline {
 
 /** One sink for many; reads the array at each call, so sinks added later are included. */
 export function fanOut(sinks: readonly ObservationSink[]): ObservationSink {
-  return {
-    finish: () => {
-      for (const s of sinks) s.finish?.();
-    },
-    wait: (o) => {
-      for (const s of sinks) s.wait?.(o);
-    },
-    pollCycle: (o) => {
-      for (const s of sinks) s.pollCycle?.(o);
-    },
-    wakeToPoll: (o) => {
-      for (const s of sinks) s.wakeToPoll?.(o);
-    },
-    stall: (o) => {
-      for (const s of sinks) s.stall?.(o);
-    },
-    unfinished: (o) => {
-      for (const s of sinks) s.unfinished?.(o);
-    },
-    spanPoll: (o) => {
-      for (const s of sinks) s.spanPoll?.(o);
-    },
-    connection: (o) => {
-      for (const s of sinks) s.connection?.(o);
-    },
-    quiet: (o) => {
-      for (const s of sinks) s.quiet?.(o);
-    },
-  };
+  return forwardingSink((method, arg) => {
+    for (const s of sinks) (s[method] as ((arg: unknown) => void) | undefined)?.call(s, arg);
+  });
 }

@@ -1,7 +1,8 @@
 /**
  * The metrics endpoint: `/metrics` (Prometheus text, or OpenMetrics when the scraper's Accept
  * asks for it — only OpenMetrics carries exemplars), `/healthz` (the process is up), `/readyz`
- * (every source opened and read to its end once). Every other path is 404.
+ * (every source opened and read to its end once, and nothing wrong now — e.g. the checkpoint
+ * saves). Every other path is 404.
  * Loopback by default: binding beyond it is an explicit choice (`--metrics-listen`).
  */
 import { statSync } from 'node:fs';
@@ -35,6 +36,8 @@ export interface MetricsServerOptions {
   ready?: () => boolean;
   /** --web-config-file: TLS and basic auth (exporter-toolkit format); absent = plain HTTP, no auth. */
   webConfig?: WebConfig | null;
+  /** What is wrong now (the checkpoint cannot be saved, …), null when nothing: /readyz answers 503 with it. */
+  problem?: () => string | null;
 }
 
 /** Served without credentials under a web config's basic_auth_users, so liveness probes need no secret. */
@@ -115,8 +118,9 @@ export async function startMetricsServer(
 ): Promise<MetricsServer> {
   const host = opts.host ?? DEFAULT_METRICS_HOST;
   const ready = opts.ready ?? (() => true);
+  const problem = opts.problem ?? (() => null);
   const serve: RequestListener = (req, res) => {
-    handle(metrics, ready, req, res);
+    handle(metrics, ready, problem, req, res);
   };
   const web = opts.webConfig ?? null;
   let watcher: WebConfigWatcher | null = null;
@@ -149,7 +153,13 @@ export async function startMetricsServer(
   };
 }
 
-function handle(metrics: PollscopeMetrics, ready: () => boolean, req: IncomingMessage, res: ServerResponse): void {
+function handle(
+  metrics: PollscopeMetrics,
+  ready: () => boolean,
+  problem: () => string | null,
+  req: IncomingMessage,
+  res: ServerResponse,
+): void {
   const url = req.url ?? '/';
   const q = url.indexOf('?');
   const path = q < 0 ? url : url.slice(0, q);
@@ -163,9 +173,18 @@ function handle(metrics: PollscopeMetrics, ready: () => boolean, req: IncomingMe
   const head = req.method === 'HEAD';
   if (path === '/healthz') return reply(res, 200, 'text/plain; charset=utf-8', 'ok\n', head);
   if (path === '/readyz') {
-    return ready()
+    if (!ready())
+      return reply(
+        res,
+        503,
+        'text/plain; charset=utf-8',
+        'not ready: a source has not been read to its end yet\n',
+        head,
+      );
+    const wrong = problem();
+    return wrong === null
       ? reply(res, 200, 'text/plain; charset=utf-8', 'ready\n', head)
-      : reply(res, 503, 'text/plain; charset=utf-8', 'not ready: a source has not been read to its end yet\n', head);
+      : reply(res, 503, 'text/plain; charset=utf-8', `not ready: ${wrong}\n`, head);
   }
   const format = negotiateFormat(req.headers.accept);
   metrics.render(format).then(

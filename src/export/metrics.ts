@@ -77,6 +77,14 @@ export interface SourceCounters {
   readonly truncations: number;
 }
 
+/** The live daemon's fault counters (Daemon.faults), read at scrape time. */
+export interface FaultCounters {
+  /** Failed checkpoint saves (each attempt), and lost checkpoint locks. */
+  readonly checkpointErrors: number;
+  /** Unexpected internal errors by relay; '' = outside any relay (the process-level last resort). */
+  readonly pipelineErrors: ReadonlyMap<string, number>;
+}
+
 /** Where a relay's scrape-time values come from; any may be attached after the sink is made. */
 export interface RelayReadouts {
   /** Lines by outcome, log time of the last line, the swarm's last poll end. */
@@ -106,6 +114,7 @@ export class PollscopeMetrics {
   readonly live: boolean;
   private readonly relays = new Map<string, RelayMetrics>();
   private source: SourceCounters | null = null;
+  private faults: FaultCounters | null = null;
   /** Counter names as registered, with `_total` (see render()); also counters others register here. */
   private readonly counterNames = new WeakMap<object, string>();
   /** Renders run one at a time: each sets the registry's content type for its whole run. */
@@ -292,6 +301,25 @@ export class PollscopeMetrics {
     buildInfo.set({ version: opts.version ?? packageVersion(), nodejs: process.version }, 1);
 
     if (this.live) {
+      new Counter({
+        name: 'pollscope_checkpoint_errors_total',
+        registers,
+        help: 'Checkpoint saves that failed (full disk, read-only or missing directory, …; each attempt) and checkpoint locks lost. /readyz fails until a save succeeds.',
+        collect() {
+          this.reset();
+          this.inc(metrics.faults?.checkpointErrors ?? 0);
+        },
+      });
+      new Counter({
+        name: 'pollscope_pipeline_errors_total',
+        registers,
+        labelNames: ['relay'],
+        help: 'Unexpected internal errors (a bug) by relay: the record or observation is skipped, the relay goes on. relay="": caught by the process-level last resort.',
+        collect() {
+          this.reset();
+          if (metrics.faults !== null) for (const [relay, n] of metrics.faults.pipelineErrors) this.inc({ relay }, n);
+        },
+      });
       new Gauge({
         name: 'relay_poll_stall_active_seconds',
         registers,
@@ -346,6 +374,11 @@ export class PollscopeMetrics {
   /** The sources' counters (bytes read, rotations, truncations), read at each scrape. */
   attachSource(source: SourceCounters): void {
     this.source = source;
+  }
+
+  /** The daemon's fault counters (checkpoint and internal errors), read at each scrape. */
+  attachFaults(faults: FaultCounters): void {
+    this.faults = faults;
   }
 
   /** Metrics text in the format asked for, from prom-client's own serializer. */

@@ -293,6 +293,9 @@ export class ReactorModel implements ReactorEventSink {
    * when (log time): the oldest open poll cycle (blocked_poll), pending readiness (starved), or
    * the last line while running (silent) — the starts replay's stall observations would carry.
    * Null while waiting in epoll (silence is fine there) or before any reactor line.
+   * Pending readiness wins over waiting: a starved swarm is exactly a reactor that delivered the
+   * readiness and went back into epoll_wait while no poll started (replay reports it as starved
+   * at the next poll start, so live must raise it while it lasts).
    */
   stuckSince(): { state: 'polling' | 'readiness_pending' | 'running'; since: LogTime; pos: SourcePos } | null {
     if (this.polls.size > 0) {
@@ -300,9 +303,9 @@ export class ReactorModel implements ReactorEventSink {
       for (const p of this.polls.values()) if (oldest === null || diffNs(p.start, oldest.start) > 0) oldest = p;
       return { state: 'polling', since: oldest!.start, pos: oldest!.pos };
     }
-    for (const p of this.pollers.values()) if (p.open !== null && p.open.wake === null) return null;
     if (this.readiness !== null)
       return { state: 'readiness_pending', since: this.starvedSince(this.readiness), pos: this.readiness.pos };
+    for (const p of this.pollers.values()) if (p.open !== null && p.open.wake === null) return null;
     if (!this.reactorSeen || !this.hasNow) return null;
     return {
       state: 'running',

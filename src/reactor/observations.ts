@@ -213,3 +213,30 @@ export interface ObservationSink {
   /** End of this relay's input: a sink holding observations back (the trace exporter) passes them on now. */
   finish?(): void;
 }
+
+/**
+ * Every ObservationSink method, for the forwarders that must pass each one on (the pipeline's
+ * fan-out, the daemon's guard): a method added to the interface and not here fails to compile.
+ */
+export const SINK_METHODS = [
+  'wait',
+  'pollCycle',
+  'wakeToPoll',
+  'stall',
+  'unfinished',
+  'spanPoll',
+  'connection',
+  'quiet',
+  'activeStall',
+  'finish',
+] as const satisfies ReadonlyArray<keyof ObservationSink>;
+type Unlisted = Exclude<keyof ObservationSink, (typeof SINK_METHODS)[number]>;
+/** Compile-time check that SINK_METHODS lists every method. */
+export const SINK_METHODS_COMPLETE: [Unlisted] extends [never] ? true : Unlisted = true;
+
+/** A sink that calls `forward(method, argument)` for every ObservationSink method. */
+export function forwardingSink(forward: (method: keyof ObservationSink, arg: unknown) => void): ObservationSink {
+  const sink: Record<string, (arg?: unknown) => void> = {};
+  for (const m of SINK_METHODS) sink[m] = (arg?: unknown) => forward(m, arg);
+  return sink as ObservationSink;
+}

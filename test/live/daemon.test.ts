@@ -8,11 +8,13 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { defaultRunConfig } from '../../src/config.js';
 import { startDaemon, type Daemon } from '../../src/daemon.js';
+import { RelayPipeline } from '../../src/pipeline.js';
+import { LineSplitter } from '../../src/source/file-lines.js';
 import type { ActiveStallObservation, StallObservation } from '../../src/reactor/observations.js';
 import { replay } from '../../src/replay.js';
 import { formatTime } from '../../src/time.js';
 import { ROOT } from '../helpers.js';
-import { sleep, tempDir } from './support.js';
+import { sleep, tempDir, waitUntil } from './support.js';
 
 const SAMPLE_LINES = readFileSync(path.join(ROOT, 'samples', 'relay-stall.log'), 'utf8').split('\n');
 const WAKE_LINE = 144; // `wait: running epoll_fd=4, events.len=1`: epoll_wait returned
@@ -104,5 +106,92 @@ describe('Daemon in-process', () => {
     expect(live).toEqual(replayed);
     expect(stalls.find((s) => s.kind === 'silent')?.durationNs).toBeGreaterThan(1.99e9);
     expect(notices.filter((n) => /stall started: silent/.test(n))).toHaveLength(1);
+  });
+});
+
+describe('Daemon in-process: an error in one relay stays there', () => {
+  it("an exporter that throws: logged once, counted for its relay; its relay's other sinks and the other relay go on", async () => {
+    const t = tempDir();
+    cleanup = t.cleanup;
+    const a = path.join(t.dir, 'a.log');
+    const b = path.join(t.dir, 'b.log');
+    writeFileSync(a, '');
+    writeFileSync(b, '');
+    const waits = new Map<string, number>();
+    const notices: string[] = [];
+    daemon = startDaemon(
+      {
+        ...defaultRunConfig(),
+        logs: [
+          { pattern: a, relay: 'a' },
+          { pattern: b, relay: 'b' },
+        ],
+        checkpointPath: path.join(t.dir, 'cp.json'),
+      },
+      {
+        sinksFor: (relay) => [
+          {
+            wait: () => {
+              if (relay === 'a') throw new TypeError('exporter bug');
+            },
+          },
+          {
+            wait: () => {
+              waits.set(relay, (waits.get(relay) ?? 0) + 1);
+            },
+          },
+        ],
+        notice: (l) => notices.push(l),
+      },
+    );
+    const t0 = Date.now();
+    appendFileSync(a, stamped(1, 300, t0));
+    appendFileSync(b, stamped(1, 300, t0));
+    await waitUntil(() => (waits.get('a') ?? 0) >= 5 && (waits.get('b') ?? 0) >= 5, 10_000, 'waits of both relays');
+    const d = daemon;
+    await waitUntil(() => d.relays.get('a')!.pipeline.ingest.lines.decoded > 0, 10_000, 'relay a decoded');
+    // Relay a's lines all went through the model despite its exporter: the same counts as relay b.
+    await waitUntil(() => waits.get('a') === waits.get('b'), 10_000, 'the same number of waits');
+    expect(d.faults.pipelineErrors.get('a')).toBe(waits.get('a'));
+    expect(d.faults.pipelineErrors.get('b')).toBe(0);
+    const logged = notices.filter((n) => /internal error/.test(n));
+    expect(logged).toHaveLength(1);
+    expect(logged[0]).toMatch(
+      /^pollscope: \[a\] internal error, skipped and counted \(pollscope_pipeline_errors_total\); the other relays go on: TypeError: exporter bug \(at .*daemon\.test\.ts:\d+:\d+\)\)$/,
+    );
+  });
+
+  it('RelayPipeline.onRecordError: a record whose processing throws past the decoders is skipped and handed over; without it (replay) it throws', () => {
+    const text = SAMPLE_LINES.join('\n');
+    // Errors inside a decoder (and the model events it makes) are Ingest's: counted as malformed.
+    // A silent stall is emitted after the record that ends it was decoded (model.afterRecord):
+    // a sink failing there escapes Ingest, and the pipeline's guard takes it.
+    const failing = (): RelayPipeline =>
+      new RelayPipeline('x', [
+        {
+          stall: (st) => {
+            if (st.kind === 'silent') throw new RangeError('model sink bug');
+          },
+        },
+      ]);
+    const guarded = failing();
+    const errors: string[] = [];
+    guarded.onRecordError = (err, rec) => errors.push(`${(err as Error).message} at line ${rec.line}`);
+    const asm = guarded.openFile('sample', new Date());
+    new LineSplitter(asm, 1 << 20).push(Buffer.from(text));
+    asm.flush();
+    expect(errors).toEqual([
+      `model sink bug at line ${SAMPLE_LINES.findIndex((l) => l.startsWith('[2022-04-21T22:30:26.882457Z')) + 1}`,
+    ]);
+    // Every line was still counted: the records after each failing one went on.
+    const l = guarded.ingest.lines;
+    expect(l.decoded + l.ignored + l.malformed + l.oversize).toBe(3000);
+
+    const plain = failing();
+    const asm2 = plain.openFile('sample', new Date());
+    expect(() => {
+      new LineSplitter(asm2, 1 << 20).push(Buffer.from(text));
+      asm2.flush();
+    }).toThrow('model sink bug');
   });
 });

@@ -10,6 +10,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RelayPipeline } from '../../src/pipeline.js';
+import { replay as replayFiles } from '../../src/replay.js';
 import { LineSplitter } from '../../src/source/file-lines.js';
 import { ROOT } from '../helpers.js';
 import { killAll, requireBuild, runDaemon, stopDaemon, tempDir } from './support.js';
@@ -107,6 +108,59 @@ describe('pollscope run: live stalls', () => {
       started.text,
       ended.text,
     ]);
+  });
+
+  it('starved is raised live: readiness logged, the reactor back in epoll_wait, no poll for 2 s', async () => {
+    const t = tempDir();
+    cleanup = t.cleanup;
+    const log = path.join(t.dir, 'relay.log');
+    writeFileSync(log, '');
+    // Sample lines 1700..2000: swarm polls, then at 1936 epoll reports I/O readiness (keys 2 and 3),
+    // async-io goes back into epoll_wait (1949: `wait: waiting … timeout=Some(7.625813471s)`), and
+    // the next swarm poll start is line 1970. The writer stops right after 1949.
+    const from = 1700;
+    const waitingLine = 1949;
+    expect(kindAfter(waitingLine)).toBe('starved');
+    const d = await runDaemon(
+      ['--log', log, '--checkpoint', path.join(t.dir, 'cp.json'), '--metrics-listen', '127.0.0.1:0'],
+      t.dir,
+    );
+    const url = /metrics on (http:\/\/\S+)\/metrics/.exec((await d.waitForLine(/metrics on http/)).text)![1];
+    const writer = replay({
+      out: log,
+      from,
+      to: 2000,
+      rate: 1000,
+      pauseAfter: waitingLine - from + 1,
+      pauseMs: 3000,
+    });
+    const started = await d.waitForLine(/stall started: starved /, 10_000);
+    // While it lasts, the metrics endpoint shows it too.
+    const body = await (await fetch(`${url}/metrics`)).text();
+    const gauge = Number(/^relay_poll_stall_active_seconds\{relay="relay"\} (\S+)$/m.exec(body)?.[1]);
+    const events = await writer;
+    const paused = events.find((e) => e.event === 'paused')!;
+    const resumed = events.find((e) => e.event === 'resumed')!;
+    expect(paused.line).toBe(waitingLine);
+    expect(started.at).toBeGreaterThan(paused.at);
+    expect(started.at).toBeLessThan(resumed.at);
+    expect(gauge).toBeGreaterThanOrEqual(1);
+    const ended = await d.waitForLine(/stall ended: starved /);
+    expect(ended.at).toBeGreaterThanOrEqual(resumed.at);
+    expect(await stopDaemon(d)).toBe(0);
+    // The closing stall is the model's (3 s of log time across the pause), reported once.
+    const secs = Number(/stall ended: starved ([\d.]+)s/.exec(ended.text)?.[1]);
+    expect(secs).toBeGreaterThan(2.9);
+    expect(secs).toBeLessThan(4);
+    expect(d.lines.filter((l) => /stall (started|ended|cleared|in log)/.test(l.text)).map((l) => l.text)).toEqual([
+      started.text,
+      ended.text,
+    ]);
+    // Replay of the file the daemon read: the same starved stall (start and duration).
+    const report = await replayFiles([log]);
+    const starved = report.stalls.list.filter((s) => s.kind === 'starved');
+    expect(starved).toHaveLength(1);
+    expect(ended.text).toContain(`from ${starved[0].start} to ${starved[0].end}`);
   });
 
   it('a logger that writes in late bursts (lines stamped up to 1.3 s before they reach the file) fakes no stall', async () => {

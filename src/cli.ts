@@ -32,6 +32,8 @@ import {
   startMetricsServer,
 } from './export/metrics-server.js';
 import type { ObservationSink } from './reactor/observations.js';
+import { DEFAULT_TIMELINE_WINDOW_NS, TimelineSink } from './export/timeline.js';
+import { timelineRoutes, writeTimelineHtml } from './export/timeline-html.js';
 
 const HELP = `pollscope — what a Rust libp2p relay's async runtime did, from its trace log
 
@@ -52,6 +54,8 @@ Replay options:
   --metrics-out FILE        also write the final metric values as OpenMetrics text (docs/metrics.md),
                             e.g. for promtool tsdb create-blocks-from openmetrics
   --relay NAME              relay name in those metrics and in traces     (default replay)
+  --html FILE               also write the timeline of waits, polls and stalls as one self-contained
+                            HTML page (docs/timeline.md)
 
 Traces (OpenTelemetry, off unless an endpoint is set here or in OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT):
   --otlp-endpoint URL       OTLP/HTTP collector, e.g. http://127.0.0.1:4318 (/v1/traces appended)
@@ -80,9 +84,11 @@ Run options (pollscope run; a config file gives the same settings, flags overrid
   --max-line-bytes, --slow-poll, --blocked-poll, --starved, --silent  as for replay
   --audit-records FILE      append each processed record's first line (relay TAB message), committed
                             together with the checkpoint: after kill -9 it holds each line once
-  --metrics-listen HOST:PORT  serve /metrics (Prometheus/OpenMetrics), /healthz, /readyz there
+  --metrics-listen HOST:PORT  serve /metrics (Prometheus/OpenMetrics), /healthz, /readyz and the
+                            timeline page /timeline there
                             (default 127.0.0.1:9464; 'off': no endpoint; docs/metrics.md). Given
                             explicitly, failing to listen is fatal; the default only warns
+  --timeline-window DURATION  log time /timeline shows per relay (default 15min; docs/timeline.md)
   --otlp-endpoint URL, --trace-sample, --trace-max-spans, --trace-keep-wait, --trace-keep-delay
                             traces of each relay's turns, as for replay (docs/spans.md); the queue
                             is flushed on SIGTERM/SIGINT within the stop deadline
@@ -150,6 +156,7 @@ async function replayCommand(args: string[]): Promise<number> {
         'no-progress': { type: 'boolean' },
         'metrics-out': { type: 'string' },
         relay: { type: 'string' },
+        html: { type: 'string' },
         ...TRACE_FLAGS,
         'jaeger-ui': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -181,6 +188,7 @@ async function replayCommand(args: string[]): Promise<number> {
   const relayMetrics = metrics?.forRelay(v.relay ?? 'replay') ?? null;
   const traces = traceSinkFromFlags(v, relayMetrics);
   if (metrics && traces) registerTraceCounters(metrics.registry, () => [traces.sink]);
+  const timeline = v.html !== undefined ? new TimelineSink() : null;
   const showProgress = v['no-progress'] ? false : (v.progress ?? process.stderr.isTTY === true);
   const bar = showProgress
     ? new SingleBar(
@@ -200,7 +208,7 @@ async function replayCommand(args: string[]): Promise<number> {
       thresholds,
       date,
       maxLineBytes,
-      sinks: traces ? [traces.sink] : relayMetrics ? [relayMetrics] : undefined,
+      sinks: [...(traces ? [traces.sink] : relayMetrics ? [relayMetrics] : []), ...(timeline ? [timeline] : [])],
       relay: v.relay,
       onPipeline: (pipeline) => relayMetrics?.attach({ pipeline }),
       // Replay reads faster than any collector takes spans: wait for the exporter rather than drop.
@@ -237,6 +245,14 @@ async function replayCommand(args: string[]): Promise<number> {
       );
     } catch (err) {
       process.stderr.write(`pollscope: --metrics-out ${v['metrics-out']}: ${(err as Error).message}\n`);
+      return 2;
+    }
+  }
+  if (timeline) {
+    try {
+      await writeTimelineHtml(v.html!, timeline, report);
+    } catch (err) {
+      process.stderr.write(`pollscope: --html ${v.html}: ${(err as Error).message}\n`);
       return 2;
     }
   }
@@ -339,6 +355,7 @@ async function runCommand(args: string[]): Promise<number> {
         ...THRESHOLD_FLAGS,
         'audit-records': { type: 'string' },
         'metrics-listen': { type: 'string' },
+        'timeline-window': { type: 'string' },
         ...TRACE_FLAGS,
         help: { type: 'boolean', short: 'h' },
       },
@@ -407,6 +424,10 @@ async function runCommand(args: string[]): Promise<number> {
     const traceOpts = traceOptionsFromFlags(v);
     if (traceOpts !== null) registerTraceCounters(metrics.registry, () => traceSinks);
     daemon = new Daemon(cfg, {
+      timelineWindowNs:
+        metricsListen !== null
+          ? durationFlag('timeline-window', v['timeline-window'], DEFAULT_TIMELINE_WINDOW_NS)
+          : undefined,
       inputEnded: () => {
         void shutdown();
       },
@@ -468,7 +489,8 @@ async function runCommand(args: string[]): Promise<number> {
     const d = daemon;
     const ready = sourcesReadOnce(d.tailer, () => cfg.logs);
     try {
-      const server = await startMetricsServer(metrics, { ...metricsListen, ready });
+      const routes = timelineRoutes(() => d.timelines());
+      const server = await startMetricsServer(metrics, { ...metricsListen, ready, routes });
       process.stderr.write(`pollscope: run: metrics on ${server.url}/metrics\n`);
     } catch (err) {
       const msg = `metrics endpoint ${metricsListen.host}:${metricsListen.port}: ${(err as Error).message}`;

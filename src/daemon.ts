@@ -16,6 +16,7 @@ import { StallWatchdog, stderrStallListener } from './reactor/watchdog.js';
 import { CheckpointStore } from './source/checkpoint.js';
 import { StdinSource, STDIN_NAME } from './source/stdin.js';
 import { Tailer } from './source/tailer.js';
+import { TimelineSink } from './export/timeline.js';
 
 export interface DaemonHooks {
   /** Exporters' sinks for a relay, created when the relay's first source opens. */
@@ -28,6 +29,8 @@ export interface DaemonHooks {
   afterChunk?(relay: string): void;
   /** All sources ended (stdin closed and no files followed): the CLI stops the daemon. */
   inputEnded?(): void;
+  /** Keep each relay's timeline (for /timeline) over this much log time; undefined: none kept. */
+  timelineWindowNs?: number;
 }
 
 export interface RelayState {
@@ -36,6 +39,7 @@ export interface RelayState {
   readonly watchdog: StallWatchdog;
   /** The pipeline's sinks: the watchdog's, then the exporters'. */
   readonly sinks: ObservationSink[];
+  readonly timeline: TimelineSink | null;
 }
 
 export class Daemon {
@@ -168,6 +172,13 @@ export class Daemon {
     return out;
   }
 
+  /** Each relay's timeline sink (when kept): what /timeline shows. */
+  timelines(): Map<string, TimelineSink> {
+    const out = new Map<string, TimelineSink>();
+    for (const r of this.relays.values()) if (r.timeline) out.set(r.relay, r.timeline);
+    return out;
+  }
+
   // ------------------------------------------------------------------------------------------
 
   private relayState(relay: string): RelayState {
@@ -178,9 +189,12 @@ export class Daemon {
     const watchdog = new StallWatchdog(relay, pipeline.model, this.thresholds, this.listener);
     sinks.push(watchdog.sink);
     const exporters = this.hooks.sinksFor?.(relay, pipeline) ?? [];
+    const w = this.hooks.timelineWindowNs;
+    const timeline = w !== undefined ? new TimelineSink({ windowNs: w }) : null;
+    if (timeline) exporters.push(timeline);
     sinks.push(...exporters);
     watchdog.sinks.push(...exporters);
-    r = { relay, pipeline, watchdog, sinks };
+    r = { relay, pipeline, watchdog, sinks, timeline };
     this.relays.set(relay, r);
     return r;
   }

@@ -29,6 +29,8 @@ export interface MetricsServerOptions {
   port?: number;
   /** True once every source was opened and read to its end once. */
   ready?: () => boolean;
+  /** More GET/HEAD routes by path (the timeline's /timeline and /timeline/data). */
+  routes?: ReadonlyMap<string, (req: IncomingMessage, res: ServerResponse) => void>;
 }
 
 /** `HOST:PORT`, `:PORT`, `PORT` or `[v6]:PORT` → host and port; throws on anything else. */
@@ -107,6 +109,8 @@ export async function startMetricsServer(
   const host = opts.host ?? DEFAULT_METRICS_HOST;
   const ready = opts.ready ?? (() => true);
   const server = createServer((req, res) => {
+    const extra = opts.routes?.get(pathOf(req.url));
+    if (extra !== undefined && (req.method === 'GET' || req.method === 'HEAD')) return extra(req, res);
     handle(metrics, ready, req, res);
   });
   await new Promise<void>((resolve, reject) => {
@@ -129,6 +133,11 @@ export async function startMetricsServer(
         server.closeAllConnections();
       }),
   };
+}
+
+function pathOf(url = '/'): string {
+  const q = url.indexOf('?');
+  return q < 0 ? url : url.slice(0, q);
 }
 
 function handle(metrics: PollscopeMetrics, ready: () => boolean, req: IncomingMessage, res: ServerResponse): void {

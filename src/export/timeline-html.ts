@@ -9,7 +9,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ReplayReport } from './report.js';
 import type { DistributionSummary } from './quantiles.js';
 import { STALL_KINDS } from '../reactor/observations.js';
-import { formatDuration } from '../time.js';
+import { formatDuration, type LogTime } from '../time.js';
 import { PAGE_CSS, PAGE_JS } from './timeline-page.js';
 import { reasonText, type SummaryRow, type TimelineData, type TimelineSink } from './timeline.js';
 
@@ -116,9 +116,24 @@ export function reportSummaryRows(r: ReplayReport): SummaryRow[] {
 /** `replay --html OUT`: the page for what the sink collected, with the report's summary. */
 export async function writeTimelineHtml(path: string, sink: TimelineSink, report: ReplayReport): Promise<number> {
   const title = report.files.map((f) => f.path).join(', ');
+  // The axis spans the whole log, also lines before the first observation and after the last.
+  for (const f of report.files) {
+    for (const iso of [f.firstTime, f.lastTime]) {
+      const t = iso === null ? null : parseIsoTime(iso);
+      if (t) sink.cover(t);
+    }
+  }
   const html = renderTimelineHtml(sink.data(reportSummaryRows(report), title));
   await writeFile(path, html);
   return Buffer.byteLength(html);
+}
+
+/** formatTime's ISO text back to a LogTime (the report keeps times as text). */
+function parseIsoTime(iso: string): LogTime | null {
+  const m = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?Z$/.exec(iso);
+  if (!m) return null;
+  const frac = m[2] ?? '';
+  return { sec: Date.parse(m[1] + 'Z') / 1000, nsec: Number(frac.padEnd(9, '0') || 0), digits: frac.length };
 }
 
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse) => void;

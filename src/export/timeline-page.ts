@@ -209,7 +209,9 @@ function ticks(a, b, px) {
   var step = steps[steps.length - 1];
   for (var i = 0; i < steps.length; i++) if (steps[i] >= target) { step = steps[i]; break; }
   var dg = step >= 1e9 ? 0 : step >= 1e6 ? (step >= 1e8 ? 1 : step >= 1e7 ? 2 : 3) : step >= 1e3 ? (step >= 1e5 ? 4 : step >= 1e4 ? 5 : 6) : (step >= 100 ? 7 : step >= 10 ? 8 : 9);
-  var out = [], first = Math.ceil(a / step) * step;
+  // steps of whole seconds fall on the clock's (origin is a whole second, so finer ones already do)
+  var phase = step >= 1e9 ? (D.originSec % (step / 1e9)) * 1e9 : 0;
+  var out = [], first = Math.ceil((a + phase) / step) * step - phase;
   for (var t = first; t <= b && out.length < 200; t += step) out.push(t);
   return { step: step, digits: dg, list: out };
 }
@@ -422,6 +424,7 @@ function selectStall(i, zoom) {
 }
 api.selectStall = function (i) { selectStall(i); };
 api.setView = function (a, b) { setView(a, b); draw(); };
+api.fragment = function () { return '#t=' + fragTime(v0) + ',' + fragTime(v1); };
 api.view = function () { return { startNs: v0, endNs: v1, spanNs: v1 - v0, start: iso(v0), end: iso(v1) }; };
 api.data = function () { return D && { originSec: D.originSec, startNs: D.startNs, endNs: D.endNs, unitNs: D.unitNs, stallCounts: D.stallCounts, dropped: D.dropped }; };
 api.plot = function () { var r = cv.getBoundingClientRect(); return { left: r.left + LABEL_W, top: r.top, width: plotW, height: H, stallTop: r.top + AXIS_H, stallHeight: STALL_H }; };

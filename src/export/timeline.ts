@@ -179,7 +179,9 @@ export class TimelineSink implements ObservationSink {
     this.waits++;
     for (const r of w.reasons) this.wakeups[r]++;
     const wake = this.rel(w.wake);
-    const start = w.start ? this.rel(w.start) : wake;
+    // Start not logged: the bar covers the quiet before the wake (drawn faint), the most it can have been.
+    const start = w.start ? this.rel(w.start) : wake - (w.gapBeforeNs ?? 0);
+    if (start < this.minNs) this.minNs = start;
     this.rel(w.end);
     let code = WAKE_REASONS.indexOf(w.reasons[0] ?? 'unknown');
     if (w.start === null) code |= START_UNKNOWN;
@@ -244,8 +246,9 @@ export class TimelineSink implements ObservationSink {
     const sinceNs = this.rel(u.since);
     const endNs = sinceNs + u.followedByNs;
     if (endNs > this.maxNs) this.maxNs = endNs;
+    // A poll, or readiness no poll took up, belongs on the swarm's lane; a wait on its fd's.
     let lane = u.what === 'wait' && u.fd !== undefined ? this.waitLane(u.fd).id : '';
-    if (lane === '' && u.what === 'poll') lane = this.pollLanes.values().next().value?.id ?? this.pollLane('').id;
+    if (lane === '') lane = this.pollLanes.values().next().value?.id ?? this.pollLane('').id;
     this.open.push({
       what: u.what,
       lane,
@@ -322,6 +325,11 @@ export class TimelineSink implements ObservationSink {
     oldest.head++;
     this.bars--;
     this.dropped++;
+  }
+
+  /** Widens the time axis to an instant the observations may not reach (the log's first and last line). */
+  cover(t: LogTime): void {
+    this.rel(t);
   }
 
   /** The page's data document: bars as base64 varint columns, the rest as plain JSON. */

@@ -88,7 +88,7 @@ Run options (pollscope run; a config file gives the same settings, flags overrid
                             timeline page /timeline there
                             (default 127.0.0.1:9464; 'off': no endpoint; docs/metrics.md). Given
                             explicitly, failing to listen is fatal; the default only warns
-  --timeline-window DURATION  log time /timeline shows per relay (default 15min; docs/timeline.md)
+  --timeline-window DURATION  log time /timeline shows per relay (default 900s = 15 min; docs/timeline.md)
   --otlp-endpoint URL, --trace-sample, --trace-max-spans, --trace-keep-wait, --trace-keep-delay
                             traces of each relay's turns, as for replay (docs/spans.md); the queue
                             is flushed on SIGTERM/SIGINT within the stop deadline

@@ -73,6 +73,7 @@ var D = null;          // the data document
 var lanes = [];        // decoded lanes
 var v0 = 0, v1 = 1;    // visible range, ns relative to originSec
 var follow = true;     // live: the view follows the newest data
+var followAll = true;  // live: until the user picks a range, the view is the whole window
 var selected = -1;
 var cv = document.getElementById('cv'), ov = document.getElementById('ov');
 var ctx = cv.getContext('2d'), octx = ov.getContext('2d');
@@ -159,7 +160,7 @@ function setView(a, b, keepFollow) {
   if (a < lo) { b += lo - a; a = lo; }
   if (b > hi) { a -= b - hi; b = hi; }
   v0 = a; v1 = b;
-  if (!keepFollow && cfg.live) follow = v1 >= D.endNs;
+  if (!keepFollow && cfg.live) { follow = v1 >= D.endNs; followAll = false; }
   scheduleDraw();
   scheduleHash();
 }
@@ -505,7 +506,7 @@ function onKey(e) {
   else if (k === '-' || k === '_') zoomAt(2, LABEL_W + plotW / 2);
   else if (k === 'ArrowLeft') setView(v0 - w * 0.2, v1 - w * 0.2);
   else if (k === 'ArrowRight') setView(v0 + w * 0.2, v1 + w * 0.2);
-  else if (k === '0' || k === 'Home') { var f = fullRange(); setView(f[0], f[1]); }
+  else if (k === '0' || k === 'Home') showAll();
   else if (k === 'n' || k === 'p') { var n = allStalls().length; if (n) selectStall(((selected < 0 ? (k === 'n' ? -1 : 0) : selected) + (k === 'n' ? 1 : n - 1)) % n); }
   else return;
   e.preventDefault();
@@ -516,7 +517,8 @@ document.getElementById('stalls').addEventListener('click', function (e) {
 });
 document.getElementById('zin').onclick = function () { zoomAt(0.5, LABEL_W + plotW / 2); };
 document.getElementById('zout').onclick = function () { zoomAt(2, LABEL_W + plotW / 2); };
-document.getElementById('zall').onclick = function () { var f = fullRange(); setView(f[0], f[1]); };
+function showAll() { var f = fullRange(); setView(f[0], f[1]); followAll = true; }
+document.getElementById('zall').onclick = showAll;
 // the overview is the range brush: drag across it to choose a range, drag the box to move it
 var brush = null;
 ov.addEventListener('mousedown', function (e) {
@@ -542,6 +544,7 @@ function show(data, first) {
   renderSummary(); renderStallList();
   resize();
   if (first) { if (!viewFromHash()) { var f = fullRange(); setView(f[0], f[1], true); } }
+  else if (followAll) { var fr = fullRange(); setView(fr[0], fr[1], true); }
   else if (follow) { setView(D.endNs - span * 0.99, D.endNs + span * 0.01, true); }
   if (selected >= allStalls().length) selected = -1;
   draw();

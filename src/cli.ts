@@ -250,7 +250,8 @@ async function replayCommand(args: string[]): Promise<number> {
   }
   if (timeline) {
     try {
-      await writeTimelineHtml(v.html!, timeline, report);
+      const bytes = await writeTimelineHtml(v.html!, timeline, report);
+      process.stderr.write(`pollscope: timeline written to ${v.html} (${Math.ceil(bytes / 1024)} kB)\n`);
     } catch (err) {
       process.stderr.write(`pollscope: --html ${v.html}: ${(err as Error).message}\n`);
       return 2;

@@ -59,12 +59,12 @@ ${live ? '<span id="livestate" class="live">live · connecting</span>' : '<span 
 <canvas id="cv" tabindex="0"></canvas>
 <canvas id="ov" title="the whole log: drag to choose a range, drag the box to move it"></canvas>
 <div id="hint">wheel: zoom · drag: pan · shift+wheel: pan · keys + − ← → 0, n/p next/previous stall · click a stall for its log lines</div>
+<div id="details"></div>
 </div>
 <aside>
 <div class="legend" id="legend"></div>
 <h2>Stalls <span id="stall-counts"></span></h2>
 <ul id="stalls"></ul>
-<div id="details"></div>
 </aside>
 </div>
 <div id="tooltip"></div>

@@ -37,7 +37,8 @@ aside h2 { font-size: 13px; margin: 8px 0 4px; }
 #stalls li:hover { background: #e9ecf2; }
 #stalls li.sel { background: #dfe6f5; }
 #stalls li .at { color: var(--muted); font-size: 12px; }
-#details { margin-top: 8px; }
+#details { margin: 4px 12px 12px; }
+#details h2 { font-size: 13px; margin: 8px 0 4px; }
 #details .expl { margin: 4px 0; }
 #details table.nums td { padding: 0 10px 0 0; }
 #lines { font: 11.5px/1.35 ui-monospace, "DejaVu Sans Mono", monospace; background: #fff; border: 1px solid var(--line); padding: 4px; overflow-x: auto; white-space: pre; }
@@ -355,16 +356,22 @@ function drawOpen() {
   }
 }
 
+var ovCache = null;
 function drawOverview() {
   var c = octx, f = fullRange(), sc = OW / (f[1] - f[0]);
   c.setTransform(dpr, 0, 0, dpr, 0, 0);
   c.clearRect(0, 0, OW, 44);
   c.fillStyle = '#f8f9fb'; c.fillRect(0, 0, OW, 44);
-  var cnt = new Uint32Array(OW + 1), maxc = 1;
-  for (var li = 0; li < lanes.length; li++) {
-    var l = lanes[li];
-    for (var i = 0; i < l.n; i++) { var x = Math.floor((l.start[i] - f[0]) * sc); if (x >= 0 && x <= OW) { cnt[x]++; } }
+  // the whole log's histogram changes only with the data or the width: counted once for both
+  if (!ovCache || ovCache.data !== D || ovCache.w !== OW) {
+    var h0 = new Uint32Array(OW + 1);
+    for (var li = 0; li < lanes.length; li++) {
+      var l = lanes[li];
+      for (var i = 0; i < l.n; i++) { var x = Math.floor((l.start[i] - f[0]) * sc); if (x >= 0 && x <= OW) { h0[x]++; } }
+    }
+    ovCache = { data: D, w: OW, cnt: h0 };
   }
+  var cnt = ovCache.cnt, maxc = 1;
   for (var k = 0; k <= OW; k++) if (cnt[k] > maxc) maxc = cnt[k];
   var lm = Math.log(1 + maxc);
   c.fillStyle = '#adb5bd';

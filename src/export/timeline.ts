@@ -29,7 +29,8 @@ export const MAX_BARS_REPLAY = 4_000_000;
 /** Bars kept per relay by the live daemon, all lanes together (the oldest go first). ~25 B each. */
 export const MAX_BARS_LIVE = 200_000;
 /** Stalls kept with their lines (replay: the first ones; live: the newest). All are counted. */
-export const MAX_STALLS = 2_000;
+export const MAX_STALLS_REPLAY = 2_000;
+export const MAX_STALLS_LIVE = 500;
 /** Lanes of each kind; further epoll fds / threads share one "other" lane. */
 const MAX_LANES = 32;
 /** Raw lines kept around each stall's first line: before it, and from it on. */
@@ -203,7 +204,7 @@ export class TimelineSink implements ObservationSink {
   stall(s: StallObservation): void {
     this.stallCounts[s.kind]++;
     if (this.active && this.active.kind === s.kind) this.active = null;
-    if (this.stalls.length >= MAX_STALLS) {
+    if (this.stalls.length >= (this.live ? MAX_STALLS_LIVE : MAX_STALLS_REPLAY)) {
       if (!this.live) return;
       this.stalls.shift();
     }

@@ -61,7 +61,7 @@ if (v.synthetic) {
   for (let i = 0; i < n; i++) {
     const w = 1000 * (1 + ((i * 7919) % 20000)); // 1 µs … 20 ms
     sink.wait({
-      poller: 'polling2',
+      poller: 'epoll',
       fd: 4,
       start: t(now),
       wake: t(now + w),

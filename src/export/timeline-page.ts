@@ -111,11 +111,13 @@ function decodeLane(l, unit) {
     timeout = new Float64Array(n);
     for (var j = 0; j < n; j++) timeout[j] = t[j] === 0 ? -1 : t[j] === 1 ? -2 : (t[j] - 2) * unit;
   }
-  return { id: l.id, kind: l.kind, label: l.label, n: n, start: start, end: end, maxEnd: maxEnd, code: bytes(l.code), timeout: timeout, y0: 0 };
+  return { id: l.id, kind: l.kind, label: l.label, n: n, start: start, end: end, maxEnd: maxEnd, code: bytes(l.code), timeout: timeout, y0: 0, pyramid: null };
 }
 function load(data) {
   D = data;
   lanes = D.lanes.map(function (l) { return decodeLane(l, D.unitNs); });
+  // small lanes are drawn from their bars at any zoom; big ones get the density pyramid
+  for (var k = 0; k < lanes.length; k++) if (lanes[k].n > PYR_MIN_BARS) lanes[k].pyramid = buildPyramid(lanes[k]);
   var y = AXIS_H + STALL_H + LANE_GAP;
   for (var i = 0; i < lanes.length; i++) { lanes[i].y0 = y; y += LANE_H + LANE_GAP; }
   H = Math.max(y + 4, AXIS_H + STALL_H + 60);
@@ -291,9 +293,59 @@ function drawLane(l) {
   }
 }
 
+// Density pyramid, built once per data load: bar counts per bin (by reason/result), longest bar,
+// and whether a bar covers the bin, at PYR_BINS bins over the whole range and each coarser level
+// (halving). Zoomed out, a frame then costs O(bins in view) instead of O(bars in view).
+// Level 0 has about 4 bars per bin (1024 … 65536 bins): the pyramid stays smaller than the bars.
+var PYR_MIN_BARS = 1000;
+function buildPyramid(l) {
+  var B = 1024; while (B < 65536 && B * 4 < l.n) B *= 2;
+  var f = fullRange(), bw = (f[1] - f[0]) / B;
+  var cnt = new Uint32Array(B), kinds = new Uint32Array(B * 5), maxd = new Float64Array(B), diff = new Int32Array(B + 1);
+  for (var i = 0; i < l.n; i++) {
+    var b = Math.floor((l.start[i] - f[0]) / bw); if (b < 0) b = 0; if (b >= B) b = B - 1;
+    cnt[b]++;
+    kinds[b * 5 + (l.kind === 'wait' ? (l.code[i] & 7) : l.code[i])]++;
+    var d = l.end[i] - l.start[i]; if (d > maxd[b]) maxd[b] = d;
+    var e = Math.floor((l.end[i] - f[0]) / bw); if (e >= B) e = B - 1;
+    if (e > b) { diff[b]++; diff[e]--; }
+  }
+  var cover = new Uint8Array(B), run = 0;
+  for (var k = 0; k < B; k++) { run += diff[k]; cover[k] = run > 0 ? 1 : 0; }
+  var levels = [{ bw: bw, cnt: cnt, kinds: kinds, maxd: maxd, cover: cover }];
+  while (levels[levels.length - 1].cnt.length > 512) {
+    var p = levels[levels.length - 1], m = p.cnt.length >> 1;
+    var q = { bw: p.bw * 2, cnt: new Uint32Array(m), kinds: new Uint32Array(m * 5), maxd: new Float64Array(m), cover: new Uint8Array(m) };
+    for (var j = 0; j < m; j++) {
+      q.cnt[j] = p.cnt[2 * j] + p.cnt[2 * j + 1];
+      for (var r = 0; r < 5; r++) q.kinds[j * 5 + r] = p.kinds[(2 * j) * 5 + r] + p.kinds[(2 * j + 1) * 5 + r];
+      q.maxd[j] = Math.max(p.maxd[2 * j], p.maxd[2 * j + 1]);
+      q.cover[j] = p.cover[2 * j] | p.cover[2 * j + 1];
+    }
+    levels.push(q);
+  }
+  return { f0: f[0], levels: levels };
+}
+
 function drawDensity(l, i0, i1, scale) {
   var c = ctx, y = l.y0, h = LANE_H, n = Math.ceil(plotW) + 1;
   var cnt = new Uint32Array(n), maxd = new Float64Array(n), cover = new Float64Array(n + 1), kinds = new Uint32Array(n * 8);
+  var pxNs = 1 / scale, pyr = l.pyramid, lv = null;
+  if (pyr) for (var li = pyr.levels.length - 1; li >= 0; li--) if (pyr.levels[li].bw <= pxNs) { lv = pyr.levels[li]; break; }
+  if (lv) {
+    // whole bins map into one pixel each (a bin is at most a pixel wide)
+    l.densitySource = 'pyramid';
+    var b0 = Math.max(0, Math.floor((v0 - pyr.f0) / lv.bw)), b1 = Math.min(lv.cnt.length - 1, Math.ceil((v1 - pyr.f0) / lv.bw));
+    for (var b = b0; b <= b1; b++) {
+      var bx = Math.floor((pyr.f0 + b * lv.bw - v0) * scale); if (bx < 0) bx = 0; if (bx >= n) break;
+      if (lv.cover[b]) { cover[bx]++; cover[bx + 1]--; }
+      if (lv.cnt[b] === 0) continue;
+      cnt[bx] += lv.cnt[b];
+      if (lv.maxd[b] > maxd[bx]) maxd[bx] = lv.maxd[b];
+      for (var r = 0; r < 5; r++) kinds[bx * 8 + r] += lv.kinds[b * 5 + r];
+    }
+    i1 = i0; // the bars are not walked
+  } else l.densitySource = 'bars';
   for (var i = i0; i < i1; i++) {
     var s = l.start[i], e = l.end[i];
     var px = Math.floor((s - v0) * scale); if (px < 0) px = 0; if (px >= n) continue;
@@ -440,7 +492,7 @@ api.stallRegions = function () {
   var r = cv.getBoundingClientRect();
   return allStalls().map(function (s) { var b = stallBox(s); return { kind: s.kind, start: s.start, end: s.end, startNs: s.startNs, endNs: s.endNs, at: s.at, active: !!s.active, x0: r.left + b[0], x1: r.left + b[1], y0: r.top + AXIS_H, y1: r.top + H, visible: b[1] >= LABEL_W && b[0] <= LABEL_W + plotW }; });
 };
-api.lanes = function () { return lanes.map(function (l) { return { id: l.id, kind: l.kind, label: l.label, n: l.n, y0: l.y0, mode: laneMode[l.id] || null }; }); };
+api.lanes = function () { return lanes.map(function (l) { return { id: l.id, kind: l.kind, label: l.label, n: l.n, y0: l.y0, mode: laneMode[l.id] || null, densitySource: l.densitySource || null }; }); };
 api.selected = function () {
   if (selected < 0) return null;
   var rows = Array.prototype.map.call(document.querySelectorAll('#lines > span.ln, #lines .ln'), function (e) { return e.textContent; });

@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateLogFile } from '../../src/bench/generate.js';
 import type { ReplayReport } from '../../src/export/report.js';
 import { ROOT } from '../helpers.js';
 import {
@@ -64,15 +65,21 @@ function relNs(iso: string, originSec: number): number {
   return (sec - originSec) * 1e9 + frac;
 }
 
-const CASES = [
+const CASES: Array<{ name: string; file: string; generate?: number }> = [
   { name: 'seed-excerpt', file: 'samples/relay_v2-excerpt.log' },
   { name: 'bundled-sample', file: 'samples/relay-stall.log' },
   { name: 'real-crate-stalls', file: 'test/real-relay/fixtures/stalls.env-micros.log' },
+  // Thousands of bars per lane: zoomed out, the lanes are drawn from the density pyramid.
+  { name: 'generated-150k', file: '', generate: 150_000 },
 ];
 
 describe('replay --html in Chromium', () => {
   for (const c of CASES) {
-    it(`${c.file}: every stall of the report drawn at its time range, its log lines on click, zoom, no error`, async () => {
+    it(`${c.generate ? `generated log of ${c.generate} lines` : c.file}: every stall of the report drawn at its time range, its log lines on click, zoom, no error`, async () => {
+      if (c.generate) {
+        c.file = path.join(out, `${c.name}.log`);
+        generateLogFile(c.file, { envelope: 'e3-micros', lines: c.generate, seed: 7 });
+      }
       const { report, html } = replayHtml(c.file, c.name);
       const size = statSync(html).size;
       expect(size).toBeGreaterThan(10_000);
@@ -82,11 +89,20 @@ describe('replay --html in Chromium', () => {
 
       const { page, errors } = await browser.open(pathToFileURL(html).href);
       const data = (await page.evaluate('window.__timeline.data()')) as { originSec: number };
-      const lanes = (await page.evaluate('window.__timeline.lanes()')) as Array<{ kind: string; n: number }>;
+      const lanes = (await page.evaluate('window.__timeline.lanes()')) as Array<{
+        kind: string;
+        n: number;
+        mode: string;
+        densitySource: string | null;
+      }>;
       // Lanes: the log's epoll fds and poll threads, only those it has.
       expect(lanes.filter((l) => l.kind === 'wait').reduce((n, l) => n + l.n, 0)).toBe(report.waits.count);
       expect(lanes.filter((l) => l.kind === 'poll').reduce((n, l) => n + l.n, 0)).toBe(report.pollCycles.count);
       if (report.waits.count === 0) expect(lanes.some((l) => l.kind === 'wait')).toBe(false);
+      if (c.generate) {
+        expect(report.stalls.list.length).toBeGreaterThan(0);
+        expect(lanes.map((l) => [l.mode, l.densitySource])).toEqual(lanes.map(() => ['density', 'pyramid']));
+      }
 
       // Every stall of the report, drawn where the report puts it.
       const regions = await stallRegions(page);
@@ -116,7 +132,7 @@ describe('replay --html in Chromium', () => {
       await screenshot(page, `timeline-${c.name}.png`);
 
       // Clicking a stall on the canvas zooms to it and shows its lines, its own line marked with file:line.
-      const fileLines = readFileSync(path.join(ROOT, c.file), 'utf8').split('\n');
+      const fileLines = readFileSync(path.resolve(ROOT, c.file), 'utf8').split('\n');
       for (let i = 0; i < regions.length; i++) {
         await page.evaluate(
           'window.__timeline.setView(window.__timeline.data().startNs, window.__timeline.data().endNs)',
@@ -134,6 +150,10 @@ describe('replay --html in Chromium', () => {
         expect(zoomed.startNs).toBeLessThanOrEqual(s.startNs);
         expect(zoomed.endNs).toBeGreaterThanOrEqual(s.endNs);
         expect(zoomed.spanNs).toBeLessThan(v.spanNs);
+        if (c.generate) {
+          const zl = (await page.evaluate('window.__timeline.lanes()')) as Array<{ mode: string }>;
+          expect(zl.map((l) => l.mode)).toEqual(zl.map(() => 'bars'));
+        }
       }
       if (regions.length > 0) await screenshot(page, `timeline-${c.name}-stall.png`);
 

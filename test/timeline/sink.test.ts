@@ -80,7 +80,9 @@ describe('TimelineSink', () => {
     const lane = d.lanes[0];
     expect(lane.n).toBe(3);
     const starts = decode(lane.start, 3, true).reduce<number[]>((a, x) => [...a, (a[a.length - 1] ?? 0) + x], []);
-    expect(starts.map((u) => u * d.unitNs + (d.originSec - T0) * 1e9)).toEqual([6_000_000, 5_000_000_000, 9_000_000_000]);
+    expect(starts.map((u) => u * d.unitNs + (d.originSec - T0) * 1e9)).toEqual([
+      6_000_000, 5_000_000_000, 9_000_000_000,
+    ]);
     expect(decode(lane.dur, 3, false)).toEqual([1234, 3_000_000, 17]);
     expect(decode(lane.timeout, 3, false)).toEqual([2_500_000 + 2, 0, 1]);
   });

@@ -25,7 +25,7 @@ import { STALL_KINDS, WAKE_REASONS } from '../reactor/observations.js';
 import { formatTime, type LogTime } from '../time.js';
 
 /** Bars kept by `replay --html` (beyond: counted as dropped, the newest are not drawn). */
-export const MAX_BARS_REPLAY = 4_000_000;
+export const MAX_BARS_REPLAY = 2_000_000;
 /** Bars kept per relay by the live daemon, all lanes together (the oldest go first). ~25 B each. */
 export const MAX_BARS_LIVE = 200_000;
 /** Stalls kept with their lines (replay: the first ones; live: the newest). All are counted. */

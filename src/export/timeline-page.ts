@@ -253,7 +253,9 @@ function draw() {
     c.fillStyle = '#1d2430';
   }
   drawOverview();
-  document.getElementById('range').textContent = iso(v0) + ' \u2192 ' + iso(v1) + '  (' + dur(v1 - v0) + ' shown)';
+  document.getElementById('range').textContent = (lanes.length === 0 && allStalls().length === 0)
+    ? (cfg.live ? 'nothing logged in the window yet' : 'nothing to draw: the log has no epoll waits, poll cycles or stalls')
+    : iso(v0) + ' \u2192 ' + iso(v1) + '  (' + dur(v1 - v0) + ' shown)';
 }
 
 function drawLane(l) {

@@ -23,6 +23,8 @@ Replay options:
                             --progress elsewhere prints a plain progress line every 2 s
   --metrics-out FILE        also write the final metric values as OpenMetrics text (docs/metrics.md),
                             e.g. for promtool tsdb create-blocks-from openmetrics
+  --html FILE               also write the timeline of waits, polls and stalls as one self-contained
+                            HTML page (docs/timeline.md)
   --relay NAME              relay name in those metrics and in traces     (default replay)
 
 Traces (OpenTelemetry, off unless an endpoint is set here or in OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT):
@@ -56,9 +58,11 @@ Run options (pollscope run; a config file gives the same settings, flags overrid
   --audit-records FILE      append each processed record's first line (relay TAB message), committed
                             together with the checkpoint: after kill -9 it holds each line once.
                             An existing non-empty file the checkpoint did not write is refused
-  --metrics-listen HOST:PORT  serve /metrics (Prometheus/OpenMetrics), /healthz, /readyz there
+  --metrics-listen HOST:PORT  serve /metrics (Prometheus/OpenMetrics), /healthz, /readyz and the
+                            timeline page /timeline there
                             (default 127.0.0.1:9464; 'off': no endpoint; docs/metrics.md). Given
                             explicitly, failing to listen is fatal; the default only warns
+  --timeline-window DURATION  log time /timeline shows per relay (default 900s = 15 min; docs/timeline.md)
   --web-config-file FILE    TLS and basic auth for that endpoint, in the Prometheus exporter-toolkit
                             web config format (docs/metrics.md); /healthz stays open for probes
   --otlp-endpoint URL, --trace-sample, --trace-max-spans, --trace-keep-wait, --trace-keep-delay

@@ -33,6 +33,8 @@ import { exportersFor, traceOptions } from './export/exporters.js';
 import { PollscopeMetrics } from './export/metrics.js';
 import { sourcesReadOnce, startMetricsServer } from './export/metrics-server.js';
 import { loadWebConfig } from './export/web-config.js';
+import { TimelineSink } from './export/timeline.js';
+import { timelineRoutes, writeTimelineHtml } from './export/timeline-html.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -60,6 +62,7 @@ const REPLAY_FLAGS = {
   'metrics-out': { type: 'string' },
   relay: { type: 'string' },
   'jaeger-ui': { type: 'string' },
+  html: { type: 'string' },
 } as const satisfies Options;
 
 const RUN_FLAGS = {
@@ -77,6 +80,7 @@ const RUN_FLAGS = {
   'audit-records': { type: 'string' },
   'metrics-listen': { type: 'string' },
   'web-config-file': { type: 'string' },
+  'timeline-window': { type: 'string' },
 } as const satisfies Options;
 
 /**
@@ -141,6 +145,7 @@ async function replayCommand(args: string[]): Promise<number> {
   );
   const metrics = cfg.metricsOut !== null ? new PollscopeMetrics() : null;
   const exporters = exportersFor(cfg.relay, { report: true, metrics, traces: traceOptions(cfg.traces) });
+  const timeline = cfg.html !== null ? new TimelineSink() : null;
   const traces = exporters.traces;
   if (metrics && traces) registerTraceCounters(metrics.registry, () => [traces]);
   const bar = (cfg.progress ?? process.stderr.isTTY === true) ? progressBar() : null;
@@ -152,7 +157,7 @@ async function replayCommand(args: string[]): Promise<number> {
       date: cfg.date,
       maxLineBytes: cfg.maxLineBytes,
       report: exporters.report!,
-      sinks: exporters.sinks,
+      sinks: timeline ? [...exporters.sinks, timeline] : exporters.sinks,
       relay: cfg.relay,
       onPipeline: (pipeline) => exporters.metrics?.attach({ pipeline }),
       // Replay reads faster than any collector takes spans: wait for the exporter rather than drop.
@@ -183,6 +188,14 @@ async function replayCommand(args: string[]): Promise<number> {
       );
     } catch (err) {
       throw new InputError(`--metrics-out ${cfg.metricsOut}: ${(err as Error).message}`);
+    }
+  }
+  if (timeline && cfg.html !== null) {
+    try {
+      const bytes = await writeTimelineHtml(cfg.html, timeline, report);
+      process.stderr.write(`pollscope: timeline written to ${cfg.html} (${Math.ceil(bytes / 1024)} kB)\n`);
+    } catch (err) {
+      throw new InputError(`--html ${cfg.html}: ${(err as Error).message}`);
     }
   }
   const summary = traces ? traceSummary(traces, cfg.traces.endpoint ?? '', cfg.traces.jaegerUi ?? undefined) : null;
@@ -253,6 +266,8 @@ async function runCommand(args: string[]): Promise<number> {
     done = resolve;
   });
   const daemon = new Daemon(cfg, {
+    // The live timeline is kept where it is served: on the metrics listener.
+    timelineWindowNs: cfg.metrics.listen !== null ? cfg.timelineWindowNs : undefined,
     inputEnded: () => {
       void shutdown();
     },
@@ -296,6 +311,7 @@ async function runCommand(args: string[]): Promise<number> {
       cfg.metrics,
       sourcesReadOnce(daemon.tailer, () => cfg.logs),
       () => daemon.health(),
+      timelineRoutes(() => daemon.timelines()),
     );
   }
   installLastResort(daemon, (line) => process.stderr.write(line));
@@ -365,12 +381,13 @@ async function serveMetrics(
   m: RunConfig['metrics'],
   ready: () => boolean,
   problem: () => string | null,
+  routes: ReturnType<typeof timelineRoutes>,
 ): Promise<void> {
   const listen = m.listen!;
   // A web config that cannot be used is a configuration error (exit 2), never plain HTTP instead.
   const webConfig = m.webConfigFile === null ? null : loadWebConfig(m.webConfigFile);
   try {
-    const server = await startMetricsServer(metrics, { ...listen, ready, problem, webConfig });
+    const server = await startMetricsServer(metrics, { ...listen, ready, problem, routes, webConfig });
     note(`metrics on ${server.url}/metrics`);
   } catch (err) {
     const msg = `metrics endpoint ${listen.host}:${listen.port}: ${(err as Error).message}`;

@@ -13,6 +13,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { DEFAULT_THRESHOLDS, type Thresholds } from './reactor/model.js';
 import { defaultCheckpointPath } from './source/state-dir.js';
+import { DEFAULT_TIMELINE_WINDOW_NS } from './export/timeline.js';
 import type { LogSpec } from './source/tailer.js';
 import { describeFsError } from './source/fs-errors.js';
 import { DEFAULT_METRICS_HOST, DEFAULT_METRICS_PORT } from './export/metrics-server.js';
@@ -71,6 +72,8 @@ export interface RunConfig {
   watch: boolean;
   /** Testing/auditing: append every processed record's first line here, committed with the checkpoint. */
   auditPath: string | null;
+  /** Log time the live /timeline keeps per relay (docs/timeline.md). */
+  timelineWindowNs: number;
   metrics: MetricsConfig;
   traces: TracesConfig;
 }
@@ -85,6 +88,8 @@ export interface ReplayConfig {
   /** null = on when stderr is a terminal. */
   progress: boolean | null;
   metricsOut: string | null;
+  /** --html: the timeline page to write (docs/timeline.md). */
+  html: string | null;
   relay: string;
   traces: TracesConfig;
 }
@@ -125,6 +130,7 @@ export function defaultRunConfig(): RunConfig {
     thresholds: { ...DEFAULT_THRESHOLDS },
     watch: true,
     auditPath: null,
+    timelineWindowNs: DEFAULT_TIMELINE_WINDOW_NS,
     metrics: { listen: { ...DEFAULT_METRICS_LISTEN }, explicit: false, webConfigFile: null },
     traces: defaultTracesConfig(),
   };
@@ -156,6 +162,7 @@ export const KEYS: readonly KeySpec[] = [
   { key: 'max_line_bytes', kind: 'positiveInt', flag: 'max-line-bytes', inFile: true },
   { key: 'watch', kind: 'boolean', inFile: true },
   { key: 'audit_records', kind: 'path', flag: 'audit-records', inFile: true },
+  { key: 'timeline_window', kind: 'duration', flag: 'timeline-window', inFile: true },
   { key: 'thresholds.slow_poll', kind: 'duration', flag: 'slow-poll', inFile: true, reloadable: true },
   { key: 'thresholds.blocked_poll', kind: 'duration', flag: 'blocked-poll', inFile: true, reloadable: true },
   { key: 'thresholds.starved', kind: 'duration', flag: 'starved', inFile: true, reloadable: true },
@@ -175,6 +182,7 @@ export const KEYS: readonly KeySpec[] = [
   { key: 'date', kind: 'date', flag: 'date', inFile: false },
   { key: 'progress', kind: 'boolean', inFile: false },
   { key: 'metrics_out', kind: 'path', flag: 'metrics-out', inFile: false },
+  { key: 'html', kind: 'path', flag: 'html', inFile: false },
   { key: 'relay', kind: 'relay', inFile: false },
 ];
 
@@ -301,6 +309,7 @@ export function validateConfig(
       maxLineBytes,
       progress: val<boolean | null>('progress', null),
       metricsOut: val<string | null>('metrics_out', null),
+      html: val<string | null>('html', null),
       relay: val('relay', 'replay'),
       traces,
     };
@@ -322,6 +331,7 @@ export function validateConfig(
     maxLineBytes,
     watch: val('watch', d.watch),
     auditPath: val<string | null>('audit_records', null),
+    timelineWindowNs: val('timeline_window', d.timelineWindowNs),
     thresholds,
     metrics: {
       ...(listen === undefined ? d.metrics : { listen, explicit: true }),

@@ -29,6 +29,7 @@ import {
 } from './source/checkpoint.js';
 import { StdinSource, STDIN_NAME } from './source/stdin.js';
 import { Tailer } from './source/tailer.js';
+import { TimelineSink } from './export/timeline.js';
 
 export interface DaemonHooks {
   /** Exporters' sinks for a relay, created when the relay's first source opens. */
@@ -41,6 +42,8 @@ export interface DaemonHooks {
   afterChunk?(relay: string): void;
   /** All sources ended (stdin closed and no files followed): the CLI stops the daemon. */
   inputEnded?(): void;
+  /** Keep each relay's timeline (for /timeline) over this much log time; undefined: none kept. */
+  timelineWindowNs?: number;
 }
 
 /** Fault counters, read at scrape time (pollscope_checkpoint_errors_total, pollscope_pipeline_errors_total). */
@@ -69,6 +72,7 @@ export interface RelayState {
   readonly watchdog: StallWatchdog;
   /** The pipeline's sinks: the watchdog's, then the exporters'. */
   readonly sinks: ObservationSink[];
+  readonly timeline: TimelineSink | null;
 }
 
 export class Daemon {
@@ -373,6 +377,13 @@ export class Daemon {
     return out;
   }
 
+  /** Each relay's timeline sink (when kept): what /timeline shows. */
+  timelines(): Map<string, TimelineSink> {
+    const out = new Map<string, TimelineSink>();
+    for (const r of this.relays.values()) if (r.timeline) out.set(r.relay, r.timeline);
+    return out;
+  }
+
   // ------------------------------------------------------------------------------------------
 
   private relayState(relay: string): RelayState {
@@ -391,9 +402,12 @@ export class Daemon {
     } catch (err) {
       this.fault(relay, err);
     }
+    const w = this.hooks.timelineWindowNs;
+    const timeline = w !== undefined ? new TimelineSink({ windowNs: w }) : null;
+    if (timeline) exporters.push(timeline);
     sinks.push(...exporters);
     watchdog.sinks.push(...exporters);
-    r = { relay, pipeline, watchdog, sinks };
+    r = { relay, pipeline, watchdog, sinks, timeline };
     this.relays.set(relay, r);
     return r;
   }

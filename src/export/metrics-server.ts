@@ -38,6 +38,8 @@ export interface MetricsServerOptions {
   webConfig?: WebConfig | null;
   /** What is wrong now (the checkpoint cannot be saved, …), null when nothing: /readyz answers 503 with it. */
   problem?: () => string | null;
+  /** More GET/HEAD routes by path (the timeline's /timeline and /timeline/data). */
+  routes?: ReadonlyMap<string, (req: IncomingMessage, res: ServerResponse) => void>;
 }
 
 /** Served without credentials under a web config's basic_auth_users, so liveness probes need no secret. */
@@ -119,7 +121,10 @@ export async function startMetricsServer(
   const host = opts.host ?? DEFAULT_METRICS_HOST;
   const ready = opts.ready ?? (() => true);
   const problem = opts.problem ?? (() => null);
+  // The timeline's routes sit behind the web config's auth too: they show raw log lines.
   const serve: RequestListener = (req, res) => {
+    const extra = opts.routes?.get(pathOf(req.url));
+    if (extra !== undefined && (req.method === 'GET' || req.method === 'HEAD')) return extra(req, res);
     handle(metrics, ready, problem, req, res);
   };
   const web = opts.webConfig ?? null;
@@ -151,6 +156,11 @@ export async function startMetricsServer(
         server.closeAllConnections();
       }),
   };
+}
+
+function pathOf(url = '/'): string {
+  const q = url.indexOf('?');
+  return q < 0 ? url : url.slice(0, q);
 }
 
 function handle(

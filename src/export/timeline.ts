@@ -1,0 +1,529 @@
+/**
+ * The timeline sink: keeps what the timeline page draws — epoll waits per epoll fd, swarm poll
+ * cycles per thread, stalls (with the raw log lines around their start), the live active stall
+ * and what was unfinished at the end — in compact columns, and turns them into the page's data
+ * document (`timelineData`). `replay --html` keeps everything (up to MAX_BARS_REPLAY bars); the
+ * live daemon keeps the last `windowNs` of log time and at most MAX_BARS_LIVE bars per relay.
+ *
+ * Times are ns relative to `originSec` (the whole second of the first observation): doubles,
+ * exact for ~104 days of log, and rounded to the log's precision (µs unless a line had more
+ * digits) when encoded.
+ */
+import { closeSync, openSync, readSync } from 'node:fs';
+import type {
+  ActiveStallObservation,
+  ObservationSink,
+  PollCycleObservation,
+  SourcePos,
+  StallKind,
+  StallObservation,
+  UnfinishedObservation,
+  WaitObservation,
+  WakeReason,
+} from '../reactor/observations.js';
+import { STALL_KINDS, WAKE_REASONS } from '../reactor/observations.js';
+import { formatTime, type LogTime } from '../time.js';
+
+/** Bars kept by `replay --html` (beyond: counted as dropped, the newest are not drawn). */
+export const MAX_BARS_REPLAY = 2_000_000;
+/** Bars kept per relay by the live daemon, all lanes together (the oldest go first). ~25 B each. */
+export const MAX_BARS_LIVE = 200_000;
+/** Stalls kept with their lines (replay: the first ones; live: the newest). All are counted. */
+export const MAX_STALLS_REPLAY = 2_000;
+export const MAX_STALLS_LIVE = 500;
+/** Lanes of each kind; further epoll fds / threads share one "other" lane. */
+const MAX_LANES = 32;
+/** Raw lines kept around each stall's first line: before it, and from it on. */
+export const LINES_BEFORE = 8;
+export const LINES_AFTER = 24;
+/** Bytes read on each side of a stall's offset, and the longest line kept (longer: cut). */
+const READ_WINDOW = 32 * 1024;
+const MAX_LINE_CHARS = 400;
+export const DEFAULT_TIMELINE_WINDOW_NS = 15 * 60 * 1e9;
+
+/** Wait bar codes: low 3 bits the first wake reason (WAKE_REASONS index); flags above. */
+const START_UNKNOWN = 0x10;
+const IMPRECISE = 0x20;
+/** Poll bar codes. */
+const POLL_PENDING = 0;
+const POLL_READY = 1;
+const POLL_UNKNOWN = 2;
+/** Wait timeout column: not logged, None (blocks until woken). */
+const TIMEOUT_NOT_LOGGED = -1;
+const TIMEOUT_NONE = -2;
+
+class BarLane {
+  start = new Float64Array(256);
+  end = new Float64Array(256);
+  /** Waits only: timeout in ns, or TIMEOUT_NOT_LOGGED / TIMEOUT_NONE. */
+  timeout: Float64Array | null;
+  code = new Uint8Array(256);
+  /** Live bars are start…n-1; head moves on when old bars go. */
+  head = 0;
+  n = 0;
+
+  constructor(
+    readonly id: string,
+    readonly kind: 'wait' | 'poll',
+    readonly label: string,
+  ) {
+    this.timeout = kind === 'wait' ? new Float64Array(256) : null;
+  }
+
+  get size(): number {
+    return this.n - this.head;
+  }
+
+  push(start: number, end: number, code: number, timeout: number): void {
+    if (this.n === this.start.length) this.grow();
+    const i = this.n++;
+    this.start[i] = start;
+    this.end[i] = end;
+    this.code[i] = code;
+    if (this.timeout) this.timeout[i] = timeout;
+  }
+
+  private grow(): void {
+    // Compact first when most of the array is dropped bars (live), else double.
+    const live = this.n - this.head;
+    const cap = live * 2 < this.start.length ? this.start.length : this.start.length * 2;
+    const move = <T extends Float64Array | Uint8Array>(a: T, make: (n: number) => T): T => {
+      const b = make(cap);
+      b.set(a.subarray(this.head, this.n));
+      return b;
+    };
+    this.start = move(this.start, (k) => new Float64Array(k));
+    this.end = move(this.end, (k) => new Float64Array(k));
+    this.code = move(this.code, (k) => new Uint8Array(k));
+    if (this.timeout) this.timeout = move(this.timeout, (k) => new Float64Array(k));
+    this.n = live;
+    this.head = 0;
+  }
+}
+
+export interface TimelineStall {
+  kind: StallKind;
+  startNs: number;
+  endNs: number;
+  durationNs: number;
+  start: string;
+  end: string;
+  at: string;
+  detail: string;
+  /** Raw log lines around the stall's first line; null when they could not be read (stdin). */
+  lines: Array<{ n: number; text: string }> | null;
+  /** Line number of the stall's first line (highlighted). */
+  line: number;
+  file: string;
+}
+
+interface TimelineOpen {
+  what: string;
+  lane: string;
+  sinceNs: number;
+  endNs: number;
+  since: string;
+  at: string;
+  detail: string;
+}
+
+export interface TimelineOptions {
+  /** Live: keep this much log time before the newest observation (ns); Infinity for replay. */
+  windowNs?: number;
+  /** Most bars kept, all lanes together. */
+  maxBars?: number;
+}
+
+/** One row of the summary panel: label and text. */
+export type SummaryRow = [string, string];
+
+export class TimelineSink implements ObservationSink {
+  private originSec = Number.NaN;
+  private digits = 0;
+  private minNs = Number.POSITIVE_INFINITY;
+  private maxNs = Number.NEGATIVE_INFINITY;
+  private readonly waitLanes = new Map<number, BarLane>();
+  private readonly pollLanes = new Map<string, BarLane>();
+  private readonly lanes: BarLane[] = [];
+  private bars = 0;
+  /** Bars not kept: beyond the cap (replay) or pushed out by newer ones (live, besides the window). */
+  dropped = 0;
+  readonly stalls: TimelineStall[] = [];
+  readonly stallCounts: Record<StallKind, number> = { slow_poll: 0, blocked_poll: 0, starved: 0, silent: 0 };
+  private active: { kind: StallKind; startNs: number; durationNs: number; start: string; at: string } | null = null;
+  private readonly open: TimelineOpen[] = [];
+  // Summary counters (live: since the daemon started).
+  waits = 0;
+  polls = 0;
+  readonly wakeups: Record<WakeReason, number> = { io: 0, notify: 0, timeout: 0, spurious: 0, unknown: 0 };
+  readonly pollResults = { ready: 0, pending: 0, unknown: 0 };
+  private readonly windowNs: number;
+  private readonly maxBars: number;
+  private readonly live: boolean;
+
+  constructor(opts: TimelineOptions = {}) {
+    this.windowNs = opts.windowNs ?? Number.POSITIVE_INFINITY;
+    this.live = Number.isFinite(this.windowNs);
+    this.maxBars = opts.maxBars ?? (this.live ? MAX_BARS_LIVE : MAX_BARS_REPLAY);
+  }
+
+  private rel(t: LogTime): number {
+    if (Number.isNaN(this.originSec)) this.originSec = t.sec;
+    if (t.digits > this.digits) this.digits = t.digits;
+    const ns = (t.sec - this.originSec) * 1e9 + t.nsec;
+    if (ns < this.minNs) this.minNs = ns;
+    if (ns > this.maxNs) this.maxNs = ns;
+    return ns;
+  }
+
+  wait(w: WaitObservation): void {
+    this.waits++;
+    for (const r of w.reasons) this.wakeups[r]++;
+    const wake = this.rel(w.wake);
+    // Start not logged: the bar covers the quiet before the wake (drawn faint), the most it can have been.
+    const start = w.start ? this.rel(w.start) : wake - (w.gapBeforeNs ?? 0);
+    if (start < this.minNs) this.minNs = start;
+    this.rel(w.end);
+    let code = WAKE_REASONS.indexOf(w.reasons[0] ?? 'unknown');
+    if (w.start === null) code |= START_UNKNOWN;
+    if (w.imprecise) code |= IMPRECISE;
+    const t = w.timeoutNs === undefined ? TIMEOUT_NOT_LOGGED : w.timeoutNs === null ? TIMEOUT_NONE : w.timeoutNs;
+    this.add(this.waitLane(w.fd), start, wake, code, t);
+  }
+
+  pollCycle(p: PollCycleObservation): void {
+    this.polls++;
+    const r = p.ready === true ? 'ready' : p.ready === false ? 'pending' : 'unknown';
+    this.pollResults[r]++;
+    const start = this.rel(p.start);
+    const end = this.rel(p.end);
+    const code = p.ready === true ? POLL_READY : p.ready === false ? POLL_PENDING : POLL_UNKNOWN;
+    this.add(this.pollLane(p.thread), start, end, code, 0);
+  }
+
+  stall(s: StallObservation): void {
+    this.stallCounts[s.kind]++;
+    if (this.active && this.active.kind === s.kind) this.active = null;
+    if (this.stalls.length >= (this.live ? MAX_STALLS_LIVE : MAX_STALLS_REPLAY)) {
+      if (!this.live) return;
+      this.stalls.shift();
+    }
+    const startNs = this.rel(s.start);
+    const endNs = this.rel(s.end);
+    // Read now: live, the file at this path may be rotated away later; the bytes were just read.
+    const lines = linesAround(s.pos);
+    this.stalls.push({
+      kind: s.kind,
+      startNs,
+      endNs,
+      durationNs: s.durationNs,
+      start: formatTime(s.start),
+      end: formatTime(s.end),
+      at: `${s.pos.file}:${s.pos.line}`,
+      detail: s.detail,
+      lines,
+      line: s.pos.line,
+      file: s.pos.file,
+    });
+    this.trim();
+  }
+
+  activeStall(a: ActiveStallObservation | null): void {
+    if (a === null) {
+      this.active = null;
+      return;
+    }
+    const startNs = this.rel(a.start);
+    this.active = {
+      kind: a.kind,
+      startNs,
+      durationNs: a.durationNs,
+      start: formatTime(a.start),
+      at: `${a.pos.file}:${a.pos.line}`,
+    };
+  }
+
+  unfinished(u: UnfinishedObservation): void {
+    const sinceNs = this.rel(u.since);
+    const endNs = sinceNs + u.followedByNs;
+    if (endNs > this.maxNs) this.maxNs = endNs;
+    // A poll, or readiness no poll took up, belongs on the swarm's lane; a wait on its fd's.
+    let lane = u.what === 'wait' && u.fd !== undefined ? this.waitLane(u.fd).id : '';
+    if (lane === '') lane = this.pollLanes.values().next().value?.id ?? this.pollLane('').id;
+    this.open.push({
+      what: u.what,
+      lane,
+      sinceNs,
+      endNs,
+      since: formatTime(u.since),
+      at: `${u.pos.file}:${u.pos.line}`,
+      detail: u.detail,
+    });
+  }
+
+  private waitLane(fd: number): BarLane {
+    let lane = this.waitLanes.get(fd);
+    if (lane === undefined) {
+      if (this.waitLanes.size >= MAX_LANES) return this.waitLanes.get(-1) ?? this.newWaitLane(-1, 'epoll fd (others)');
+      lane = this.newWaitLane(fd, `epoll fd ${fd}`);
+    }
+    return lane;
+  }
+
+  private newWaitLane(fd: number, label: string): BarLane {
+    const lane = new BarLane(`fd:${fd}`, 'wait', label);
+    this.waitLanes.set(fd, lane);
+    this.lanes.push(lane);
+    return lane;
+  }
+
+  private pollLane(thread: string): BarLane {
+    let lane = this.pollLanes.get(thread);
+    if (lane === undefined) {
+      const key = this.pollLanes.size >= MAX_LANES ? '(others)' : thread;
+      lane = this.pollLanes.get(key);
+      if (lane === undefined) {
+        lane = new BarLane(`poll:${key}`, 'poll', key ? `swarm polls, thread ${key}` : 'swarm polls');
+        this.pollLanes.set(key, lane);
+        this.lanes.push(lane);
+      }
+    }
+    return lane;
+  }
+
+  private add(lane: BarLane, start: number, end: number, code: number, timeout: number): void {
+    if (this.bars >= this.maxBars) {
+      if (!this.live) {
+        this.dropped++;
+        return;
+      }
+      this.dropOldest();
+    }
+    lane.push(start, end, code, timeout);
+    this.bars++;
+    if (this.live && (this.bars & 1023) === 0) this.trim();
+  }
+
+  /** Live: bars that ended before the window go; so do stalls and the oldest bars over the cap. */
+  private trim(): void {
+    if (!this.live) return;
+    const from = this.maxNs - this.windowNs;
+    for (const lane of this.lanes) {
+      while (lane.head < lane.n && lane.end[lane.head] < from) {
+        lane.head++;
+        this.bars--;
+      }
+    }
+    while (this.stalls.length > 0 && this.stalls[0].endNs < from) this.stalls.shift();
+  }
+
+  private dropOldest(): void {
+    let oldest: BarLane | null = null;
+    for (const lane of this.lanes) {
+      if (lane.size > 0 && (oldest === null || lane.start[lane.head] < oldest.start[oldest.head])) oldest = lane;
+    }
+    if (oldest === null) return;
+    oldest.head++;
+    this.bars--;
+    this.dropped++;
+  }
+
+  /** Widens the time axis to an instant the observations may not reach (the log's first and last line). */
+  cover(t: LogTime): void {
+    this.rel(t);
+  }
+
+  /** The page's data document: bars as base64 varint columns, the rest as plain JSON. */
+  data(summary: SummaryRow[], title: string): TimelineData {
+    this.trim();
+    const empty = !Number.isFinite(this.minNs);
+    let startNs = empty ? 0 : this.minNs;
+    let endNs = empty ? 1e9 : this.maxNs;
+    if (this.active) endNs = Math.max(endNs, this.active.startNs + this.active.durationNs);
+    if (this.live && endNs - startNs > this.windowNs) startNs = endNs - this.windowNs;
+    if (endNs <= startNs) endNs = startNs + 1000;
+    const unitNs = this.digits > 6 ? 1 : 1000;
+    return {
+      version: 1,
+      title,
+      originSec: Number.isNaN(this.originSec) ? 0 : this.originSec,
+      unitNs,
+      startNs,
+      endNs,
+      lanes: this.lanes
+        .filter((l) => l.size > 0 || this.open.some((o) => o.lane === l.id))
+        .sort((a, b) => (a.kind === b.kind ? 0 : a.kind === 'wait' ? -1 : 1))
+        .map((l) => encodeLane(l, unitNs)),
+      stalls: this.stalls,
+      stallCounts: { ...this.stallCounts },
+      active: this.active,
+      unfinished: this.open,
+      dropped: this.dropped,
+      summary,
+      windowNs: this.live ? this.windowNs : null,
+    };
+  }
+
+  /** Summary rows from this sink's own counters (live, where no report exists). */
+  summaryRows(): SummaryRow[] {
+    return [
+      ['epoll waits', `${this.waits}`],
+      ['wakeups by reason', reasonText(this.wakeups)],
+      [
+        'swarm poll cycles',
+        `${this.polls} (ready ${this.pollResults.ready}, pending ${this.pollResults.pending}` +
+          (this.pollResults.unknown ? `, not logged ${this.pollResults.unknown}` : '') +
+          ')',
+      ],
+      ['stalls', STALL_KINDS.map((k) => `${k} ${this.stallCounts[k]}`).join(', ')],
+    ];
+  }
+}
+
+export function reasonText(w: Record<WakeReason, number>): string {
+  const parts = WAKE_REASONS.filter((k) => w[k] > 0).map((k) => `${k} ${w[k]}`);
+  return parts.length ? parts.join(', ') : 'none';
+}
+
+export interface EncodedLane {
+  id: string;
+  kind: 'wait' | 'poll';
+  label: string;
+  n: number;
+  /** Zigzag varint deltas of start (units), sorted by start. */
+  start: string;
+  /** Varint end − start (units). */
+  dur: string;
+  code: string;
+  /** Waits: varint timeout units + 2 (0 not logged, 1 None), else "". */
+  timeout: string;
+}
+
+export interface TimelineData {
+  version: 1;
+  title: string;
+  originSec: number;
+  unitNs: number;
+  startNs: number;
+  endNs: number;
+  lanes: EncodedLane[];
+  stalls: TimelineStall[];
+  stallCounts: Record<StallKind, number>;
+  active: { kind: StallKind; startNs: number; durationNs: number; start: string; at: string } | null;
+  unfinished: TimelineOpen[];
+  dropped: number;
+  summary: SummaryRow[];
+  windowNs: number | null;
+}
+
+function encodeLane(l: BarLane, unitNs: number): EncodedLane {
+  const n = l.size;
+  const order = new Uint32Array(n);
+  for (let i = 0; i < n; i++) order[i] = l.head + i;
+  // Waits end in order of their end; drawing wants them by start (binary search on the view).
+  let sorted = true;
+  for (let i = 1; i < n && sorted; i++) if (l.start[order[i]] < l.start[order[i - 1]]) sorted = false;
+  if (!sorted) order.sort((a, b) => l.start[a] - l.start[b]);
+  const start = new VarintWriter(n * 3);
+  const dur = new VarintWriter(n * 3);
+  const timeout = l.timeout ? new VarintWriter(n * 2) : null;
+  const code = new Uint8Array(n);
+  let prev = 0;
+  for (let k = 0; k < n; k++) {
+    const i = order[k];
+    const s = Math.round(l.start[i] / unitNs);
+    start.zigzag(s - prev);
+    prev = s;
+    dur.uint(Math.max(0, Math.round(l.end[i] / unitNs) - s));
+    code[k] = l.code[i];
+    if (timeout && l.timeout) {
+      const t = l.timeout[i];
+      timeout.uint(t === TIMEOUT_NOT_LOGGED ? 0 : t === TIMEOUT_NONE ? 1 : Math.round(t / unitNs) + 2);
+    }
+  }
+  return {
+    id: l.id,
+    kind: l.kind,
+    label: l.label,
+    n,
+    start: start.base64(),
+    dur: dur.base64(),
+    code: Buffer.from(code.buffer, code.byteOffset, code.byteLength).toString('base64'),
+    timeout: timeout ? timeout.base64() : '',
+  };
+}
+
+/** LEB128 writer; values up to 2^53 (arithmetic, not 32-bit shifts). */
+class VarintWriter {
+  private buf: Uint8Array;
+  private n = 0;
+
+  constructor(capacity: number) {
+    this.buf = new Uint8Array(Math.max(16, capacity));
+  }
+
+  uint(v: number): void {
+    if (this.n + 10 > this.buf.length) {
+      const b = new Uint8Array(this.buf.length * 2);
+      b.set(this.buf);
+      this.buf = b;
+    }
+    while (v >= 128) {
+      this.buf[this.n++] = (v % 128) | 128;
+      v = Math.floor(v / 128);
+    }
+    this.buf[this.n++] = v;
+  }
+
+  zigzag(v: number): void {
+    this.uint(v >= 0 ? v * 2 : -v * 2 - 1);
+  }
+
+  base64(): string {
+    return Buffer.from(this.buf.buffer, 0, this.n).toString('base64');
+  }
+}
+
+/**
+ * The raw lines around a position: up to LINES_BEFORE before its line and LINES_AFTER from it
+ * on, numbered. Reads the file at the recorded byte offset; null when it cannot (stdin, gone).
+ */
+export function linesAround(pos: SourcePos): Array<{ n: number; text: string }> | null {
+  let fd: number;
+  try {
+    fd = openSync(pos.file, 'r');
+  } catch {
+    return null;
+  }
+  try {
+    const from = Math.max(0, pos.offset - READ_WINDOW);
+    const buf = Buffer.alloc(pos.offset - from + READ_WINDOW);
+    const got = readSync(fd, buf, 0, buf.length, from);
+    const before = buf
+      .subarray(0, pos.offset - from)
+      .toString('utf8')
+      .split('\n');
+    before.pop(); // the (empty) rest after the newline that ends the line before pos
+    if (from > 0) before.shift(); // cut at the window's start
+    const afterText = buf.subarray(pos.offset - from, got).toString('utf8');
+    const after = afterText.split('\n');
+    if (got === buf.length)
+      after.pop(); // cut at the window's end
+    else if (after[after.length - 1] === '') after.pop();
+    const out: Array<{ n: number; text: string }> = [];
+    const b = before.slice(-LINES_BEFORE);
+    for (let i = 0; i < b.length; i++) out.push({ n: pos.line - b.length + i, text: cut(b[i]) });
+    const a = after.slice(0, LINES_AFTER);
+    for (let i = 0; i < a.length; i++) out.push({ n: pos.line + i, text: cut(a[i]) });
+    return out;
+  } catch {
+    return null;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function cut(line: string): string {
+  const l = line.endsWith('\r') ? line.slice(0, -1) : line;
+  return l.length > MAX_LINE_CHARS ? l.slice(0, MAX_LINE_CHARS) + '…' : l;
+}

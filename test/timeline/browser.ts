@@ -1,0 +1,126 @@
+/**
+ * Debian's Chromium, headless, driven by puppeteer-core: one browser per test file, a fresh
+ * profile directory each time, and every console error / page error of each page collected.
+ * The flags keep Chromium from calling out (no network here: it would retry forever).
+ */
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import { ROOT } from '../helpers.js';
+
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+export const RESULTS = path.join(ROOT, 'test-results');
+
+export interface TestBrowser {
+  browser: Browser;
+  open(url: string): Promise<TestPage>;
+  close(): Promise<void>;
+}
+
+export interface TestPage {
+  page: Page;
+  /** Console errors, page errors and failed requests seen so far. */
+  errors: string[];
+}
+
+export async function launchBrowser(): Promise<TestBrowser> {
+  const profile = mkdtempSync(path.join(os.tmpdir(), 'pollscope-chromium-'));
+  const browser = await puppeteer.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      `--user-data-dir=${profile}`,
+    ],
+  });
+  return {
+    browser,
+    async open(url) {
+      const page = await browser.newPage();
+      await page.setViewport({ width: 1400, height: 820 });
+      const errors: string[] = [];
+      page.on('console', (m) => {
+        if (m.type() === 'error') errors.push(`console: ${m.text()}`);
+      });
+      page.on('pageerror', (e) => errors.push(`pageerror: ${(e as Error).message}`));
+      page.on('requestfailed', (r) => errors.push(`request failed: ${r.url()}`));
+      await page.goto(url);
+      await page.waitForFunction('window.__timeline && window.__timeline.ready === true', { timeout: 20_000 });
+      return { page, errors };
+    },
+    async close() {
+      // Chromium's pid: closing the browser ends it; killed by pid if it does not.
+      const pid = browser.process()?.pid;
+      await browser.close().catch(() => undefined);
+      if (pid !== undefined) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function screenshot(page: Page, name: string): Promise<string> {
+  mkdirSync(RESULTS, { recursive: true });
+  const file = path.join(RESULTS, name);
+  await page.screenshot({ path: file });
+  return file;
+}
+
+/** What window.__timeline reports (the page's read-only inspection API). */
+export interface StallRegion {
+  kind: string;
+  start: string;
+  end: string;
+  startNs: number;
+  endNs: number;
+  at: string;
+  active: boolean;
+  x0: number;
+  x1: number;
+  y0: number;
+  y1: number;
+  visible: boolean;
+}
+
+export interface View {
+  startNs: number;
+  endNs: number;
+  spanNs: number;
+  start: string;
+  end: string;
+}
+
+export const view = (p: Page): Promise<View> => p.evaluate('window.__timeline.view()') as Promise<View>;
+export const stallRegions = (p: Page): Promise<StallRegion[]> =>
+  p.evaluate('window.__timeline.stallRegions()') as Promise<StallRegion[]>;
+export const selected = (p: Page): Promise<{ index: number; title: string; hit: string | null; text: string } | null> =>
+  p.evaluate('window.__timeline.selected()') as Promise<{
+    index: number;
+    title: string;
+    hit: string | null;
+    text: string;
+  } | null>;
+
+/** The colour of one CSS pixel of the timeline canvas, as #rrggbb (read in the page: the tests have no DOM types). */
+export async function canvasPixel(p: Page, clientX: number, clientY: number): Promise<string> {
+  return p.evaluate(`(() => {
+    const cv = document.getElementById('cv');
+    const r = cv.getBoundingClientRect();
+    const dpr = cv.width / r.width;
+    const d = cv.getContext('2d').getImageData(Math.floor((${clientX} - r.left) * dpr), Math.floor((${clientY} - r.top) * dpr), 1, 1).data;
+    return '#' + [d[0], d[1], d[2]].map((v) => v.toString(16).padStart(2, '0')).join('');
+  })()`) as Promise<string>;
+}

@@ -1,0 +1,54 @@
+// docs/timeline.png for README: the bundled sample's timeline, zoomed to its `starved` stall
+// with the stall's log lines open. `npm run build && node test/timeline/readme-screenshot.mjs`
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import puppeteer from 'puppeteer-core';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'pollscope-shot-'));
+const html = path.join(tmp, 'sample.html');
+const r = spawnSync(process.execPath, ['dist/cli.js', 'replay', 'samples/relay-stall.log', '--html', html], {
+  cwd: ROOT,
+  encoding: 'utf8',
+});
+if (r.status !== 0) throw new Error(r.stderr);
+const browser = await puppeteer.launch({
+  executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+  headless: true,
+  args: [
+    '--headless',
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-quic',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    `--user-data-dir=${path.join(tmp, 'profile')}`,
+  ],
+});
+try {
+  const page = await browser.newPage();
+  await page.setViewport({ width: 1400, height: 900 });
+  await page.goto(pathToFileURL(html).href);
+  await page.waitForFunction('window.__timeline && window.__timeline.ready');
+  await page.evaluate(
+    `window.__timeline.selectStall(window.__timeline.stallRegions().findIndex((s) => s.kind === 'starved'))`,
+  );
+  await page.evaluate('new Promise((r) => requestAnimationFrame(() => r()))');
+  await page.screenshot({ path: path.join(ROOT, 'docs', 'timeline.png') });
+  console.log('wrote docs/timeline.png');
+} finally {
+  const pid = browser.process()?.pid;
+  await browser.close().catch(() => undefined);
+  if (pid)
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  rmSync(tmp, { recursive: true, force: true });
+}

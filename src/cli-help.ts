@@ -14,6 +14,8 @@ Usage:
 Replay options:
   --json                    print the report as one JSON document instead of text
   --slow-poll DURATION      poll cycle counted as slow_poll          (default 50ms)
+  --slow-connection-poll DURATION  a libp2p poll span (Connection::poll …) this busy is slow
+                            (default 50us; tokio relays, docs/reactor-model.md)
   --blocked-poll DURATION   poll cycle that is a blocked_poll stall   (default 1s)
   --starved DURATION        I/O readiness with no swarm poll: starved (default 1s)
   --silent DURATION         nothing logged while running: silent      (default 1s)
@@ -54,7 +56,8 @@ Run options (pollscope run; a config file gives the same settings, flags overrid
   --flush-partial-after DURATION  hand a last line still missing its newline over after this long
                             (default: hold it until the newline arrives)
   --no-watch                no chokidar change hints, stat polling only
-  --max-line-bytes, --slow-poll, --blocked-poll, --starved, --silent  as for replay
+  --max-line-bytes, --slow-poll, --slow-connection-poll, --blocked-poll, --starved, --silent
+                            as for replay
   --audit-records FILE      append each processed record's first line (relay TAB message), committed
                             together with the checkpoint: after kill -9 it holds each line once.
                             An existing non-empty file the checkpoint did not write is refused

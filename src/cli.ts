@@ -41,6 +41,7 @@ type Options = NonNullable<ParseArgsConfig['options']>;
 /** Flags `replay` and `run` share. */
 const SHARED_FLAGS = {
   'slow-poll': { type: 'string' },
+  'slow-connection-poll': { type: 'string' },
   'blocked-poll': { type: 'string' },
   starved: { type: 'string' },
   silent: { type: 'string' },

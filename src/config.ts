@@ -11,7 +11,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { DEFAULT_THRESHOLDS, type Thresholds } from './reactor/model.js';
+import { DEFAULT_SLOW_CONNECTION_POLL_NS, DEFAULT_THRESHOLDS, type Thresholds } from './reactor/model.js';
 import { defaultCheckpointPath } from './source/state-dir.js';
 import { DEFAULT_TIMELINE_WINDOW_NS } from './export/timeline.js';
 import type { LogSpec } from './source/tailer.js';
@@ -167,6 +167,13 @@ export const KEYS: readonly KeySpec[] = [
   { key: 'thresholds.blocked_poll', kind: 'duration', flag: 'blocked-poll', inFile: true, reloadable: true },
   { key: 'thresholds.starved', kind: 'duration', flag: 'starved', inFile: true, reloadable: true },
   { key: 'thresholds.silent', kind: 'duration', flag: 'silent', inFile: true, reloadable: true },
+  {
+    key: 'thresholds.slow_connection_poll',
+    kind: 'duration',
+    flag: 'slow-connection-poll',
+    inFile: true,
+    reloadable: true,
+  },
   { key: 'metrics.listen', kind: 'listen', flag: 'metrics-listen', inFile: true },
   { key: 'metrics.web_config_file', kind: 'readablePath', flag: 'web-config-file', inFile: true },
   { key: 'traces.endpoint', kind: 'url', flag: 'otlp-endpoint', inFile: true },
@@ -284,6 +291,7 @@ export function validateConfig(
     blockedPollNs: val('thresholds.blocked_poll', d.thresholds.blockedPollNs),
     starvedNs: val('thresholds.starved', d.thresholds.starvedNs),
     silentNs: val('thresholds.silent', d.thresholds.silentNs),
+    slowConnectionPollNs: val('thresholds.slow_connection_poll', DEFAULT_SLOW_CONNECTION_POLL_NS),
   };
   const endpoint = settings.get('traces.endpoint');
   const traces: TracesConfig = {

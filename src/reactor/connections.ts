@@ -16,9 +16,13 @@ import { POLL_SPAN_NAMES } from './observations.js';
 type SpanEvent = Extract<ReactorEvent, { kind: 'span' }>;
 type ConnectionEvent = Extract<ReactorEvent, { kind: 'connection' }>;
 
+/** tokio-metrics' slow-poll threshold: the default `--slow-connection-poll`. */
+export const DEFAULT_SLOW_CONNECTION_POLL_NS = 50_000;
+
+/** The thresholds this model reads (the daemon's SIGHUP changes them in place). */
 export interface ConnectionThresholds {
-  /** A poll span this busy is slow (counted per connection and per span kind). */
-  slowConnectionPollNs: number;
+  /** A poll span this busy is slow (counted per connection and per span kind); default 50 µs. */
+  slowConnectionPollNs?: number;
   /** A poll span this busy is a blocked_poll stall. */
   blockedPollNs: number;
 }
@@ -141,7 +145,7 @@ export class ConnectionModel {
     pos: SourcePos,
   ): void {
     this.counters.polls[span]++;
-    const slow = busyNs >= this.thresholds.slowConnectionPollNs;
+    const slow = busyNs >= (this.thresholds.slowConnectionPollNs ?? DEFAULT_SLOW_CONNECTION_POLL_NS);
     const blocked = busyNs >= this.thresholds.blockedPollNs;
     if (conn !== null && span === 'connection') {
       conn.polls++;

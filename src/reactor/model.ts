@@ -24,7 +24,7 @@ export interface Thresholds {
   slowConnectionPollNs?: number;
 }
 
-export const DEFAULT_SLOW_CONNECTION_POLL_NS = 50_000;
+export { DEFAULT_SLOW_CONNECTION_POLL_NS } from './connections.js';
 
 export const DEFAULT_THRESHOLDS: Thresholds = {
   slowPollNs: 50_000_000,
@@ -172,13 +172,9 @@ export class ReactorModel implements ReactorEventSink {
     private readonly sink: ObservationSink,
     private readonly thresholds: Thresholds = DEFAULT_THRESHOLDS,
   ) {
-    this.connections = new ConnectionModel(
-      sink,
-      {
-        slowConnectionPollNs: thresholds.slowConnectionPollNs ?? DEFAULT_SLOW_CONNECTION_POLL_NS,
-        blockedPollNs: thresholds.blockedPollNs,
-      },
-      (kind, start, end, pos, detail) => this.stall(kind, start, end, pos, detail),
+    // The same thresholds object: a SIGHUP reload changes it in place for both.
+    this.connections = new ConnectionModel(sink, thresholds, (kind, start, end, pos, detail) =>
+      this.stall(kind, start, end, pos, detail),
     );
   }
 

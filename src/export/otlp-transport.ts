@@ -13,7 +13,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import type { AgentOptions } from 'node:https';
 import path from 'node:path';
-import { ConfigError } from '../config-values.js';
+import { ConfigError } from '../config-error.js';
 
 export interface OtlpTransportOptions {
   /** `--otlp-endpoint`: a base URL (`/v1/traces` is appended) or the full traces URL. */

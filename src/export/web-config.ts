@@ -28,7 +28,7 @@ import path from 'node:path';
 import { createSecureContext, type SecureVersion, type TLSSocket, type TlsOptions } from 'node:tls';
 import bcrypt from 'bcryptjs';
 import { parse as parseYaml } from 'yaml';
-import { ConfigError } from '../config-values.js';
+import { ConfigError } from '../config-error.js';
 
 /** A ConfigError, so `run` reports it like any bad setting (exit 2). */
 export class WebConfigError extends ConfigError {}

@@ -29,7 +29,7 @@ import {
 import os from 'node:os';
 import path from 'node:path';
 import lockfile from 'proper-lockfile';
-import { ConfigError } from '../config-values.js';
+import { ConfigError } from '../config-error.js';
 import { describeFsError } from './fs-errors.js';
 
 /** Bytes hashed for a file's fingerprint: enough to cover the first log lines (timestamps differ). */

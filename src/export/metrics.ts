@@ -136,7 +136,9 @@ export class PollscopeMetrics {
     this.registry.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
     const registers = [this.registry];
     const relays = this.relays;
-    const metrics = this;
+    // Read inside prom-client's collect(), where `this` is the metric being collected.
+    const sourceNow = (): SourceCounters | null => this.source;
+    const faultsNow = () => this.faults;
 
     this.waitDuration = new Histogram({
       name: 'relay_epoll_wait_duration_seconds',
@@ -278,7 +280,8 @@ export class PollscopeMetrics {
         registers,
         collect() {
           this.reset();
-          if (metrics.source !== null) this.inc(read(metrics.source));
+          const source = sourceNow();
+          if (source !== null) this.inc(read(source));
         },
       });
     sourceCounter('pollscope_bytes_read_total', 'Bytes of log read, all sources.', (s) => s.bytesRead);
@@ -307,7 +310,7 @@ export class PollscopeMetrics {
         help: 'Checkpoint saves that failed (full disk, read-only or missing directory, …; each attempt) and checkpoint locks lost. /readyz fails until a save succeeds.',
         collect() {
           this.reset();
-          this.inc(metrics.faults?.checkpointErrors ?? 0);
+          this.inc(faultsNow()?.checkpointErrors ?? 0);
         },
       });
       new Counter({
@@ -317,7 +320,8 @@ export class PollscopeMetrics {
         help: 'Unexpected internal errors (a bug) by relay: the record or observation is skipped, the relay goes on. relay="": caught by the process-level last resort.',
         collect() {
           this.reset();
-          if (metrics.faults !== null) for (const [relay, n] of metrics.faults.pipelineErrors) this.inc({ relay }, n);
+          const faults = faultsNow();
+          if (faults !== null) for (const [relay, n] of faults.pipelineErrors) this.inc({ relay }, n);
         },
       });
       new Gauge({

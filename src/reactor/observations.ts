@@ -238,5 +238,5 @@ export const SINK_METHODS_COMPLETE: [Unlisted] extends [never] ? true : Unlisted
 export function forwardingSink(forward: (method: keyof ObservationSink, arg: unknown) => void): ObservationSink {
   const sink: Record<string, (arg?: unknown) => void> = {};
   for (const m of SINK_METHODS) sink[m] = (arg?: unknown) => forward(m, arg);
-  return sink as ObservationSink;
+  return sink;
 }

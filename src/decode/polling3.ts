@@ -112,7 +112,8 @@ export class Polling3Decoder implements Decoder {
         return false;
       case 119: // w: bridged span creation (disabled-span path)
         if (m.startsWith('wait; ')) return this.bridgedWait(m, 6, rec, sink);
-        return false;
+        // src/lib.rs (target `polling`): this Poller::wait returns at once, no epoll_wait: no event
+        return m.startsWith('wait: skipping because another thread');
       case 43: // + : bridged `++ wait; epoll_fd=3 timeout=None` / `++ notify; …`
         if (m.startsWith('++ wait; ')) return this.bridgedWait(m, 9, rec, sink);
         if (m.startsWith('++ notify; ')) return this.bridgedNotify(m, 11, rec, sink);
@@ -145,11 +146,17 @@ export class Polling3Decoder implements Decoder {
       fd = intField(rec.spans, 'epoll_fd=', s);
       if (Number.isNaN(fd)) {
         fd = intField(rec.spans, 'kqueue_fd=', s);
-        if (Number.isNaN(fd)) return false;
         poller = 'kqueue';
       }
+      if (Number.isNaN(fd)) {
+        // the poll(2) backend (src/poll.rs): `new events num_events=1 notified=false num_fd_events=1`
+        // in span `wait{notify_read=5 timeout=None}`, the fd its FmtSpan start used too
+        fd = intField(rec.spans, 'notify_read=', s);
+        if (Number.isNaN(fd)) return false;
+        poller = 'poll';
+      }
     }
-    const res = intField(m, 'res=', 11);
+    const res = intField(m, poller === 'poll' ? 'num_events=' : 'res=', 11);
     this.endedByEvents.add(fd);
     sink.event({ kind: 'wait_end', poller, fd, res: Number.isNaN(res) ? null : res }, rec);
     return true;

@@ -65,6 +65,7 @@ ${live ? '<span id="livestate" class="live">live · connecting</span>' : '<span 
 <div class="legend" id="legend"></div>
 <h2>Stalls <span id="stall-counts"></span></h2>
 <ul id="stalls"></ul>
+<div id="quiet-section" style="display:none"><h2>Quiet stretches <span id="quiet-count"></span></h2><ul id="quiet" class="quiet"></ul></div>
 </aside>
 </div>
 <div id="tooltip"></div>
@@ -108,6 +109,16 @@ export function reportSummaryRows(r: ReplayReport): SummaryRow[] {
   ]);
   rows.push(['wake → poll delay', dist(r.wakeToPoll)]);
   rows.push(['stalls', STALL_KINDS.map((k) => `${k} ${r.stalls.counts[k]}`).join(', ')]);
+  const c = r.connections;
+  if (c !== null) {
+    const conn = c.polls['Connection::poll'];
+    rows.push([
+      'connections',
+      `${c.seen} seen: established ${c.established}, closed ${c.closed}, open at end ${c.openAtEnd}; ` +
+        `Connection::poll ${conn ? `n=${conn.count}, slow ${conn.slow}` : 'none'}`,
+    ]);
+    rows.push(['quiet stretches', `${c.quiet.count} (connections open, nothing logged: not stalls)`]);
+  }
   for (const u of r.unfinished) rows.push(['unfinished', `${u.what} since ${u.since} (${u.at}): ${u.detail}`]);
   for (const w of r.warnings) rows.push(['warning', w]);
   return rows;

@@ -36,7 +36,10 @@ aside h2 { font-size: 13px; margin: 8px 0 4px; }
 #stalls li { padding: 3px 4px; border-radius: 3px; cursor: pointer; font-variant-numeric: tabular-nums; }
 #stalls li:hover { background: #e9ecf2; }
 #stalls li.sel { background: #dfe6f5; }
-#stalls li .at { color: var(--muted); font-size: 12px; }
+#stalls li .at, #quiet li .at { color: var(--muted); font-size: 12px; }
+#quiet { list-style: none; padding: 0; margin: 0; }
+#quiet li { padding: 3px 4px; border-radius: 3px; cursor: pointer; font-variant-numeric: tabular-nums; }
+#quiet li:hover { background: #e9ecf2; }
 #details { margin: 4px 12px 12px; }
 #details h2 { font-size: 13px; margin: 8px 0 4px; }
 #details .expl { margin: 4px 0; }
@@ -60,6 +63,9 @@ var REASONS = ['io', 'notify', 'timeout', 'spurious', 'unknown'];
 var REASON_COLOR = ['#2f9e44', '#1c7ed6', '#f08c00', '#d6336c', '#868e96'];
 var POLL_COLOR = ['#9aa5b8', '#5c7cfa', '#ced4da']; // pending, ready, not logged
 var POLL_NAMES = ['Pending', 'Ready', 'result not logged'];
+var CONN_COLOR = ['#fab005', '#e03131']; // slow, blocked Connection::poll
+var CONN_NAMES = ['slow', 'blocked'];
+var QUIET_COLOR = '#868e96';
 var STALL_COLOR = { slow_poll: '#fab005', blocked_poll: '#e03131', starved: '#9c36b5', silent: '#495057' };
 var STALL_EXPLAIN = {
   slow_poll: 'A swarm poll cycle ran longer than the slow_poll threshold: the swarm task did a lot of work (or blocked briefly) inside one poll, and every other task on its thread waited.',
@@ -115,6 +121,7 @@ function decodeLane(l, unit) {
 }
 function load(data) {
   D = data;
+  if (!D.quiet) D.quiet = [];
   lanes = D.lanes.map(function (l) { return decodeLane(l, D.unitNs); });
   // small lanes are drawn from their bars at any zoom; big ones get the density pyramid
   for (var k = 0; k < lanes.length; k++) if (lanes[k].n > PYR_MIN_BARS) lanes[k].pyramid = buildPyramid(lanes[k]);
@@ -240,6 +247,7 @@ function draw() {
   // lanes
   for (var li = 0; li < lanes.length; li++) drawLane(lanes[li]);
   drawOpen();
+  drawQuiet();
   drawStalls();
   // label column on top of anything that spilled left
   c.fillStyle = '#fff'; c.fillRect(0, AXIS_H, LABEL_W - 4, H - AXIS_H);
@@ -253,7 +261,7 @@ function draw() {
     c.fillStyle = '#1d2430';
   }
   drawOverview();
-  document.getElementById('range').textContent = (lanes.length === 0 && allStalls().length === 0)
+  document.getElementById('range').textContent = (lanes.length === 0 && allStalls().length === 0 && D.quiet.length === 0)
     ? (cfg.live ? 'nothing logged in the window yet' : 'nothing to draw: the log has no epoll waits, poll cycles or stalls')
     : iso(v0) + ' \u2192 ' + iso(v1) + '  (' + dur(v1 - v0) + ' shown)';
 }
@@ -288,6 +296,9 @@ function drawLane(l) {
       c.globalAlpha = (code & 0x10) ? 0.45 : 1;
       c.fillRect(x0, y + 4, w, h - 12);
       c.globalAlpha = 1;
+    } else if (l.kind === 'conn') {
+      c.fillStyle = CONN_COLOR[code] || '#868e96';
+      c.fillRect(x0, y + 4, w, h - 8);
     } else {
       c.fillStyle = POLL_COLOR[code] || '#ced4da';
       c.fillRect(x0, y + 4, w, h - 8);
@@ -359,7 +370,7 @@ function drawDensity(l, i0, i1, scale) {
   }
   var maxc = 1; for (var k = 0; k < n; k++) if (cnt[k] > maxc) maxc = cnt[k];
   var lm = Math.log(1 + maxc), run = 0;
-  var colors = l.kind === 'wait' ? REASON_COLOR : POLL_COLOR;
+  var colors = l.kind === 'wait' ? REASON_COLOR : l.kind === 'conn' ? CONN_COLOR : POLL_COLOR;
   for (var x = 0; x < n; x++) {
     run += cover[x];
     if (run > 0) { c.fillStyle = l.kind === 'wait' ? 'rgba(47,158,68,.18)' : 'rgba(92,124,250,.18)'; c.fillRect(LABEL_W + x, y + 4, 1, h - 8); }
@@ -393,6 +404,29 @@ function drawStalls() {
     c.globalAlpha = 1; c.fillRect(x0, AXIS_H + 2, x1 - x0, STALL_H - 4);
     if (s.active) { c.strokeStyle = '#000'; c.setLineDash([4, 3]); c.strokeRect(x0 + 0.5, AXIS_H + 1.5, x1 - x0 - 1, STALL_H - 3); c.setLineDash([]); }
     if (i === selected) { c.strokeStyle = '#1d2430'; c.lineWidth = 2; c.strokeRect(x0, AXIS_H + 1, x1 - x0, H - AXIS_H - 2); c.lineWidth = 1; }
+  }
+}
+// Quiet stretches (span-based relays: connections open, nothing logged) are not stalls: an idle
+// executor and a blocked one look the same without reactor lines. Drawn in the stall row but
+// hatched grey and outlined, never filled like a stall, and not in the stall list.
+function quietBox(q) {
+  var x0 = X(q.startNs), x1 = X(q.endNs);
+  if (x1 - x0 < 3) { var m = (x0 + x1) / 2; x0 = m - 1.5; x1 = m + 1.5; }
+  return [x0, x1];
+}
+function drawQuiet() {
+  var c = ctx;
+  for (var i = 0; i < D.quiet.length; i++) {
+    var b = quietBox(D.quiet[i]);
+    if (b[1] < LABEL_W || b[0] > LABEL_W + plotW) continue;
+    var x0 = Math.max(b[0], LABEL_W), x1 = Math.min(b[1], LABEL_W + plotW);
+    c.save();
+    c.beginPath(); c.rect(x0, AXIS_H + 2, x1 - x0, STALL_H - 4); c.clip();
+    c.strokeStyle = QUIET_COLOR; c.lineWidth = 1;
+    for (var hx = x0 - STALL_H; hx < x1; hx += 5) { c.beginPath(); c.moveTo(hx, AXIS_H + STALL_H - 2); c.lineTo(hx + STALL_H - 4, AXIS_H + 2); c.stroke(); }
+    c.restore();
+    c.strokeStyle = QUIET_COLOR; c.setLineDash([2, 2]); c.strokeRect(x0 + 0.5, AXIS_H + 2.5, x1 - x0 - 1, STALL_H - 5); c.setLineDash([]);
+    c.fillStyle = QUIET_COLOR; c.globalAlpha = 0.06; c.fillRect(x0, AXIS_H + STALL_H, x1 - x0, H - AXIS_H - STALL_H); c.globalAlpha = 1;
   }
 }
 function drawOpen() {
@@ -451,6 +485,8 @@ function renderLegend() {
   var h = [];
   REASONS.forEach(function (r, i) { h.push('<span><i class="sw" style="background:' + REASON_COLOR[i] + '"></i>wait woken by ' + r + '</span>'); });
   POLL_NAMES.forEach(function (r, i) { h.push('<span><i class="sw" style="background:' + POLL_COLOR[i] + '"></i>poll ' + r + '</span>'); });
+  CONN_NAMES.forEach(function (r, i) { h.push('<span><i class="sw" style="background:' + CONN_COLOR[i] + '"></i>' + r + ' Connection::poll</span>'); });
+  h.push('<span><i class="sw" style="background:repeating-linear-gradient(135deg,' + QUIET_COLOR + ' 0 1px,#fff 1px 4px);border:1px dashed ' + QUIET_COLOR + '"></i>quiet, connections open (not a stall)</span>');
   Object.keys(STALL_COLOR).forEach(function (k) { h.push('<span><i class="sw" style="background:' + STALL_COLOR[k] + '"></i>' + k + '</span>'); });
   h.push('<span>- - - timeout of a wait; [- - open at the end of input</span>');
   document.getElementById('legend').innerHTML = h.join('');
@@ -462,6 +498,15 @@ function renderStallList() {
   document.getElementById('stalls').innerHTML = list.map(function (s, i) {
     return '<li data-i="' + i + '"' + (i === selected ? ' class="sel"' : '') + '><i class="sw" style="background:' + STALL_COLOR[s.kind] + '"></i><b>' + s.kind + '</b> ' + esc(clock(s.startNs)) + ' \u00b7 ' + dur(s.durationNs) + (s.active ? ' <b>(in progress)</b>' : '') + '<br><span class="at">' + esc(s.at) + '</span></li>';
   }).join('');
+}
+function renderQuietList() {
+  var box = document.getElementById('quiet');
+  if (!box) return;
+  document.getElementById('quiet-count').textContent = D.quiet.length ? String(D.quietCount) + (D.quiet.length < D.quietCount ? ' (' + D.quiet.length + ' listed)' : '') : '';
+  box.innerHTML = D.quiet.map(function (q, i) {
+    return '<li data-q="' + i + '"><i class="sw" style="background:' + QUIET_COLOR + '"></i><b>quiet</b> ' + esc(clock(q.startNs)) + ' · ' + dur(q.durationNs) + ', ' + q.openConnections + ' connections open<br><span class="at">' + esc(q.at) + ' · not a stall: no reactor lines, an idle and a blocked executor look the same</span></li>';
+  }).join('');
+  document.getElementById('quiet-section').style.display = D.quiet.length ? '' : 'none';
 }
 function sum(o) { var n = 0; for (var k in o) n += o[k]; return n; }
 function selectStall(i, zoom) {
@@ -493,6 +538,19 @@ api.plot = function () { var r = cv.getBoundingClientRect(); return { left: r.le
 api.stallRegions = function () {
   var r = cv.getBoundingClientRect();
   return allStalls().map(function (s) { var b = stallBox(s); return { kind: s.kind, start: s.start, end: s.end, startNs: s.startNs, endNs: s.endNs, at: s.at, active: !!s.active, x0: r.left + b[0], x1: r.left + b[1], y0: r.top + AXIS_H, y1: r.top + H, visible: b[1] >= LABEL_W && b[0] <= LABEL_W + plotW }; });
+};
+api.unfinished = function () { return D.unfinished.map(function (u) { return { what: u.what, lane: u.lane, since: u.since }; }); };
+api.quietRegions = function () {
+  var r = cv.getBoundingClientRect();
+  return D.quiet.map(function (q) { var b = quietBox(q); return { start: q.start, startNs: q.startNs, endNs: q.endNs, durationNs: q.durationNs, openConnections: q.openConnections, at: q.at, x0: r.left + b[0], x1: r.left + b[1], y0: r.top + AXIS_H, y1: r.top + AXIS_H + STALL_H, visible: b[1] >= LABEL_W && b[0] <= LABEL_W + plotW }; });
+};
+// the bars of a lane in [a, b] (ns), as drawn: for the browser tests
+api.bars = function (id, a, b) {
+  var l = null; for (var k = 0; k < lanes.length; k++) if (lanes[k].id === id) l = lanes[k];
+  if (!l) return null;
+  var r = cv.getBoundingClientRect(), rg = visibleRange(l, a, b), out = [];
+  for (var i = rg[0]; i < rg[1]; i++) if (l.end[i] >= a && l.start[i] <= b) out.push({ startNs: l.start[i], endNs: l.end[i], code: l.code[i], x0: r.left + X(l.start[i]), x1: r.left + X(l.end[i]), y: r.top + l.y0 + LANE_H / 2 });
+  return out;
 };
 api.lanes = function () { return lanes.map(function (l) { return { id: l.id, kind: l.kind, label: l.label, n: l.n, y0: l.y0, mode: laneMode[l.id] || null, densitySource: l.densitySource || null }; }); };
 api.selected = function () {
@@ -549,6 +607,7 @@ function tooltip(e) {
         if (l.end[i] < t - tol || l.start[i] > t + tol) continue;
         text += '\n' + (l.kind === 'wait'
           ? 'epoll wait ' + dur(l.end[i] - l.start[i]) + ((l.code[i] & 0x10) ? ' (start not logged)' : '') + ', woken by ' + REASONS[l.code[i] & 7] + (l.timeout[i] >= 0 ? ', timeout ' + dur(l.timeout[i]) : l.timeout[i] === -2 ? ', timeout None' : '')
+          : l.kind === 'conn' ? CONN_NAMES[l.code[i]] + ' Connection::poll ' + dur(l.end[i] - l.start[i]) + ' (' + l.label + ')'
           : 'poll ' + dur(l.end[i] - l.start[i]) + ', ' + POLL_NAMES[l.code[i]]) + '\n  ' + clock(l.start[i]) + ' \u2192 ' + clock(l.end[i]);
         break;
       }
@@ -556,6 +615,7 @@ function tooltip(e) {
   }
   var list = allStalls();
   for (var s = 0; s < list.length; s++) { var b = stallBox(list[s]); if (x >= b[0] && x <= b[1]) text += '\nstall ' + list[s].kind + ' ' + dur(list[s].durationNs) + ' (click for its lines)'; }
+  for (var qi = 0; qi < D.quiet.length; qi++) { var qb = quietBox(D.quiet[qi]); if (x >= qb[0] && x <= qb[1]) text += '\nquiet ' + dur(D.quiet[qi].durationNs) + ', ' + D.quiet[qi].openConnections + ' connections open: not a stall (idle and blocked look the same without reactor lines)'; }
   tip.textContent = text; tip.style.display = 'block'; tip.style.left = (e.clientX + 12) + 'px'; tip.style.top = (e.clientY + 12) + 'px';
 }
 cv.addEventListener('mouseleave', function () { tip.style.display = 'none'; });
@@ -572,6 +632,12 @@ function onKey(e) {
   else return;
   e.preventDefault();
 }
+var quietList = document.getElementById('quiet');
+if (quietList) quietList.addEventListener('click', function (e) {
+  var li = e.target.closest ? e.target.closest('li') : null;
+  var q = li ? D.quiet[Number(li.getAttribute('data-q'))] : null;
+  if (q) { var d = Math.max(q.endNs - q.startNs, minSpan() * 10); setView(q.startNs - d * 0.6, q.endNs + d * 0.6); }
+});
 document.getElementById('stalls').addEventListener('click', function (e) {
   var li = e.target.closest ? e.target.closest('li') : null;
   if (li) selectStall(Number(li.getAttribute('data-i')));
@@ -602,7 +668,7 @@ function show(data, first) {
   var span = v1 - v0;
   load(data);
   document.getElementById('title').textContent = D.title;
-  renderSummary(); renderStallList();
+  renderSummary(); renderStallList(); renderQuietList();
   resize();
   if (first) { if (!viewFromHash()) { var f = fullRange(); setView(f[0], f[1], true); } }
   else if (followAll) { var fr = fullRange(); setView(fr[0], fr[1], true); }

@@ -1,7 +1,9 @@
 /**
  * The timeline sink: keeps what the timeline page draws — epoll waits per epoll fd, swarm poll
  * cycles per thread, stalls (with the raw log lines around their start), the live active stall
- * and what was unfinished at the end — in compact columns, and turns them into the page's data
+ * and what was unfinished at the end; for span-based relays (rust-libp2p ≥ 0.53) the slow and
+ * blocked `Connection::poll` calls of the busiest connections, one lane each, and the quiet
+ * stretches (drawn apart from stalls: they are not stalls) — in compact columns, and turns them into the page's data
  * document (`timelineData`). `replay --html` keeps everything (up to MAX_BARS_REPLAY bars); the
  * live daemon keeps the last `windowNs` of log time and at most MAX_BARS_LIVE bars per relay.
  *
@@ -12,8 +14,11 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import type {
   ActiveStallObservation,
+  ConnectionObservation,
   ObservationSink,
   PollCycleObservation,
+  QuietObservation,
+  SpanPollObservation,
   SourcePos,
   StallKind,
   StallObservation,
@@ -33,6 +38,17 @@ export const MAX_STALLS_REPLAY = 2_000;
 export const MAX_STALLS_LIVE = 500;
 /** Lanes of each kind; further epoll fds / threads share one "other" lane. */
 const MAX_LANES = 32;
+/**
+ * Connection lanes drawn: the busiest connections (total Connection::poll busy time) with a slow
+ * or blocked poll; the bars of the others share one "other connections" lane. Connections kept
+ * apart while collecting (beyond: straight to the shared lane); live, a closed connection's entry
+ * goes when its last bar leaves the window.
+ */
+export const MAX_CONNECTION_LANES = 12;
+const MAX_CONNECTIONS_TRACKED = 4096;
+const OTHER_CONNECTIONS = '(others)';
+/** Quiet stretches kept (replay: the first ones; live: the newest). */
+const MAX_QUIET = 500;
 /** Raw lines kept around each stall's first line: before it, and from it on. */
 export const LINES_BEFORE = 8;
 export const LINES_AFTER = 24;
@@ -44,6 +60,9 @@ export const DEFAULT_TIMELINE_WINDOW_NS = 15 * 60 * 1e9;
 /** Wait bar codes: low 3 bits the first wake reason (WAKE_REASONS index); flags above. */
 const START_UNKNOWN = 0x10;
 const IMPRECISE = 0x20;
+/** Connection poll bar codes: slow (≥ --slow-connection-poll), blocked (≥ --blocked-poll). */
+const CONN_SLOW = 0;
+const CONN_BLOCKED = 1;
 /** Poll bar codes. */
 const POLL_PENDING = 0;
 const POLL_READY = 1;
@@ -64,7 +83,7 @@ class BarLane {
 
   constructor(
     readonly id: string,
-    readonly kind: 'wait' | 'poll',
+    readonly kind: LaneKind,
     readonly label: string,
   ) {
     this.timeout = kind === 'wait' ? new Float64Array(256) : null;
@@ -117,6 +136,28 @@ export interface TimelineStall {
   file: string;
 }
 
+/** Lanes: epoll waits per fd, swarm poll cycles per thread, slow/blocked Connection::poll per connection. */
+export type LaneKind = 'wait' | 'poll' | 'conn';
+const LANE_ORDER: Record<LaneKind, number> = { wait: 0, poll: 1, conn: 2 };
+
+/** One connection's lane while collecting: its bars and what ranks it among the busiest. */
+interface ConnectionLane {
+  lane: BarLane;
+  busyNs: number;
+  polls: number;
+  closed: boolean;
+}
+
+/** A stretch with no line while connections were open: not a stall (see QuietObservation). */
+export interface TimelineQuiet {
+  startNs: number;
+  endNs: number;
+  durationNs: number;
+  start: string;
+  openConnections: number;
+  at: string;
+}
+
 interface TimelineOpen {
   what: string;
   lane: string;
@@ -144,6 +185,11 @@ export class TimelineSink implements ObservationSink {
   private maxNs = Number.NEGATIVE_INFINITY;
   private readonly waitLanes = new Map<number, BarLane>();
   private readonly pollLanes = new Map<string, BarLane>();
+  private readonly connLanes = new Map<string, ConnectionLane>();
+  private otherConnLane: BarLane | null = null;
+  readonly quietStretches: TimelineQuiet[] = [];
+  quietCount = 0;
+  connectionPolls = 0;
   private readonly lanes: BarLane[] = [];
   private bars = 0;
   /** Bars not kept: beyond the cap (replay) or pushed out by newer ones (live, besides the window). */
@@ -201,6 +247,60 @@ export class TimelineSink implements ObservationSink {
     this.add(this.pollLane(p.thread), start, end, code, 0);
   }
 
+  /** Slow and blocked Connection::poll calls become bars on their connection's lane; every call ranks it. */
+  spanPoll(p: SpanPollObservation): void {
+    if (p.span !== 'connection' || p.conn === null) return;
+    this.connectionPolls++;
+    let c = this.connLanes.get(p.conn.id);
+    if (c === undefined && this.connLanes.size < MAX_CONNECTIONS_TRACKED) {
+      c = {
+        lane: new BarLane(`conn:${p.conn.id}`, 'conn', connectionLabel(p.conn.id, p.conn.peer)),
+        busyNs: 0,
+        polls: 0,
+        closed: false,
+      };
+      this.connLanes.set(p.conn.id, c);
+      this.lanes.push(c.lane);
+    }
+    if (c !== undefined) {
+      c.busyNs += p.busyNs;
+      c.polls++;
+    }
+    if (!p.slow && !p.blocked) return;
+    const start = this.rel(p.start);
+    const end = this.rel(p.end);
+    this.add(c?.lane ?? this.otherConnections(), start, end, p.blocked ? CONN_BLOCKED : CONN_SLOW, 0);
+  }
+
+  connection(c: ConnectionObservation): void {
+    const entry = this.connLanes.get(c.conn.id);
+    if (entry !== undefined && c.closed !== null) entry.closed = true;
+  }
+
+  quiet(q: QuietObservation): void {
+    this.quietCount++;
+    if (this.quietStretches.length >= MAX_QUIET) {
+      if (!this.live) return;
+      this.quietStretches.shift();
+    }
+    this.quietStretches.push({
+      startNs: this.rel(q.start),
+      endNs: this.rel(q.end),
+      durationNs: q.durationNs,
+      start: formatTime(q.start),
+      openConnections: q.openConnections,
+      at: `${q.pos.file}:${q.pos.line}`,
+    });
+  }
+
+  private otherConnections(): BarLane {
+    if (this.otherConnLane === null) {
+      this.otherConnLane = new BarLane(`conn:${OTHER_CONNECTIONS}`, 'conn', 'other connections');
+      this.lanes.push(this.otherConnLane);
+    }
+    return this.otherConnLane;
+  }
+
   stall(s: StallObservation): void {
     this.stallCounts[s.kind]++;
     if (this.active && this.active.kind === s.kind) this.active = null;
@@ -249,6 +349,8 @@ export class TimelineSink implements ObservationSink {
     if (endNs > this.maxNs) this.maxNs = endNs;
     // A poll, or readiness no poll took up, belongs on the swarm's lane; a wait on its fd's.
     let lane = u.what === 'wait' && u.fd !== undefined ? this.waitLane(u.fd).id : '';
+    // A connection still open goes on its own lane (drawn only if it has one); its id leads the detail.
+    if (u.what === 'connection') lane = `conn:${connectionIdOf(u.detail)}`;
     if (lane === '') lane = this.pollLanes.values().next().value?.id ?? this.pollLane('').id;
     this.open.push({
       what: u.what,
@@ -315,6 +417,13 @@ export class TimelineSink implements ObservationSink {
       }
     }
     while (this.stalls.length > 0 && this.stalls[0].endNs < from) this.stalls.shift();
+    while (this.quietStretches.length > 0 && this.quietStretches[0].endNs < from) this.quietStretches.shift();
+    // A closed connection whose bars have all left the window is forgotten (bounded over a long run).
+    for (const [id, c] of this.connLanes) {
+      if (!c.closed || c.lane.size > 0) continue;
+      this.connLanes.delete(id);
+      this.lanes.splice(this.lanes.indexOf(c.lane), 1);
+    }
   }
 
   private dropOldest(): void {
@@ -351,10 +460,13 @@ export class TimelineSink implements ObservationSink {
       startNs,
       endNs,
       lanes: this.lanes
-        .filter((l) => l.size > 0 || this.open.some((o) => o.lane === l.id))
-        .sort((a, b) => (a.kind === b.kind ? 0 : a.kind === 'wait' ? -1 : 1))
+        .filter((l) => l.kind !== 'conn' && (l.size > 0 || this.open.some((o) => o.lane === l.id)))
+        .sort((a, b) => LANE_ORDER[a.kind] - LANE_ORDER[b.kind])
+        .concat(this.connectionLanes())
         .map((l) => encodeLane(l, unitNs)),
       stalls: this.stalls,
+      quiet: this.quietStretches,
+      quietCount: this.quietCount,
       stallCounts: { ...this.stallCounts },
       active: this.active,
       unfinished: this.open,
@@ -364,8 +476,34 @@ export class TimelineSink implements ObservationSink {
     };
   }
 
+  /**
+   * The connection lanes drawn: the MAX_CONNECTION_LANES busiest connections with a bar, then one
+   * lane with the bars of all the others (merged here, at drawing time, so the ranking can change).
+   */
+  private connectionLanes(): BarLane[] {
+    const withBars = [...this.connLanes.values()].filter((c) => c.lane.size > 0).sort((a, b) => b.busyNs - a.busyNs);
+    const shown = withBars.slice(0, MAX_CONNECTION_LANES).map((c) => c.lane);
+    const rest = withBars.slice(MAX_CONNECTION_LANES).map((c) => c.lane);
+    if (this.otherConnLane !== null && this.otherConnLane.size > 0) rest.push(this.otherConnLane);
+    if (rest.length === 0) return shown;
+    const merged = new BarLane(
+      `conn:${OTHER_CONNECTIONS}`,
+      'conn',
+      `other connections (${withBars.length - shown.length})`,
+    );
+    for (const l of rest) for (let i = l.head; i < l.n; i++) merged.push(l.start[i], l.end[i], l.code[i], 0);
+    return [...shown, merged];
+  }
+
   /** Summary rows from this sink's own counters (live, where no report exists). */
   summaryRows(): SummaryRow[] {
+    const conn: SummaryRow[] =
+      this.connectionPolls > 0 || this.quietCount > 0
+        ? [
+            ['connection polls', `${this.connectionPolls} Connection::poll calls, ${this.connLanes.size} connections`],
+            ['quiet stretches', `${this.quietCount} (connections open, nothing logged: not stalls)`],
+          ]
+        : [];
     return [
       ['epoll waits', `${this.waits}`],
       ['wakeups by reason', reasonText(this.wakeups)],
@@ -376,8 +514,25 @@ export class TimelineSink implements ObservationSink {
           ')',
       ],
       ['stalls', STALL_KINDS.map((k) => `${k} ${this.stallCounts[k]}`).join(', ')],
+      ...conn,
     ];
   }
+}
+
+/**
+ * `conn 5 · 12D3…EtUSB`: the connection id and a short peer id. Every Ed25519 peer id starts with
+ * `12D3KooW`, so its end is what tells peers apart.
+ */
+export function connectionLabel(id: string, peer: string | null): string {
+  if (peer === null) return `conn ${id}`;
+  return `conn ${id} · ${peer.length > 16 ? `${peer.slice(0, 4)}…${peer.slice(-6)}` : peer}`;
+}
+
+/** The id in the model's "connection ID (peer …)" detail text. */
+function connectionIdOf(detail: string): string {
+  const from = detail.startsWith('connection ') ? 11 : 0;
+  const end = detail.indexOf(' ', from);
+  return detail.slice(from, end < 0 ? undefined : end);
 }
 
 export function reasonText(w: Record<WakeReason, number>): string {
@@ -387,7 +542,7 @@ export function reasonText(w: Record<WakeReason, number>): string {
 
 export interface EncodedLane {
   id: string;
-  kind: 'wait' | 'poll';
+  kind: LaneKind;
   label: string;
   n: number;
   /** Zigzag varint deltas of start (units), sorted by start. */
@@ -408,6 +563,9 @@ export interface TimelineData {
   endNs: number;
   lanes: EncodedLane[];
   stalls: TimelineStall[];
+  /** Quiet stretches (span-based relays): drawn apart from stalls, never counted as one. */
+  quiet: TimelineQuiet[];
+  quietCount: number;
   stallCounts: Record<StallKind, number>;
   active: { kind: StallKind; startNs: number; durationNs: number; start: string; at: string } | null;
   unfinished: TimelineOpen[];

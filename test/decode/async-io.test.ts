@@ -91,6 +91,16 @@ describe('async-io 2.x: context in the spans', () => {
       { kind: 'react_done', wakers: 3 },
     ]);
   });
+  it('FmtSpan lifecycle lines of the driver/reactor spans (2.x) give no event: the counts and `waiting on I/O` carry the model', () => {
+    // trace_span!("async_io::main_loop" | "async_io::block_on") in driver.rs, trace_span!("react" | "process_timers") in reactor.rs
+    for (const [target, spans, m] of [
+      [DRIVER, 'async_io::main_loop', 'new'],
+      [DRIVER, 'async_io::block_on', 'enter'],
+      [REACTOR, 'async_io::main_loop:react', 'close time.busy=12.3µs time.idle=1.2s'],
+      [REACTOR, 'async_io::main_loop:react:process_timers', 'exit'],
+    ])
+      expect(run(d, rec(target, m, spans)).events).toEqual([]);
+  });
   it('`waiting on I/O` by driver span', () => {
     expect(run(d, rec(DRIVER, 'waiting on I/O', 'async_io::main_loop')).events).toEqual([
       { kind: 'io_runner', runner: 'main_loop' },

@@ -45,6 +45,27 @@ describe('plain tracing: only the end', () => {
       { kind: 'wait_end', poller: 'kqueue', fd: 5, res: 1 },
     ]);
   });
+  it('poll(2) backend (src/poll.rs, 3.x): `new events num_events=…` in span `wait{notify_read=…}`', () => {
+    // trace!(?num_events, ?notified, ?num_fd_events, "new events") inside trace_span!("wait", notify_read = …, ?timeout)
+    expect(
+      run(
+        d,
+        rec(
+          'polling::poll',
+          'new events num_events=2 notified=true num_fd_events=1',
+          'Poller::wait{timeout=None}:wait{notify_read=5 timeout=None}',
+        ),
+      ).events,
+    ).toEqual([{ kind: 'wait_end', poller: 'poll', fd: 5, res: 2 }]);
+  });
+  it('`wait: skipping because another thread is already waiting on I/O` (src/lib.rs): recognised, no wait', () => {
+    expect(
+      run(
+        d,
+        rec('polling', 'wait: skipping because another thread is already waiting on I/O', 'Poller::wait{timeout=None}'),
+      ),
+    ).toEqual({ ok: true, events: [] });
+  });
   it('the once-per-Poller `new` event', () => {
     expect(
       run(d, rec(E, 'new epoll_fd=3 notifier=EventFd(OwnedFd { fd: 4 }) timer_fd=Some(OwnedFd { fd: 5 })')).events,

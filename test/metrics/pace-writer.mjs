@@ -1,6 +1,6 @@
 // Appends lines of a relay log to a file at the pace of their own timestamps (speed 1 = as the
 // relay wrote them), in its own process so the pace does not depend on the test's event loop.
-// Lines without a leading `[timestamp` go with the line before them.
+// Lines without a leading timestamp (`[2022-…Z`, tracing-subscriber's `2026-…Z`, also dimmed by ANSI) go with the line before them.
 // Usage: node pace-writer.mjs '{"src":…,"dst":…,"lines":N,"speed":1}'   prints `done N` at the end.
 import { appendFileSync, readFileSync } from 'node:fs';
 
@@ -8,7 +8,7 @@ const o = JSON.parse(process.argv[2]);
 const lines = readFileSync(o.src, 'utf8').split('\n').slice(0, o.lines);
 const speed = o.speed ?? 1;
 const stampMs = (l) => {
-  const m = /^\[(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?Z/.exec(l);
+  const m = /^(?:\[|\x1b\[2m)?(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?Z/.exec(l);
   return m ? Date.parse(`${m[1]}Z`) + Number(m[2] ?? 0) * 1000 : null;
 };
 const t0Log = stampMs(lines[0]);

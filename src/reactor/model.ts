@@ -330,10 +330,10 @@ export class ReactorModel implements ReactorEventSink {
         if (w.wake !== null) w.wake = at;
         continue;
       }
-      if (w.start !== null || w.wake !== null) this.counters.cutByClockStep++;
-      w.start = null;
-      w.wake = null;
-      w.gapBeforeNs = null;
+      // Its end, when it comes, is a wait whose start the log did not show.
+      this.counters.cutByClockStep++;
+      p.open = null;
+      if (this.lastWoken === p) this.lastWoken = null;
     }
     for (const [thread, poll] of this.polls) {
       if (this.isJumpLine(poll.pos)) poll.start = at;

@@ -338,3 +338,25 @@ export function pseudoRandomBytes(n: number, seed: number): Buffer {
   }
   return b;
 }
+
+/** Most cuts taken from one line (longer lines are cut at evenly spaced positions). */
+const MAX_CUTS = 200;
+
+/** Line `pick` (mod the line count) of `input` after its predecessor, cut at every position. */
+export function* lineCuts(input: Buffer, pick: number): Generator<Buffer> {
+  const starts = [0];
+  for (let i = input.indexOf(10); i >= 0 && starts.length < 10_000; i = input.indexOf(10, i + 1)) starts.push(i + 1);
+  const k = pick % starts.length;
+  const lineStart = starts[k];
+  let lineEnd = input.indexOf(10, lineStart);
+  if (lineEnd < 0) lineEnd = input.length;
+  const before = k > 0 ? input.subarray(starts[k - 1], lineStart) : Buffer.alloc(0);
+  const len = lineEnd - lineStart;
+  const step = Math.max(1, Math.ceil(len / MAX_CUTS));
+  for (let at = 1; at <= len; at += step) {
+    yield Buffer.concat([before, input.subarray(lineStart, lineStart + at), at % 2 === 0 ? NEWLINE : EMPTY]);
+  }
+}
+
+const NEWLINE = Buffer.from('\n');
+const EMPTY = Buffer.alloc(0);

@@ -231,7 +231,12 @@ export class ReactorModel implements ReactorEventSink {
       this.segSec = rec.sec;
       this.segNsec = rec.nsec;
       // Lines without a time before this one were placed at 1970: nothing is measured from them.
-      if (this.untimedEvents) this.cutAtClockStep(this.nowTime());
+      if (this.untimedEvents) {
+        // (Stalls stay in order: the 1970 ones end before anything a real log holds.)
+        const lastStallEnd = this.lastStallEnd;
+        this.cutAtClockStep(this.nowTime());
+        this.lastStallEnd = lastStallEnd;
+      }
       return;
     }
     const gap = (rec.sec - this.nowSec) * NS_PER_SEC + (rec.nsec - this.nowNsec);

@@ -179,6 +179,10 @@ async function main(): Promise<void> {
     `pollscope fuzz: seed ${seed}, ${seconds} s${Number.isFinite(maxExecs) && maxExecs < Number.MAX_SAFE_INTEGER ? `, ≤ ${maxExecs} execs` : ''}, hang > ${hangMs} ms, line > ${lineMs} ms, findings → ${path.relative(process.cwd(), outDir) || '.'}`,
   );
   startWorker();
+  // Ctrl-C / kill: stop at the next execution and print the figures as at the end of a run.
+  const stop = () => Atomics.store(state, S_STOP, 1);
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
   let lastExec = -1;
   let lastChange = Date.now();
   let lastReport = Date.now();

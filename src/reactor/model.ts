@@ -585,12 +585,11 @@ export class ReactorModel implements ReactorEventSink {
     const w = p.open!;
     p.open = null;
     if (this.lastWoken === p) this.lastWoken = null;
-    // A span's own busy time, but no longer than the log shows since the wait's start.
+    // A span's own busy time, but no longer than the log shows since the wait's start (or, start
+    // unknown, since the segment's first line).
     const durationNs =
       busyNs !== undefined
-        ? w.start !== null
-          ? Math.min(busyNs, Math.max(0, diffNs(w.start, wake)))
-          : busyNs
+        ? Math.min(busyNs, Math.max(0, diffNs(w.start ?? this.spanStart(wake, busyNs), wake)))
         : w.start !== null
           ? Math.max(0, diffNs(w.start, wake))
           : null;

@@ -76,6 +76,8 @@ describe('the reactor model under clock jumps', () => {
         { kind: 'wait_ready', fd: null, index: 0, flags: 1, key: 0 },
         { kind: 'wait_end', poller: 'epoll', fd: 4, res: 1 },
         { kind: 'wait_end', poller: 'epoll', fd: 4, res: null, busyNs: 1e18 },
+        { kind: 'wait_end', poller: 'epoll', fd: 4, res: null, busyNs: Infinity }, // `time.busy=` of 400 digits
+        { kind: 'poll_end', ready: true, busyNs: Infinity, idleNs: Infinity },
       ),
       { maxLength: 3 },
     ),

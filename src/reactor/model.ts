@@ -360,9 +360,10 @@ export class ReactorModel implements ReactorEventSink {
   /**
    * Start of a span whose own timing says it lasted `totalNs` up to `end` (FmtSpan close), never
    * before the clock segment's first line: the log cannot vouch for time it does not cover. With
-   * no timestamps at all (segment unknown) a span is taken up to a day.
+   * no timestamps at all (segment unknown) a span is taken up to a day. Public for other span
+   * consumers of the same log (span-based poll models) to apply the same rule.
    */
-  private spanStart(end: LogTime, totalNs: number): LogTime {
+  spanStart(end: LogTime, totalNs: number): LogTime {
     const covered = this.hasNow
       ? Math.max(0, (end.sec - this.segSec) * NS_PER_SEC + (end.nsec - this.segNsec))
       : MAX_FORWARD_STEP_NS;

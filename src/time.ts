@@ -11,6 +11,7 @@ export interface LogTime {
 }
 
 export const NS_PER_SEC = 1_000_000_000;
+const MAX_DATE_SEC = 8.64e12;
 
 export function logTime(sec: number, nsec: number, digits: number): LogTime {
   return { sec, nsec, digits };
@@ -49,6 +50,8 @@ const RESOLUTION_NS = [1e9, 1e8, 1e7, 1e6, 1e5, 1e4, 1e3, 1e2, 1e1, 1];
 
 /** ISO 8601 UTC with as many fraction digits as the log had: 2022-04-21T22:35:27.437652Z */
 export function formatTime(t: LogTime): string {
+  // Date's range is ±8.64e12 s: a time outside it (a hostile span timing) is printed, never thrown on.
+  if (!(t.sec >= -MAX_DATE_SEC && t.sec <= MAX_DATE_SEC)) return `${t.sec}s since 1970`;
   const base = new Date(t.sec * 1000).toISOString().slice(0, 19);
   if (t.digits <= 0) return base + 'Z';
   const frac = String(t.nsec).padStart(9, '0').slice(0, Math.min(9, t.digits));

@@ -394,6 +394,9 @@ export function formatReport(r: ReplayReport): string {
     m.threadMismatches && `${m.threadMismatches} waits started and ended on different threads`,
     m.clockJumpsBack &&
       `log time went back by more than 1 s ${m.clockJumpsBack} time(s) (clock set back, or logs joined out of order); followed`,
+    m.clockJumpsForward &&
+      `log time jumped ahead by more than a day ${m.clockJumpsForward} time(s); followed, nothing measured across a jump`,
+    m.clockOutliers && `${m.clockOutliers} line(s) dated far from the lines around them: their time was not used`,
   ].filter(Boolean);
   if (odd.length || r.warnings.length) out.push('');
   if (odd.length) out.push(`Notes: ${odd.join('; ')}`);

@@ -20,6 +20,7 @@ export interface RecordSink {
 const DETECT_LINES = 50;
 /** A record stops growing past this (a runaway multi-line message must not hold the whole file). */
 const MAX_RECORD_CHARS = 64 * 1024;
+// eslint-disable-next-line no-control-regex -- ANSI colour sequences begin with ESC
 const ANSI = /\x1b\[[0-9;]*m/g;
 
 export class RecordAssembler implements LineSink {
@@ -52,7 +53,15 @@ export class RecordAssembler implements LineSink {
     if (text.indexOf('\x1b') >= 0) text = text.replace(ANSI, '');
 
     const rec = this.spare;
-    if (this.parse(text, rec)) {
+    let parsed: boolean;
+    try {
+      parsed = this.parse(text, rec);
+    } catch (err) {
+      // A layout parser that throws on some input is a bug of ours; the line is still counted, never lost.
+      this.sink.malformed(lineNo, offset, `layout parser error: ${(err as Error).message}`, 1);
+      return;
+    }
+    if (parsed) {
       rec.line = lineNo;
       rec.offset = offset;
       rec.lines = 1;

@@ -1,6 +1,10 @@
 /**
  * Timestamp scanners for the layouts in log-formats.md 3.6. Each reads digits by char code at a
  * position and writes sec/nsec/digits into the record: no regex, no substring, no Date per line.
+ *
+ * End of line: `charCodeAt` past the end is NaN, and NaN fails every comparison, so a test written
+ * `c < 0 || c > 9` lets it through as a "digit" (a loop then never ends, a sum becomes NaN).
+ * Every digit test here is written `c >= 0 && c <= 9` (false for NaN) or bounded by the length.
  */
 import type { LogRecord } from './record.js';
 
@@ -19,7 +23,7 @@ export function digitsAt(s: string, i: number, n: number): number {
   let v = 0;
   for (let k = 0; k < n; k++) {
     const c = s.charCodeAt(i + k) - 48;
-    if (c < 0 || c > 9) return -1;
+    if (!(c >= 0 && c <= 9)) return -1; // NaN past the end of the line is not a digit
     v = v * 10 + c;
   }
   return v;
@@ -31,9 +35,9 @@ const POW10 = [1e9, 1e8, 1e7, 1e6, 1e5, 1e4, 1e3, 1e2, 1e1, 1];
 function fraction(s: string, i: number, rec: LogRecord): number {
   let v = 0;
   let n = 0;
-  for (;;) {
+  for (const len = s.length; i < len;) {
     const c = s.charCodeAt(i) - 48;
-    if (c < 0 || c > 9) break;
+    if (!(c >= 0 && c <= 9)) break;
     if (n < 9) {
       v = v * 10 + c;
       n++;
@@ -165,7 +169,7 @@ export class PartialTimeContext {
       h = digitsAt(s, i + 7, 2),
       mi = digitsAt(s, i + 10, 2),
       se = digitsAt(s, i + 13, 2);
-    if (mon < 0 || d < 1 || h < 0 || mi < 0 || se < 0) return -1;
+    if (mon < 0 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 || mi > 59 || se < 0 || se > 60) return -1;
     const key = s.slice(i, i + 9);
     if (key !== this.cachedKey) {
       this.cachedKey = key;
@@ -190,13 +194,13 @@ export function scanUptime(s: string, i: number, rec: LogRecord): number {
   while (s.charCodeAt(i) === 32) i++;
   let sec = 0;
   const start = i;
-  for (;;) {
+  for (const len = s.length; i < len; i++) {
     const c = s.charCodeAt(i) - 48;
-    if (c < 0 || c > 9) break;
+    if (!(c >= 0 && c <= 9)) break;
     sec = sec * 10 + c;
-    i++;
   }
-  if (i === start || s.charCodeAt(i) !== 46) return -1;
+  // More than 15 digits is not an uptime a process reaches, and would not be an exact double.
+  if (i === start || i - start > 15 || s.charCodeAt(i) !== 46) return -1;
   i = fraction(s, i + 1, rec);
   if (s.charCodeAt(i) !== 115 /* s */) return -1;
   rec.sec = sec;

@@ -9,7 +9,7 @@
  */
 import type { ConnectionRef, ReactorEvent } from '../decode/events.js';
 import { DurationDistribution } from '../export/quantiles.js';
-import { addNs, diffNs, type LogTime } from '../time.js';
+import { diffNs, type LogTime } from '../time.js';
 import type { ConnectionObservation, ObservationSink, PollSpanKind, SourcePos, StallKind } from './observations.js';
 import { POLL_SPAN_NAMES } from './observations.js';
 
@@ -62,6 +62,8 @@ export interface ConnectionCounters {
 }
 
 type Stall = (kind: StallKind, start: LogTime, end: LogTime, pos: SourcePos, detail: string) => void;
+/** A span's start from its end and busy + idle, capped at the log time the clock segment covers. */
+type SpanStart = (end: LogTime, totalNs: number) => LogTime;
 
 const peerRemoteKey = (peer: string | null, remote: string | null): string => `${peer ?? ''}|${remote ?? ''}`;
 
@@ -93,6 +95,7 @@ export class ConnectionModel {
     private readonly sink: ObservationSink,
     private readonly thresholds: ConnectionThresholds,
     private readonly stall: Stall,
+    private readonly spanStart: SpanStart,
   ) {}
 
   get openCount(): number {
@@ -117,9 +120,22 @@ export class ConnectionModel {
     if (ev.span !== 'pool' && ev.span !== 'connection' && ev.span !== 'handler' && ev.span !== 'behaviour') return;
     if (ev.phase === 'close') {
       this.sawClose = true;
-      const busy = ev.busyNs ?? 0;
+      // A logged time.busy is trusted only as far as the log's own time covers it (a 400-digit
+      // busy time, or one from before a clock step, must not make a year-long blocked poll).
       const idle = ev.idleNs ?? 0;
-      this.poll(ev.span, addNs(t, -(busy + idle)), t, busy, idle, ev.conn, conn, thread, pos);
+      const start = this.spanStart(t, (ev.busyNs ?? 0) + idle);
+      const busy = Math.min(ev.busyNs ?? 0, Math.max(0, diffNs(start, t)));
+      this.poll(
+        ev.span,
+        start,
+        t,
+        busy,
+        Math.min(idle, Math.max(0, diffNs(start, t) - busy)),
+        ev.conn,
+        conn,
+        thread,
+        pos,
+      );
       return;
     }
     if (this.sawClose) return;

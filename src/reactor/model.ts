@@ -114,13 +114,35 @@ export interface ModelCounters {
   threadMismatches: number;
   timeInversions: number;
   maxInversionNs: number;
-  /** Backward steps larger than any thread race (> 1 s): log time restarts from the new value. */
+  /**
+   * Clock steps back by more than any thread race (> 1 s), confirmed by the next line: log time
+   * restarts from the new value (a new segment, see clock steps below).
+   */
   clockJumpsBack: number;
+  /** Clock steps forward by more than a day, confirmed by the next line: a new segment. */
+  clockJumpsForward: number;
+  /**
+   * Lines whose time was far (> 1 s back or > 1 day ahead) from both neighbours' (a year-9999 or
+   * 1970 line among 2022 ones): their time is not trusted; they count as logged at the line before.
+   */
+  clockOutliers: number;
+  /**
+   * Waits, polls and readiness open when the clock stepped (or begun on lines without a time
+   * before the first timed line): not measured across the step.
+   */
+  cutByClockStep: number;
+  /** Stalls (slow polls aside) that lay inside the one reported before them: not reported twice. */
+  overlappingStalls: number;
 }
 
 const SECOND_PROCESS_TIMERS_WINDOW = 64; // lines to wait for async-io's react verdict
 /** Lines stamped before they are written go back by µs, at most ms; beyond this it is a clock step. */
 const MAX_INVERSION_NS = 1_000_000_000;
+/**
+ * A forward step between two lines longer than this is the clock (or a joined log) jumping, not a
+ * silence: nothing is measured across it.
+ */
+export const MAX_FORWARD_STEP_NS = 86_400 * NS_PER_SEC;
 
 export class ReactorModel implements ReactorEventSink {
   private readonly pollers = new Map<number, PollerState>();
@@ -139,6 +161,25 @@ export class ReactorModel implements ReactorEventSink {
   private gapBeforeNs: number | null = null;
   private prevLine = 0;
   private prevOffset = 0;
+  /** The current record's own time is used (it has one and it is not a clock jump); else it counts as `now`. */
+  private recTimed = false;
+  /**
+   * First trusted time of the current clock segment (the log's start, or the line a confirmed clock
+   * step moved to): span timings (`time.busy`) never reach back before it.
+   */
+  private segSec = 0;
+  private segNsec = 0;
+  /** A line outside the plausible window of `now`: an outlier or the first line after a clock step. */
+  private hasJump = false;
+  private jumpSec = 0;
+  private jumpNsec = 0;
+  private jumpDigits = 0;
+  private jumpLine = 0;
+  private jumpFile = '';
+  /** Events came from lines without a time before any line had one (they carry time 0). */
+  private untimedEvents = false;
+  /** The swarm's last poll end in this clock segment (lastPollEnd, but cut at clock steps). */
+  private segPollEnd: LogTime | null = null;
   private silentCandidate: { start: LogTime; end: LogTime; pos: SourcePos } | null = null;
   /** A gap in a span-based relay's log (no reactor lines): reported as quiet unless a stall explains it. */
   private quietCandidate: { start: LogTime; end: LogTime; pos: SourcePos } | null = null;
@@ -166,6 +207,10 @@ export class ReactorModel implements ReactorEventSink {
     timeInversions: 0,
     maxInversionNs: 0,
     clockJumpsBack: 0,
+    clockJumpsForward: 0,
+    clockOutliers: 0,
+    cutByClockStep: 0,
+    overlappingStalls: 0,
   };
 
   constructor(
@@ -173,8 +218,11 @@ export class ReactorModel implements ReactorEventSink {
     private readonly thresholds: Thresholds = DEFAULT_THRESHOLDS,
   ) {
     // The same thresholds object: a SIGHUP reload changes it in place for both.
-    this.connections = new ConnectionModel(sink, thresholds, (kind, start, end, pos, detail) =>
-      this.stall(kind, start, end, pos, detail),
+    this.connections = new ConnectionModel(
+      sink,
+      thresholds,
+      (kind, start, end, pos, detail) => this.stall(kind, start, end, pos, detail),
+      (end, totalNs) => this.spanStart(end, totalNs),
     );
   }
 
@@ -189,21 +237,44 @@ export class ReactorModel implements ReactorEventSink {
    */
   advance(rec: LogRecord): void {
     // Per line: numbers only; a LogTime is made when something needs to keep the time.
-    if (!rec.hasTime) return;
+    if (!rec.hasTime) {
+      this.recTimed = false;
+      return;
+    }
     if (!this.hasNow) {
       this.hasNow = true;
+      this.recTimed = true;
       this.setNow(rec);
+      this.segSec = rec.sec;
+      this.segNsec = rec.nsec;
+      // Lines without a time before this one were placed at 1970: nothing is measured from them.
+      if (this.untimedEvents) {
+        // (Stalls stay in order: the 1970 ones end before anything a real log holds.)
+        const lastStallEnd = this.lastStallEnd;
+        this.cutAtClockStep(this.nowTime());
+        this.lastStallEnd = lastStallEnd;
+      }
       return;
     }
     const gap = (rec.sec - this.nowSec) * NS_PER_SEC + (rec.nsec - this.nowNsec);
+    // `!(a && b)`: a NaN gap (no valid time) is outside the window too.
+    if (!(gap >= -MAX_INVERSION_NS && gap <= MAX_FORWARD_STEP_NS)) {
+      this.clockStep(rec);
+      return;
+    }
+    this.recTimed = true;
+    if (this.hasJump) {
+      // The line before was far from both neighbours: its time was wrong, not the clock.
+      this.hasJump = false;
+      this.counters.clockOutliers++;
+    }
+    this.timedGap(rec, gap);
+  }
+
+  /** A plausible step (−1 s … +1 day) from `now` to rec's time: inversions and silences. */
+  private timedGap(rec: LogRecord, gap: number): void {
     if (gap < 0) {
       this.gapBeforeNs = 0;
-      if (gap < -MAX_INVERSION_NS) {
-        // Not threads racing: the clock was set back (or logs were concatenated). Follow it.
-        this.counters.clockJumpsBack++;
-        this.setNow(rec);
-        return;
-      }
       this.counters.timeInversions++;
       if (-gap > this.counters.maxInversionNs) this.counters.maxInversionNs = -gap;
       return;
@@ -232,6 +303,99 @@ export class ReactorModel implements ReactorEventSink {
       };
     }
     this.setNow(rec);
+  }
+
+  /**
+   * rec's time is outside the plausible window of `now` (> 1 s back, > 1 day ahead). One line
+   * cannot tell an outlier from a clock step, the next one can: until then the line counts as
+   * logged at `now`. A second line near the first confirms a step: what was open is not measured
+   * across it (cutAtClockStep) and log time restarts there.
+   */
+  private clockStep(rec: LogRecord): void {
+    this.recTimed = false;
+    this.gapBeforeNs = null;
+    this.silentCandidate = null;
+    if (this.hasJump) {
+      const fromJump = (rec.sec - this.jumpSec) * NS_PER_SEC + (rec.nsec - this.jumpNsec);
+      if (fromJump >= -MAX_INVERSION_NS && fromJump <= MAX_FORWARD_STEP_NS) {
+        this.hasJump = false;
+        if (this.jumpSec < this.nowSec) this.counters.clockJumpsBack++;
+        else this.counters.clockJumpsForward++;
+        const at = logTime(this.jumpSec, this.jumpNsec, this.jumpDigits);
+        this.cutAtClockStep(at);
+        this.nowSec = at.sec;
+        this.nowNsec = at.nsec;
+        this.nowDigits = at.digits;
+        this.segSec = at.sec;
+        this.segNsec = at.nsec;
+        this.recTimed = true;
+        this.timedGap(rec, fromJump);
+        return;
+      }
+      // Far from `now` and from the line before: that one was an outlier; this one may be a step.
+      this.counters.clockOutliers++;
+    }
+    this.hasJump = true;
+    this.jumpSec = rec.sec;
+    this.jumpNsec = rec.nsec;
+    this.jumpDigits = rec.digits;
+    this.jumpLine = rec.line;
+    this.jumpFile = this.file;
+  }
+
+  /** Was the pending clock-jump line the one at `pos`? (Its events were applied at the time before it.) */
+  private isJumpLine(pos: SourcePos): boolean {
+    return pos.line === this.jumpLine && pos.file === this.jumpFile;
+  }
+
+  /**
+   * The clock stepped to `at` (confirmed by the line after it): nothing is measured across the step.
+   * What the step line itself opened moves to its own time; what was open before loses its start
+   * (a wait then ends with its start unknown; a poll end finds no start; readiness is dropped).
+   */
+  private cutAtClockStep(at: LogTime): void {
+    if (this.pending !== null) this.resolvePending();
+    for (const p of this.pollers.values()) {
+      const w = p.open;
+      if (w === null) continue;
+      if (w.start !== null && this.isJumpLine(w.pos)) {
+        w.start = at;
+        if (w.wake !== null) w.wake = at;
+        continue;
+      }
+      // Its end, when it comes, is a wait whose start the log did not show.
+      this.counters.cutByClockStep++;
+      p.open = null;
+      if (this.lastWoken === p) this.lastWoken = null;
+    }
+    for (const [thread, poll] of this.polls) {
+      if (this.isJumpLine(poll.pos)) poll.start = at;
+      else {
+        this.counters.cutByClockStep++;
+        this.polls.delete(thread);
+      }
+    }
+    if (this.readiness !== null) {
+      this.counters.cutByClockStep++;
+      this.readiness = null;
+    }
+    this.lastPollStart = null;
+    this.lastStallEnd = null;
+    this.segPollEnd = null;
+    this.silentCandidate = null;
+  }
+
+  /**
+   * Start of a span whose own timing says it lasted `totalNs` up to `end` (FmtSpan close), never
+   * before the clock segment's first line: the log cannot vouch for time it does not cover. With
+   * no timestamps at all (segment unknown) a span is taken up to a day. Public for other span
+   * consumers of the same log (span-based poll models) to apply the same rule.
+   */
+  spanStart(end: LogTime, totalNs: number): LogTime {
+    const covered = this.hasNow
+      ? Math.max(0, (end.sec - this.segSec) * NS_PER_SEC + (end.nsec - this.segNsec))
+      : MAX_FORWARD_STEP_NS;
+    return addNs(end, -(totalNs > covered ? covered : totalNs));
   }
 
   private setNow(rec: LogRecord): void {
@@ -311,7 +475,8 @@ export class ReactorModel implements ReactorEventSink {
   }
 
   event(ev: ReactorEvent, rec: LogRecord): void {
-    const t = rec.hasTime ? logTime(rec.sec, rec.nsec, rec.digits) : this.nowTime();
+    const t = this.recTimed ? logTime(rec.sec, rec.nsec, rec.digits) : this.nowTime();
+    if (!this.hasNow) this.untimedEvents = true;
     const pos: SourcePos = { file: this.file, line: rec.line, offset: rec.offset };
     const thread = 'tid' in ev && ev.tid ? ev.tid : rec.thread;
     switch (ev.kind) {
@@ -355,7 +520,7 @@ export class ReactorModel implements ReactorEventSink {
         if (p.open === null) {
           if (ev.busyNs !== undefined) {
             // FmtSpan close: the span's own timing gives the start (log-formats.md 5.3).
-            p.open = openWait(addNs(t, -(ev.busyNs + (ev.idleNs ?? 0))), pos, undefined, thread, null);
+            p.open = openWait(this.spanStart(t, ev.busyNs + (ev.idleNs ?? 0)), pos, undefined, thread, null);
           } else {
             this.openMidWait(p, pos);
           }
@@ -475,7 +640,14 @@ export class ReactorModel implements ReactorEventSink {
     const w = p.open!;
     p.open = null;
     if (this.lastWoken === p) this.lastWoken = null;
-    const durationNs = busyNs !== undefined ? busyNs : w.start !== null ? Math.max(0, diffNs(w.start, wake)) : null;
+    // A span's own busy time, but no longer than the log shows since the wait's start (or, start
+    // unknown, since the segment's first line).
+    const durationNs =
+      busyNs !== undefined
+        ? Math.min(busyNs, Math.max(0, diffNs(w.start ?? this.spanStart(wake, busyNs), wake)))
+        : w.start !== null
+          ? Math.max(0, diffNs(w.start, wake))
+          : null;
     const mismatch = w.startThread !== '' && thread !== '' && w.startThread !== thread;
     if (mismatch) this.counters.threadMismatches++;
     const obs: WaitObservation = {
@@ -486,7 +658,8 @@ export class ReactorModel implements ReactorEventSink {
       end,
       durationNs,
       gapBeforeNs: w.gapBeforeNs,
-      sincePollEndNs: this.polls.size === 0 && this.lastPollEnd !== null ? diffNs(this.lastPollEnd, wake) : null,
+      sincePollEndNs:
+        this.polls.size === 0 && this.segPollEnd !== null ? Math.max(0, diffNs(this.segPollEnd, wake)) : null,
       timeoutNs: w.timeoutNs,
       res,
       reasons: [],
@@ -545,7 +718,7 @@ export class ReactorModel implements ReactorEventSink {
     const r = this.readiness;
     if (r !== null) {
       this.readiness = null;
-      const delay = diffNs(r.at, t);
+      const delay = Math.max(0, diffNs(r.at, t));
       this.sink.wakeToPoll?.({ readyAt: r.at, pollStart: t, delayNs: delay, pos });
       const since = this.starvedSince(r);
       if (diffNs(since, t) - resolutionNs(t.digits) >= this.thresholds.starvedNs) {
@@ -566,6 +739,7 @@ export class ReactorModel implements ReactorEventSink {
     const open = this.polls.get(thread);
     this.polls.delete(thread);
     this.lastPollEnd = t;
+    this.segPollEnd = t;
     this.lastPollReady = ready;
     let start: LogTime;
     let startPos: SourcePos;
@@ -573,13 +747,15 @@ export class ReactorModel implements ReactorEventSink {
       start = open.start;
       startPos = open.pos;
     } else if (busyNs !== undefined) {
-      start = addNs(t, -(busyNs + (idleNs ?? 0)));
+      start = this.spanStart(t, busyNs + (idleNs ?? 0));
       startPos = pos;
     } else {
       this.counters.pollEndsWithoutStart++;
       return;
     }
-    const durationNs = busyNs ?? Math.max(0, diffNs(start, t));
+    // A span's own busy time, but no longer than the log shows since the cycle's start.
+    const shownNs = Math.max(0, diffNs(start, t));
+    const durationNs = busyNs === undefined || busyNs > shownNs ? shownNs : busyNs;
     const res = resolutionNs(t.digits);
     this.sink.pollCycle?.({ start, end: t, durationNs, ready, thread, imprecise: durationNs < res, pos: startPos });
     const lower = durationNs - res;
@@ -591,9 +767,26 @@ export class ReactorModel implements ReactorEventSink {
   }
 
   private stall(kind: StallKind, start: LogTime, end: LogTime, pos: SourcePos, detail: string): void {
-    if (kind !== 'slow_poll' && (this.lastStallEnd === null || diffNs(this.lastStallEnd, end) > 0))
+    if (kind !== 'slow_poll') {
+      const last = this.lastStallEnd;
+      if (last !== null && diffNs(start, last) > 0) {
+        // It began inside the stall before it (another thread's poll, a line stamped µs early, a
+        // span timing reaching back): a stretch of log time is one stall at most, so only what
+        // follows that stall counts, and only if that still reaches the threshold.
+        if (diffNs(last, end) - resolutionNs(end.digits) < this.thresholdOf(kind)) {
+          this.counters.overlappingStalls++;
+          return;
+        }
+        start = last;
+      }
       this.lastStallEnd = end;
+    }
     this.sink.stall?.({ kind, start, end, durationNs: diffNs(start, end), pos, detail });
+  }
+
+  private thresholdOf(kind: Exclude<StallKind, 'slow_poll'>): number {
+    const t = this.thresholds;
+    return kind === 'blocked_poll' ? t.blockedPollNs : kind === 'starved' ? t.starvedNs : t.silentNs;
   }
 
   /**
@@ -607,6 +800,11 @@ export class ReactorModel implements ReactorEventSink {
 
   /** End of input: whatever is still open is unfinished, with how much log time followed it. */
   finish(): void {
+    if (this.hasJump) {
+      // The last timed line was far from the one before and nothing followed to confirm a step.
+      this.hasJump = false;
+      this.counters.clockOutliers++;
+    }
     if (this.pending !== null) this.resolvePending();
     const last = this.nowTime();
     const followed = (since: LogTime): number => Math.max(0, diffNs(since, last));

@@ -36,7 +36,8 @@ import type { ObservationSink } from './reactor/observations.js';
 const HELP = `pollscope — what a Rust libp2p relay's async runtime did, from its trace log
 
 Usage:
-  pollscope replay [options] FILE...   explain finished log file(s), read in the order given
+  pollscope replay [options] FILE...   explain finished log file(s), read in the order given;
+                                       a FILE may be gzip'd, '-' (stdin), a FIFO or <(zcat …)
   pollscope run [options]              follow live log(s) as they grow and rotate (docs/live.md)
   pollscope --help | --version
 
@@ -208,6 +209,7 @@ async function replayCommand(args: string[]): Promise<number> {
       onProgress: bar
         ? (done, total) => {
             const mb = (n: number) => Math.round(n / 1e5) / 10;
+            if (total === null) return void process.stderr.write(`\rreplay: ${mb(done)} MB read`); // pipes: no total
             if (!barStarted) {
               bar.start(mb(total), 0);
               barStarted = true;
@@ -255,7 +257,8 @@ async function replayCommand(args: string[]): Promise<number> {
           .join(''),
     );
   }
-  return unrecognised.length === report.files.length ? 1 : 0;
+  for (const e of report.inputErrors) process.stderr.write(`pollscope: ${e.path}: ${e.error}\n`);
+  return unrecognised.length === report.files.length || report.inputErrors.length > 0 ? 1 : 0;
 }
 
 /** The trace exporter for `replay`, when an OTLP endpoint is configured (flag or OTEL_* variables). */

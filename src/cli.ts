@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { SingleBar, Presets } from 'cli-progress';
 import { formatReport } from './export/report.js';
 import { DEFAULT_THRESHOLDS, type Thresholds } from './reactor/model.js';
-import { DEFAULT_MAX_LINE_BYTES, InputError, layoutsTried, replay } from './replay.js';
+import { DEFAULT_MAX_LINE_BYTES, defaultJobs, InputError, layoutsTried, replay } from './replay.js';
 import { parseRustDuration } from './time.js';
 import { ConfigError, defaultRunConfig, loadConfigFile, parseLogArg, type RunConfig } from './config.js';
 import { Daemon } from './daemon.js';
@@ -49,6 +49,8 @@ Replay options:
   --silent DURATION         nothing logged while running: silent      (default 1s)
   --date YYYY-MM-DD         date for logs whose lines have none (wezterm); default: file mtime
   --max-line-bytes N        longer lines are skipped and counted      (default ${DEFAULT_MAX_LINE_BYTES})
+  --jobs N                  1: one thread; 2+: big plain files are read and parsed by a worker
+                            thread while the main one models them (same results)  (default ${defaultJobs()})
   --progress / --no-progress  progress bar on stderr (default: on when stderr is a terminal)
   --metrics-out FILE        also write the final metric values as OpenMetrics text (docs/metrics.md),
                             e.g. for promtool tsdb create-blocks-from openmetrics
@@ -147,6 +149,7 @@ async function replayCommand(args: string[]): Promise<number> {
         ...THRESHOLD_FLAGS,
         date: { type: 'string' },
         'max-line-bytes': { type: 'string' },
+        jobs: { type: 'string' },
         progress: { type: 'boolean' },
         'no-progress': { type: 'boolean' },
         'metrics-out': { type: 'string' },
@@ -201,6 +204,12 @@ async function replayCommand(args: string[]): Promise<number> {
       thresholds,
       date,
       maxLineBytes,
+      jobs:
+        v.jobs === undefined
+          ? undefined
+          : Number(v.jobs) >= 1
+            ? Math.floor(Number(v.jobs))
+            : usage(`--jobs: '${v.jobs}' is not a positive integer`),
       sinks: traces ? [traces.sink] : relayMetrics ? [relayMetrics] : undefined,
       relay: v.relay,
       onPipeline: (pipeline) => relayMetrics?.attach({ pipeline }),

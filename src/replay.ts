@@ -11,6 +11,8 @@ import type { LogRecord } from './parse/record.js';
 import { RelayPipeline } from './pipeline.js';
 import { DEFAULT_THRESHOLDS, type Thresholds } from './reactor/model.js';
 import type { ObservationSink } from './reactor/observations.js';
+import { availableParallelism } from 'node:os';
+import { PARALLEL_MIN_BYTES, ParseWorker } from './replay-parallel.js';
 import { InputSpecError, readInputLines, resolveInputs, type InputSpec } from './source/inputs.js';
 import { formatTime, logTime } from './time.js';
 import { describeFsError } from './source/fs-errors.js';
@@ -33,6 +35,18 @@ export interface ReplayOptions {
    * when an input is a pipe or stdin (no size known in advance).
    */
   onProgress?: (doneBytes: number, totalBytes: number | null) => void;
+  /**
+   * 1: read, parse and model on this thread. 2 or more: regular files of at least
+   * `parallelMinBytes` are read and parsed by a worker thread while this one decodes and models
+   * (same results). Default: 2 when the machine has two cores or more.
+   */
+  jobs?: number;
+  /** Smallest file handed to the parse worker (default PARALLEL_MIN_BYTES; tests set it low). */
+  parallelMinBytes?: number;
+}
+
+export function defaultJobs(): number {
+  return Math.min(2, availableParallelism());
 }
 
 /** An input that ended early (corrupt or truncated gzip, read error): its lines before that counted. */
@@ -72,37 +86,55 @@ export async function replay(paths: string[], opts: ReplayOptions = {}): Promise
   let doneBytes = 0;
   let readBytes = 0;
   let lines = 0;
-  for (const f of inputs) {
-    const tracker = new FileTracker();
-    const assembler = pipeline.openFile(f.path, opts.date ?? f.mtime, (rec) => tracker.record(rec));
-    let read;
-    let progressed = 0;
-    try {
-      read = await readInputLines(f, assembler, {
-        maxLineBytes: opts.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES,
-        onProgress: (b) => {
-          progressed = b;
-          opts.onProgress?.(doneBytes + b, totalBytes);
-        },
-        pace: opts.pace,
+  const jobs = opts.jobs ?? defaultJobs();
+  const minBytes = opts.parallelMinBytes ?? PARALLEL_MIN_BYTES;
+  let worker: ParseWorker | null = null;
+  try {
+    for (const f of inputs) {
+      const tracker = new FileTracker();
+      const trackRecord = (rec: LogRecord): void => tracker.record(rec);
+      const maxLineBytes = opts.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
+      let read;
+      let envelope: string | null;
+      let progressed = 0;
+      const onProgress = (b: number): void => {
+        progressed = b;
+        opts.onProgress?.(doneBytes + b, totalBytes);
+      };
+      try {
+        if (jobs > 1 && f.regular && f.size !== null && f.size >= minBytes) {
+          worker ??= new ParseWorker();
+          const sink = pipeline.fileSink(f.path, trackRecord);
+          read = await worker.parse(f.arg, opts.date ?? f.mtime, maxLineBytes, sink, {
+            progress: onProgress,
+            pace: opts.pace,
+          });
+          envelope = read.envelope;
+        } else {
+          const assembler = pipeline.openFile(f.path, opts.date ?? f.mtime, trackRecord);
+          read = await readInputLines(f, assembler, { maxLineBytes, onProgress, pace: opts.pace });
+          assembler.flush();
+          envelope = assembler.envelope?.id ?? null;
+        }
+      } catch (err) {
+        throw new InputError(`${f.path}: ${describeFsError(err)}`);
+      }
+      doneBytes += f.size ?? progressed;
+      readBytes += read.bytes;
+      lines += read.lines;
+      if (read.error !== null) inputErrors.push({ path: f.path, error: read.error });
+      files.push({
+        path: f.path,
+        envelope,
+        bytes: read.bytes,
+        lines: read.lines,
+        firstTime: tracker.first,
+        lastTime: tracker.lastTime,
+        timestampDigits: tracker.timed ? tracker.minDigits : null,
       });
-    } catch (err) {
-      throw new InputError(`${f.path}: ${describeFsError(err)}`);
     }
-    assembler.flush();
-    doneBytes += f.size ?? progressed;
-    readBytes += read.bytes;
-    lines += read.lines;
-    if (read.error !== null) inputErrors.push({ path: f.path, error: read.error });
-    files.push({
-      path: f.path,
-      envelope: assembler.envelope?.id ?? null,
-      bytes: read.bytes,
-      lines: read.lines,
-      firstTime: tracker.first,
-      lastTime: tracker.lastTime,
-      timestampDigits: tracker.timed ? tracker.minDigits : null,
-    });
+  } finally {
+    await worker?.close();
   }
   pipeline.finish();
   const { model, ingest } = pipeline;

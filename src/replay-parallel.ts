@@ -43,7 +43,8 @@ export interface ParsedFile extends InputReadStats {
 
 /** One parse worker, reused for the files of a run (in order). */
 export class ParseWorker {
-  private readonly worker = new Worker(workerUrl());
+  // A small young generation keeps the worker's heap (one more in the process) from adding to RSS.
+  private readonly worker = new Worker(workerUrl(), { resourceLimits: { maxYoungGenerationSizeMb: 4 } });
   private strings: string[] = [];
 
   /**
@@ -71,8 +72,9 @@ export class ParseWorker {
               hooks.progress(m.progress);
               const wait = hooks.pace?.();
               if (wait) await wait;
-              const ack: MainMessage = { type: 'ack' };
-              worker.postMessage(ack);
+              // The row buffer goes back for the worker's next batch (no allocation per batch).
+              const ack: MainMessage = { type: 'ack', rows: m.rows, text: m.text };
+              worker.postMessage(ack, [m.rows, m.text]);
               return;
             }
             cleanup();
@@ -104,7 +106,7 @@ export class ParseWorker {
     const strings = this.strings;
     for (const s of m.strings) strings.push(s);
     const rows = new Float64Array(m.rows);
-    const text = m.text;
+    const text = Buffer.from(m.text, 0, m.textLength).toString(m.textEncoding);
     let msgStart = 0;
     for (let i = 0, b = 0; i < m.rowCount; i++, b += ROW_WIDTH) {
       const kind = rows[b + F_KIND];

@@ -1,7 +1,7 @@
 /**
  * The compact form in which a parse worker hands records to the main thread: one Float64Array
- * of fixed-width rows (numbers only), transferred (not copied) with postMessage, and one string
- * holding the batch's messages one after the other (copied once, sliced by the receiver); repeated strings (targets, threads, spans, reasons) go by
+ * of fixed-width rows (numbers only) and the batch's messages one after the other as bytes, both
+ * transferred (not copied) with postMessage (the receiver decodes the text once, then slices); repeated strings (targets, threads, spans, reasons) go by
  * number, each new one sent once in the batch that first uses it.
  */
 import type { Level, LogRecord } from '../parse/record.js';
@@ -34,8 +34,10 @@ export type WorkerMessage =
       type: 'batch';
       rows: ArrayBuffer;
       rowCount: number;
-      /** The records' messages, one after the other (F_MSG_END: char offsets). */
-      text: string;
+      /** The records' messages, one after the other, encoded (F_MSG_END: char offsets in the decoded text). */
+      text: ArrayBuffer;
+      textLength: number;
+      textEncoding: 'latin1' | 'utf8';
       /** Strings first used in this batch; their ids continue the table. */
       strings: string[];
       /** The string table starts over with this batch (before its `strings`). */
@@ -62,7 +64,7 @@ export type MainMessage =
       maxLineBytes: number;
     }
   /** The main thread finished a batch: the worker may have one more in flight. */
-  | { type: 'ack' }
+  | { type: 'ack'; rows?: ArrayBuffer; text?: ArrayBuffer }
   | { type: 'exit' };
 
 /** Reads rows back into one reused LogRecord (the model never keeps records, see record.ts). */

@@ -49,8 +49,8 @@ Replay options:
   --silent DURATION         nothing logged while running: silent      (default 1s)
   --date YYYY-MM-DD         date for logs whose lines have none (wezterm); default: file mtime
   --max-line-bytes N        longer lines are skipped and counted      (default ${DEFAULT_MAX_LINE_BYTES})
-  --jobs N                  1: one thread; 2+: big plain files are read and parsed by a worker
-                            thread while the main one models them (same results)  (default ${defaultJobs()})
+  --jobs N                  1: one thread; 2+: files of 8 MiB or more are read and parsed by a
+                            worker thread while the main one models them (same results)  (default ${defaultJobs()})
   --progress / --no-progress  progress bar on stderr (default: on when stderr is a terminal)
   --metrics-out FILE        also write the final metric values as OpenMetrics text (docs/metrics.md),
                             e.g. for promtool tsdb create-blocks-from openmetrics

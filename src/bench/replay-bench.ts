@@ -252,7 +252,7 @@ async function main(argv: string[]): Promise<number> {
 
   const extraArgs = values['replay-args'].split(/\s+/).filter(Boolean);
   const jobsAt = extraArgs.indexOf('--jobs');
-  const jobs = jobsAt >= 0 ? Number(extraArgs[jobsAt + 1]) : Math.min(2, os.availableParallelism());
+  const jobs = jobsAt >= 0 ? Number(extraArgs[jobsAt + 1]) : 1; // replay's default (defaultJobs())
   const inputs = specs.flatMap((spec) => {
     const input = { spec, ...ensureInput(spec, values.regen === true) };
     if (!values.gz) return [input];

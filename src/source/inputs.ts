@@ -79,7 +79,7 @@ export interface InputReadOptions extends Omit<ReadOptions, 'onProgress'> {
 
 const GZIP_MAGIC0 = 0x1f;
 const GZIP_MAGIC1 = 0x8b;
-const STREAM_CHUNK = 1 << 20;
+const STREAM_CHUNK = 64 * 1024; // as DEFAULT_CHUNK_BYTES (file-lines.ts): small chunk strings stay in the young generation
 
 /**
  * Reads one input as physical lines into `sink`. Errors before the first byte (cannot open)

@@ -90,12 +90,17 @@ export class ParseWorker {
         cleanup();
         reject(err);
       };
+      // A worker that ends without 'done' (killed, out of memory) must not leave replay waiting.
+      const onExit = (code: number): void =>
+        onError(new Error(`parse worker exited (code ${code}) before the end of ${path}`));
       const cleanup = (): void => {
         worker.off('message', onMessage);
         worker.off('error', onError);
+        worker.off('exit', onExit);
       };
       worker.on('message', onMessage);
       worker.on('error', onError);
+      worker.on('exit', onExit);
       const job: MainMessage = { type: 'file', path, baseDateMs: baseDate.getTime(), maxLineBytes };
       worker.postMessage(job);
     });

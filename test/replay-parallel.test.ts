@@ -96,6 +96,19 @@ describe('replay --jobs 2 equals --jobs 1', () => {
     expect(one.observations.filter((o) => o.startsWith('stall ')).length).toBeGreaterThan(5);
   });
 
+  it('a truncated .gz read by the worker: the same lines counted and the same input error', async () => {
+    const src = path.join(ROOT, 'test/real-relay/fixtures/mixed.env-micros.log');
+    const gz = execFileSync('gzip', ['-c', src]);
+    const truncated = path.join(tmp, 'truncated.gz');
+    writeFileSync(truncated, gz.subarray(0, Math.floor(gz.length / 2)));
+    const one = await run([truncated, src], 1);
+    const two = await run([truncated, src], 2);
+    expect(one.report.inputErrors).toHaveLength(1);
+    expect(two.report.inputErrors).toEqual(one.report.inputErrors);
+    expect(withoutTiming(two.report)).toEqual(withoutTiming(one.report));
+    expect(two.observations).toEqual(one.observations);
+  });
+
   it('oversize, malformed, invalid UTF-8 and continuation lines cross batch boundaries unchanged', async () => {
     // > 8192 records so the worker sends several batches; every odd kind of line in between.
     const base = readFileSync(path.join(ROOT, 'samples/relay-stall.log'), 'utf8').split('\n');

@@ -4,7 +4,8 @@
  * computed from), the same metric values, on every fixture in the repository, with the size
  * threshold forced to 0 so even the smallest file goes through the worker in several batches.
  */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -128,5 +129,29 @@ describe('replay --jobs 2 equals --jobs 1', () => {
     expect(withoutTiming(two)).toEqual(withoutTiming(one));
     expect(one.lines.oversize).toBeGreaterThan(8);
     expect(one.problems.length).toBeGreaterThan(0);
+  });
+
+  it('the CLI: --jobs 2 on a file over the 8 MiB threshold prints what --jobs 1 prints; --jobs 0 is a usage error', async () => {
+    // The real-relay µs fixture over and over (each copy a clock jump back): ~9.5 MB.
+    const piece = readFileSync(path.join(ROOT, 'test/real-relay/fixtures/mixed.env-micros.log'));
+    const copies = Math.ceil((9.5 * 1024 * 1024) / piece.length);
+    const big = path.join(tmp, 'big.log');
+    writeFileSync(big, Buffer.concat(Array.from({ length: copies }, () => piece)));
+    const cli = path.join(ROOT, 'dist/cli.js');
+    const run = promisify(execFile);
+    const out = async (jobs: string) =>
+      JSON.parse(
+        (await run(process.execPath, [cli, 'replay', '--json', '--jobs', jobs, big], { maxBuffer: 1 << 26 })).stdout,
+      ) as ReplayResult;
+    const [one, two] = [await out('1'), await out('2')];
+    expect(withoutTiming(two)).toEqual(withoutTiming(one));
+    expect(one.run.lines).toBe(copies * (piece.toString('latin1').split('\n').length - 1));
+    const bad = await run(process.execPath, [cli, 'replay', '--jobs', '0', big]).catch(
+      (e: unknown) => e as { code: number; stderr: string },
+    );
+    expect(bad).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining("--jobs: '0' is not a positive integer") as unknown,
+    });
   });
 });

@@ -7,7 +7,8 @@ import { DEFAULT_MAX_LINE_BYTES, DEFAULT_TRACES } from './config.js';
 export const HELP = `pollscope — what a Rust libp2p relay's async runtime did, from its trace log
 
 Usage:
-  pollscope replay [options] FILE...   explain finished log file(s), read in the order given
+  pollscope replay [options] FILE...   explain finished log file(s), read in the order given;
+                                       a FILE may be gzip'd, '-' (stdin), a FIFO or <(zcat …)
   pollscope run [options]              follow live log(s) as they grow and rotate (docs/live.md)
   pollscope --help | --version
 
@@ -25,6 +26,8 @@ Replay options:
                             --progress elsewhere prints a plain progress line every 2 s
   --metrics-out FILE        also write the final metric values as OpenMetrics text (docs/metrics.md),
                             e.g. for promtool tsdb create-blocks-from openmetrics
+  --jobs N                  1: one thread; 2+: files of 8 MiB or more are read and parsed by a
+                            worker thread while the main one models them (same results)  (default 1)
   --html FILE               also write the timeline of waits, polls and stalls as one self-contained
                             HTML page (docs/timeline.md)
   --relay NAME              relay name in those metrics and in traces     (default replay)

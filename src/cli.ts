@@ -64,6 +64,7 @@ const REPLAY_FLAGS = {
   relay: { type: 'string' },
   'jaeger-ui': { type: 'string' },
   html: { type: 'string' },
+  jobs: { type: 'string' },
 } as const satisfies Options;
 
 const RUN_FLAGS = {
@@ -157,6 +158,7 @@ async function replayCommand(args: string[]): Promise<number> {
       thresholds: cfg.thresholds,
       date: cfg.date,
       maxLineBytes: cfg.maxLineBytes,
+      jobs: cfg.jobs,
       report: exporters.report!,
       sinks: timeline ? [...exporters.sinks, timeline] : exporters.sinks,
       relay: cfg.relay,
@@ -166,6 +168,8 @@ async function replayCommand(args: string[]): Promise<number> {
       onProgress: bar
         ? (done, total) => {
             const mb = (n: number) => Math.round(n / 1e5) / 10;
+            // A pipe has no total: bytes read so far.
+            if (total === null) return void process.stderr.write(`\rreplay: ${mb(done)} MB read`);
             if (!barStarted) {
               bar.start(mb(total), 0);
               barStarted = true;
@@ -205,7 +209,10 @@ async function replayCommand(args: string[]): Promise<number> {
       ? JSON.stringify(summary ? { ...report, traces: summary } : report, null, 2) + '\n'
       : formatReport(report) + (summary ? formatTraceSummary(summary) : ''),
   );
-  return unrecognisedFiles(report.files);
+  // An input that ended early (a damaged gzip): the report covers less than the input.
+  for (const e of report.inputErrors) process.stderr.write(`pollscope: ${e.path}: ${e.error}\n`);
+  const status = unrecognisedFiles(report.files);
+  return report.inputErrors.length > 0 ? 1 : status;
 }
 
 /** Says which files had no recognisable line; exit status 1 when none had one. */

@@ -90,11 +90,15 @@ export interface ReplayConfig {
   metricsOut: string | null;
   /** --html: the timeline page to write (docs/timeline.md). */
   html: string | null;
+  /** --jobs: 1 one thread; 2+ a parse worker for big files (docs/replay.md). */
+  jobs: number;
   relay: string;
   traces: TracesConfig;
 }
 
 export const DEFAULT_MAX_LINE_BYTES = 1 << 20;
+/** replay --jobs: one thread until two are measured faster on a quiet machine (docs/replay.md). */
+export const DEFAULT_JOBS = 1;
 export const DEFAULT_METRICS_LISTEN = { host: DEFAULT_METRICS_HOST, port: DEFAULT_METRICS_PORT };
 /** The trace keep policy's defaults (the trace exporter's TRACE_DEFAULTS say the same). */
 export const DEFAULT_TRACES = { sample: 0.01, maxSpans: 2_000, keepWaitNs: 30e9, keepDelayNs: 10e6 };
@@ -190,6 +194,7 @@ export const KEYS: readonly KeySpec[] = [
   { key: 'progress', kind: 'boolean', inFile: false },
   { key: 'metrics_out', kind: 'path', flag: 'metrics-out', inFile: false },
   { key: 'html', kind: 'path', flag: 'html', inFile: false },
+  { key: 'jobs', kind: 'positiveInt', flag: 'jobs', inFile: false },
   { key: 'relay', kind: 'relay', inFile: false },
 ];
 
@@ -318,6 +323,7 @@ export function validateConfig(
       progress: val<boolean | null>('progress', null),
       metricsOut: val<string | null>('metrics_out', null),
       html: val<string | null>('html', null),
+      jobs: val('jobs', DEFAULT_JOBS),
       relay: val('relay', 'replay'),
       traces,
     };

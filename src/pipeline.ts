@@ -41,6 +41,14 @@ export class RelayPipeline {
    * baseDate: the date for layouts without one (default the file's mtime).
    */
   openFile(path: string, baseDate: Date, tracker?: (rec: LogRecord) => void): RecordAssembler {
+    return new RecordAssembler(this.fileSink(path, tracker), baseDate);
+  }
+
+  /**
+   * Where one file's records go (openFile's assembler feeds it; `replay --jobs 2` feeds it the
+   * records a parse worker assembled).
+   */
+  fileSink(path: string, tracker?: (rec: LogRecord) => void): RecordSink {
     this.model.setFile(path);
     this.ingest.file = path;
     const ingest = this.ingest;
@@ -62,7 +70,7 @@ export class RelayPipeline {
       malformed: (line, offset, reason, lines) => ingest.malformed(line, offset, reason, lines),
       oversize: (line, offset, bytes) => ingest.oversize(line, offset, bytes),
     };
-    return new RecordAssembler(sink, baseDate);
+    return sink;
   }
 
   /** End of input: open waits, polls and readiness become unfinished observations. */

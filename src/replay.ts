@@ -2,18 +2,20 @@
  * `pollscope replay`: whole files through the pipeline — lines → records → decoders → reactor
  * model → observations — and the report at the end. Files given together are one log read in
  * the order given (rotated segments, oldest first): the reactor's state carries across them.
+ * Inputs may be plain or gzip'd files, `-` (stdin), FIFOs and process substitutions
+ * (src/source/inputs.ts).
  */
-import { stat } from 'node:fs/promises';
 import { buildReport, ReportCollector, type FileSummary, type ReplayReport } from './export/report.js';
 import { ENVELOPES } from './parse/envelopes.js';
 import type { LogRecord } from './parse/record.js';
 import { RelayPipeline } from './pipeline.js';
 import { DEFAULT_THRESHOLDS, type Thresholds } from './reactor/model.js';
 import type { ObservationSink } from './reactor/observations.js';
-import { readFileLines } from './source/file-lines.js';
+import { PARALLEL_MIN_BYTES, ParseWorker } from './replay-parallel.js';
+import { InputSpecError, readInputLines, resolveInputs, type InputSpec } from './source/inputs.js';
 import { formatTime, logTime } from './time.js';
 import { describeFsError } from './source/fs-errors.js';
-import { DEFAULT_MAX_LINE_BYTES } from './config.js';
+import { DEFAULT_JOBS, DEFAULT_MAX_LINE_BYTES } from './config.js';
 
 export interface ReplayOptions {
   thresholds?: Thresholds;
@@ -30,26 +32,52 @@ export interface ReplayOptions {
   onPipeline?: (pipeline: RelayPipeline) => void;
   /** Awaited between chunks when it returns a promise: lets a slow exporter hold the reader back. */
   pace?: () => Promise<void> | null;
-  onProgress?: (doneBytes: number, totalBytes: number) => void;
+  /**
+   * Bytes read so far (compressed bytes for a .gz) and the inputs' total size; total is null
+   * when an input is a pipe or stdin (no size known in advance).
+   */
+  onProgress?: (doneBytes: number, totalBytes: number | null) => void;
+  /**
+   * 1: read, parse and model on this thread. 2 or more: regular files of at least
+   * `parallelMinBytes` are read and parsed by a worker thread while this one decodes and models
+   * (same results). Default: defaultJobs().
+   */
+  jobs?: number;
+  /** Smallest file handed to the parse worker (default PARALLEL_MIN_BYTES; tests set it low). */
+  parallelMinBytes?: number;
 }
+
+/**
+ * 1. Two threads cost ~15 % more CPU in all; on this project's shared 2-core machine (load
+ * average 8–13) `--jobs 2` was slower in wall time than `--jobs 1`, so it is opt-in until it is
+ * measured faster on an idle machine (docs/replay.md); then `Math.min(2, availableParallelism())`.
+ */
+export function defaultJobs(): number {
+  return DEFAULT_JOBS;
+}
+
+/** An input that ended early (corrupt or truncated gzip, read error): its lines before that counted. */
+export interface InputFailure {
+  path: string;
+  error: string;
+}
+
+/** The report plus the inputs that could not be read to their end (the CLI then exits 1). */
+export type ReplayResult = ReplayReport & { inputErrors: InputFailure[] };
 
 /** An input problem the user must fix (missing file, unreadable): the CLI exits 2 on it. */
 export class InputError extends Error {}
 
-export async function replay(paths: string[], opts: ReplayOptions = {}): Promise<ReplayReport> {
+export async function replay(paths: string[], opts: ReplayOptions = {}): Promise<ReplayResult> {
   const started = process.hrtime.bigint();
-  const sizes: Array<{ path: string; size: number; mtime: Date }> = [];
-  for (const path of paths) {
-    try {
-      const st = await stat(path);
-      if (!st.isFile()) throw new InputError(`${path}: not a regular file`);
-      sizes.push({ path, size: st.size, mtime: st.mtime });
-    } catch (err) {
-      if (err instanceof InputError) throw err;
-      throw new InputError(`${path}: ${describeFsError(err)}`);
-    }
+  let inputs: InputSpec[];
+  try {
+    inputs = await resolveInputs(paths);
+  } catch (err) {
+    if (err instanceof InputSpecError) throw new InputError(err.message);
+    throw err;
   }
-  const totalBytes = sizes.reduce((n, f) => n + f.size, 0);
+  const totalBytes = inputs.every((f) => f.size !== null) ? inputs.reduce((n, f) => n + f.size!, 0) : null;
 
   const collector = opts.report ?? new ReportCollector();
   const pipeline = new RelayPipeline(
@@ -59,38 +87,64 @@ export async function replay(paths: string[], opts: ReplayOptions = {}): Promise
   );
   opts.onPipeline?.(pipeline);
   const files: FileSummary[] = [];
+  const inputErrors: InputFailure[] = [];
   let doneBytes = 0;
+  let readBytes = 0;
   let lines = 0;
-  for (const f of sizes) {
-    const tracker = new FileTracker();
-    const assembler = pipeline.openFile(f.path, opts.date ?? f.mtime, (rec) => tracker.record(rec));
-    let read;
-    try {
-      read = await readFileLines(f.path, assembler, {
-        maxLineBytes: opts.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES,
-        onProgress: (b) => opts.onProgress?.(doneBytes + b, totalBytes),
-        pace: opts.pace,
+  const jobs = opts.jobs ?? defaultJobs();
+  const minBytes = opts.parallelMinBytes ?? PARALLEL_MIN_BYTES;
+  let worker: ParseWorker | null = null;
+  try {
+    for (const f of inputs) {
+      const tracker = new FileTracker();
+      const trackRecord = (rec: LogRecord): void => tracker.record(rec);
+      const maxLineBytes = opts.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
+      let read;
+      let envelope: string | null;
+      let progressed = 0;
+      const onProgress = (b: number): void => {
+        progressed = b;
+        opts.onProgress?.(doneBytes + b, totalBytes);
+      };
+      try {
+        if (jobs > 1 && f.regular && f.size !== null && f.size >= minBytes) {
+          worker ??= new ParseWorker();
+          const sink = pipeline.fileSink(f.path, trackRecord);
+          read = await worker.parse(f.arg, opts.date ?? f.mtime, maxLineBytes, sink, {
+            progress: onProgress,
+            pace: opts.pace,
+          });
+          envelope = read.envelope;
+        } else {
+          const assembler = pipeline.openFile(f.path, opts.date ?? f.mtime, trackRecord);
+          read = await readInputLines(f, assembler, { maxLineBytes, onProgress, pace: opts.pace });
+          assembler.flush();
+          envelope = assembler.envelope?.id ?? null;
+        }
+      } catch (err) {
+        throw new InputError(`${f.path}: ${describeFsError(err)}`);
+      }
+      doneBytes += f.size ?? progressed;
+      readBytes += read.bytes;
+      lines += read.lines;
+      if (read.error !== null) inputErrors.push({ path: f.path, error: read.error });
+      files.push({
+        path: f.path,
+        envelope,
+        bytes: read.bytes,
+        lines: read.lines,
+        firstTime: tracker.first,
+        lastTime: tracker.lastTime,
+        timestampDigits: tracker.timed ? tracker.minDigits : null,
       });
-    } catch (err) {
-      throw new InputError(`${f.path}: ${describeFsError(err)}`);
     }
-    assembler.flush();
-    doneBytes += read.bytes;
-    lines += read.lines;
-    files.push({
-      path: f.path,
-      envelope: assembler.envelope?.id ?? null,
-      bytes: read.bytes,
-      lines: read.lines,
-      firstTime: tracker.first,
-      lastTime: tracker.lastTime,
-      timestampDigits: tracker.timed ? tracker.minDigits : null,
-    });
+  } finally {
+    await worker?.close();
   }
   pipeline.finish();
   const { model, ingest } = pipeline;
   const elapsedMs = Number(process.hrtime.bigint() - started) / 1e6;
-  return buildReport(
+  const report = buildReport(
     collector,
     files,
     ingest.lines,
@@ -102,12 +156,19 @@ export async function replay(paths: string[], opts: ReplayOptions = {}): Promise
     {
       files: files.length,
       lines,
-      bytes: doneBytes,
+      bytes: readBytes,
       elapsedMs: Math.round(elapsedMs),
       linesPerSec: elapsedMs > 0 ? Math.round(lines / (elapsedMs / 1000)) : 0,
       maxRssBytes: process.resourceUsage().maxRSS * 1024,
     },
   );
+  // First in the warnings: the report covers less than the input.
+  report.warnings.unshift(
+    ...inputErrors.map(
+      (e) => `${e.path}: ${e.error}; the lines before it were replayed, the rest of this input was not`,
+    ),
+  );
+  return { ...report, inputErrors };
 }
 
 /** Layouts tried on a file that matched none: for the error message. */

@@ -190,7 +190,13 @@ describe('layers: defaults < file < environment < flags', () => {
   it('a flag wins over the file; the file over the defaults', () => {
     const f = fileSettings(file('logs: [a.log]\nthresholds: { silent: 3s, starved: 2s }\nmax_line_bytes: 4096\n'));
     const cfg = run(f, flagSettings({ silent: '500ms', 'max-line-bytes': '8192' }));
-    expect(cfg.thresholds).toEqual({ slowPollNs: 50e6, blockedPollNs: 1e9, starvedNs: 2e9, silentNs: 500e6 });
+    expect(cfg.thresholds).toEqual({
+      slowPollNs: 50e6,
+      blockedPollNs: 1e9,
+      starvedNs: 2e9,
+      silentNs: 500e6,
+      slowConnectionPollNs: 50e3,
+    });
     expect(cfg.maxLineBytes).toBe(8192);
     expect(cfg.metrics).toEqual({ listen: { host: '127.0.0.1', port: 9464 }, explicit: false, webConfigFile: null });
     expect(run(f, flagSettings({ 'metrics-listen': 'off' })).metrics.listen).toBeNull();

@@ -11,7 +11,7 @@
  * checks that pollscope and mtail counted the same epoll waits and swarm poll cycles.
  *
  * Options: --lines N (default 1,000,000), --runs N (rounds, default 3), --cli PATH,
- * --replay-args "…" (extra replay flags, e.g. "--jobs 2"), --no-install.
+ * --replay-args="…" (extra replay flags, e.g. --replay-args="--jobs 2": with "=", as the value starts with "-"), --no-install.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';

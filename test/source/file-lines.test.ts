@@ -67,3 +67,44 @@ describe('readFileLines', () => {
     }
   });
 });
+
+describe('readFileLines on mostly-ASCII data with rare high bytes', () => {
+  // Random lines: mostly ASCII, some with µ / CJK / invalid bytes, some over the limit; the
+  // lines must equal an independent split + UTF-8 decode at every chunk size.
+  function randomLog(seed: number): Buffer {
+    let x = seed;
+    const rnd = (n: number) => {
+      x = (x * 1103515245 + 12345) & 0x7fffffff;
+      return x % n;
+    };
+    const parts: Buffer[] = [];
+    for (let i = 0; i < 3000; i++) {
+      const kind = rnd(100);
+      const len = rnd(kind < 2 ? 9000 : 200);
+      let s = 'a'.repeat(len);
+      if (kind < 5) s += 'time.busy=41.2µs';
+      else if (kind < 7) s += '日本語';
+      const b = Buffer.from(s);
+      parts.push(kind === 7 ? Buffer.concat([b, Buffer.from([0xff, 0xc3])]) : b, Buffer.from('\n'));
+    }
+    return Buffer.concat(parts);
+  }
+
+  for (const seed of [1, 2, 3]) {
+    it(`seed ${seed}: same lines as a reference split at chunk sizes 1000, 4096, 70000, 1 MiB`, async () => {
+      const bytes = randomLog(seed);
+      const expected: string[] = [];
+      let s = 0;
+      for (let i = 0; i < bytes.length; i++)
+        if (bytes[i] === 10) {
+          if (i - s <= 5000) expected.push(bytes.toString('utf8', s, i));
+          s = i + 1;
+        }
+      for (const chunk of [1000, 4096, 70000, 1 << 20]) {
+        const { lines, oversize } = await read(bytes, chunk, 5000);
+        expect(lines.map((l) => l[0])).toEqual(expected);
+        expect(lines.length + oversize.length).toBe(3000);
+      }
+    });
+  }
+});

@@ -1,0 +1,136 @@
+/**
+ * `replay --jobs 2+`: a parse worker (src/workers/parse-worker.ts) reads and parses a file
+ * while the main thread decodes the previous batch and runs the reactor model: two stages on two
+ * cores, records handed over as typed batches (src/workers/record-batch.ts). Both stages run
+ * the file start to end in order with the same code as the sequential path, so the report,
+ * stalls, metrics and trace ids are the same by construction (test/replay-parallel.test.ts
+ * compares them on every fixture). docs/replay.md says why the file is not cut into byte ranges.
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { RecordSink } from './parse/record-assembler.js';
+import { newRecord } from './parse/record.js';
+import type { InputReadStats } from './source/inputs.js';
+import {
+  F_KIND,
+  F_LINE,
+  F_LINES,
+  F_MSG_END,
+  F_OFFSET,
+  F_TARGET,
+  fillRecord,
+  ROW_MALFORMED,
+  ROW_RECORD,
+  ROW_WIDTH,
+  type MainMessage,
+  type WorkerMessage,
+} from './workers/record-batch.js';
+
+/** Below this a file is parsed on the main thread: a worker's start-up (~30 ms) would cost more. */
+export const PARALLEL_MIN_BYTES = 8 * 1024 * 1024;
+
+/** The compiled worker (tests run the TypeScript sources; the worker always runs from dist/). */
+function workerUrl(): URL {
+  const here = new URL('./workers/parse-worker.js', import.meta.url);
+  if (existsSync(fileURLToPath(here))) return here;
+  return new URL('../dist/workers/parse-worker.js', import.meta.url);
+}
+
+export interface ParsedFile extends InputReadStats {
+  envelope: string | null;
+}
+
+/** One parse worker, reused for the files of a run (in order). */
+export class ParseWorker {
+  // A small young generation keeps the worker's heap (one more in the process) from adding to RSS.
+  private readonly worker = new Worker(workerUrl(), { resourceLimits: { maxYoungGenerationSizeMb: 4 } });
+  private strings: string[] = [];
+
+  /**
+   * Parses `path` in the worker; its records go to `sink` in file order. `pace` (a slow
+   * exporter) and the main thread's own speed hold the worker back through acknowledgements.
+   */
+  parse(
+    path: string,
+    baseDate: Date,
+    maxLineBytes: number,
+    sink: RecordSink,
+    hooks: { progress(bytes: number): void; pace?: () => Promise<void> | null },
+  ): Promise<ParsedFile> {
+    const worker = this.worker;
+    const rec = newRecord();
+    this.strings = []; // each file's batches number their strings from 0
+    return new Promise<ParsedFile>((resolve, reject) => {
+      // Batches are handled one at a time, in order, even while a pace promise is pending.
+      let chain: Promise<void> = Promise.resolve();
+      const onMessage = (m: WorkerMessage): void => {
+        chain = chain
+          .then(async () => {
+            if (m.type === 'batch') {
+              this.apply(m, sink, rec);
+              hooks.progress(m.progress);
+              const wait = hooks.pace?.();
+              if (wait) await wait;
+              // The row buffer goes back for the worker's next batch (no allocation per batch).
+              const ack: MainMessage = { type: 'ack', rows: m.rows, text: m.text };
+              worker.postMessage(ack, [m.rows, m.text]);
+              return;
+            }
+            cleanup();
+            if (m.type === 'done') resolve({ ...m });
+            else reject(Object.assign(new Error(m.message), { code: m.code ?? undefined }));
+          })
+          .catch((err: unknown) => {
+            cleanup();
+            reject(err instanceof Error ? err : new Error(String(err)));
+          });
+      };
+      const onError = (err: Error): void => {
+        cleanup();
+        reject(err);
+      };
+      // A worker that ends without 'done' (killed, out of memory) must not leave replay waiting.
+      const onExit = (code: number): void =>
+        onError(new Error(`parse worker exited (code ${code}) before the end of ${path}`));
+      const cleanup = (): void => {
+        worker.off('message', onMessage);
+        worker.off('error', onError);
+        worker.off('exit', onExit);
+      };
+      worker.on('message', onMessage);
+      worker.on('error', onError);
+      worker.on('exit', onExit);
+      const job: MainMessage = { type: 'file', path, baseDateMs: baseDate.getTime(), maxLineBytes };
+      worker.postMessage(job);
+    });
+  }
+
+  private apply(m: Extract<WorkerMessage, { type: 'batch' }>, sink: RecordSink, rec: ReturnType<typeof newRecord>) {
+    if (m.resetStrings) this.strings = [];
+    const strings = this.strings;
+    for (const s of m.strings) strings.push(s);
+    const rows = new Float64Array(m.rows);
+    const text = Buffer.from(m.text, 0, m.textLength).toString(m.textEncoding);
+    let msgStart = 0;
+    for (let i = 0, b = 0; i < m.rowCount; i++, b += ROW_WIDTH) {
+      const kind = rows[b + F_KIND];
+      const msgEnd = rows[b + F_MSG_END];
+      if (kind === ROW_RECORD) {
+        fillRecord(rec, rows, b, strings, text.slice(msgStart, msgEnd));
+        sink.record(rec);
+      } else if (kind === ROW_MALFORMED) {
+        sink.malformed(rows[b + F_LINE], rows[b + F_OFFSET], strings[rows[b + F_TARGET]], rows[b + F_LINES]);
+      } else {
+        sink.oversize(rows[b + F_LINE], rows[b + F_OFFSET], rows[b + F_TARGET]);
+      }
+      msgStart = msgEnd;
+    }
+  }
+
+  async close(): Promise<void> {
+    const bye: MainMessage = { type: 'exit' };
+    this.worker.postMessage(bye);
+    await this.worker.terminate();
+  }
+}

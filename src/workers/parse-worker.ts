@@ -1,0 +1,242 @@
+/**
+ * Parse worker for `replay --jobs 2+`: reads a file, splits lines and takes envelopes apart
+ * (RecordAssembler) on its own core, and hands the records to the main thread in batches
+ * (record-batch.ts), which decodes them and runs the reactor model. A file is read whole and in
+ * order by one worker, so every stateful step (envelope detection, continuation folding, partial
+ * time contexts) sees exactly what the sequential path sees. At most MAX_IN_FLIGHT batches wait
+ * for the main thread: the reader stops until one is acknowledged (bounded memory).
+ */
+import { parentPort } from 'node:worker_threads';
+import { DecoderRegistry } from '../decode/registry.js';
+import { RecordAssembler, type RecordSink } from '../parse/record-assembler.js';
+import type { LogRecord } from '../parse/record.js';
+import { readInputLines } from '../source/inputs.js';
+import {
+  F_DIGITS,
+  F_KIND,
+  F_LINE,
+  F_LINES,
+  F_MSG_END,
+  F_NSEC,
+  F_OFFSET,
+  F_SEC,
+  F_SPANS,
+  F_TARGET,
+  F_THREAD,
+  LEVEL_INDEX,
+  ROW_MALFORMED,
+  ROW_OVERSIZE,
+  ROW_RECORD,
+  ROW_WIDTH,
+  type MainMessage,
+  type WorkerMessage,
+} from './record-batch.js';
+
+const ROWS_PER_BATCH = 16384;
+/** A batch is sent early once its messages hold this many chars (long multi-line records). */
+const TEXT_CHARS = 1 << 19;
+/** Pooled text buffers: TEXT_CHARS in UTF-8 fits (3 bytes per char at most) but for one long record. */
+const TEXT_BYTES = 3 << 19;
+const MAX_IN_FLIGHT = 4;
+const MAX_STRINGS = 50_000;
+
+const port = parentPort;
+if (port === null) throw new Error('parse-worker runs as a worker thread');
+
+class BatchWriter implements RecordSink {
+  private rows = new Float64Array(ROWS_PER_BATCH * ROW_WIDTH);
+  private text = '';
+  private count = 0;
+  private textEnd = 0;
+  private readonly ids = new Map<string, number>();
+  private newStrings: string[] = [];
+  private resetNext = false;
+  private readonly registry = new DecoderRegistry();
+  private readonly targetDecoded = new Map<string, boolean>();
+  private lastTarget: string | null = null;
+  private lastTargetDecoded = false;
+  /** Row buffers the main thread gave back (transferred with its acknowledgements). */
+  readonly freeRows: ArrayBuffer[] = [];
+  readonly freeText: ArrayBuffer[] = [];
+  private lastString = '';
+  private lastId = -1;
+  progress = 0;
+  inFlight = 0;
+  private release: (() => void) | null = null;
+
+  record(rec: LogRecord): void {
+    // Messages travel as one text per batch that the main thread decodes once and slices. A record whose target
+    // no decoder reads goes without: only decoders read messages (Ingest), and 40 % of a
+    // relay's lines are such noise — unless it has a span context, which the span-context
+    // decoder reads for any target (a libp2p connection's lines; Compact puts its fields in the message).
+    if (rec.spans.length !== 0 || this.decoded(rec.target)) {
+      this.text += rec.message;
+      this.textEnd += rec.message.length;
+    }
+    const r = this.rows;
+    const b = this.count * ROW_WIDTH;
+    r[b + F_KIND] = ROW_RECORD;
+    r[b + F_SEC] = rec.sec;
+    r[b + F_NSEC] = rec.nsec;
+    r[b + F_DIGITS] = rec.digits | (rec.hasTime ? 16 : 0) | (LEVEL_INDEX[rec.level] << 5);
+    r[b + F_TARGET] = this.id(rec.target);
+    r[b + F_THREAD] = this.id(rec.thread);
+    r[b + F_SPANS] = this.id(rec.spans);
+    r[b + F_LINE] = rec.line;
+    r[b + F_OFFSET] = rec.offset;
+    r[b + F_LINES] = rec.lines;
+    r[b + F_MSG_END] = this.textEnd;
+    if (++this.count === ROWS_PER_BATCH || this.textEnd >= TEXT_CHARS) this.send();
+  }
+
+  malformed(line: number, offset: number, reason: string, lines: number): void {
+    this.other(ROW_MALFORMED, line, offset, this.id(reason), lines);
+  }
+
+  oversize(line: number, offset: number, bytes: number): void {
+    this.other(ROW_OVERSIZE, line, offset, bytes, 1);
+  }
+
+  private other(kind: number, line: number, offset: number, value: number, lines: number): void {
+    const r = this.rows;
+    const b = this.count * ROW_WIDTH;
+    r[b + F_KIND] = kind;
+    r[b + F_TARGET] = value;
+    r[b + F_LINE] = line;
+    r[b + F_OFFSET] = offset;
+    r[b + F_LINES] = lines;
+    r[b + F_MSG_END] = this.textEnd;
+    if (++this.count === ROWS_PER_BATCH) this.send();
+  }
+
+  /** Whether a decoder reads this target (the same registry lookup Ingest makes). */
+  private decoded(target: string): boolean {
+    if (target === this.lastTarget) return this.lastTargetDecoded;
+    let known = this.targetDecoded.get(target);
+    if (known === undefined) {
+      known = this.registry.forTarget(target) !== undefined;
+      if (this.targetDecoded.size >= MAX_STRINGS) this.targetDecoded.clear();
+      this.targetDecoded.set(target, known);
+    }
+    this.lastTarget = target;
+    this.lastTargetDecoded = known;
+    return known;
+  }
+
+  private id(s: string): number {
+    // Most records repeat the previous record's thread and spans (often ''): skip the hash.
+    if (s === this.lastString) return this.lastId;
+    let id = this.ids.get(s);
+    if (id === undefined) {
+      id = this.ids.size;
+      // Copy: `s` may be a slice of a whole chunk's string, which the map would keep alive.
+      const own = s.length < 256 ? (' ' + s).slice(1) : s;
+      this.ids.set(own, id);
+      this.newStrings.push(own);
+    }
+    this.lastString = s;
+    this.lastId = id;
+    return id;
+  }
+
+  send(): void {
+    if (this.count === 0 && this.newStrings.length === 0) return;
+    const rows = this.rows.buffer;
+    // The text goes as bytes in a transferred buffer: V8's structured clone of a string was the
+    // worker's largest cost (~2 ms per batch). Pure ASCII (the usual case) is copied as latin1;
+    // otherwise UTF-8, which round-trips any decoded line exactly.
+    // Buffers come back with the acknowledgements and are reused: fresh ones per batch piled up
+    // as external memory until a full GC (+90 MB RSS on 1M lines).
+    const utf8Length = Buffer.byteLength(this.text, 'utf8');
+    const encoding = utf8Length === this.text.length ? 'latin1' : 'utf8';
+    const text =
+      (utf8Length <= TEXT_BYTES ? this.freeText.pop() : undefined) ?? new ArrayBuffer(Math.max(TEXT_BYTES, utf8Length));
+    const textLength = Buffer.from(text).write(this.text, 0, encoding);
+    const msg: WorkerMessage = {
+      type: 'batch',
+      rows,
+      rowCount: this.count,
+      text,
+      textLength,
+      textEncoding: encoding,
+      strings: this.newStrings,
+      resetStrings: this.resetNext,
+      progress: this.progress,
+    };
+    port!.postMessage(msg, [rows, text]);
+    this.inFlight++;
+    const reuse = this.freeRows.pop();
+    this.rows = reuse !== undefined ? new Float64Array(reuse) : new Float64Array(ROWS_PER_BATCH * ROW_WIDTH);
+    this.count = 0;
+    this.text = '';
+    this.textEnd = 0;
+    this.newStrings = [];
+    this.resetNext = false;
+    // A log with unbounded distinct strings (span fields with ids) must not grow the tables
+    // forever: both sides start over at a batch boundary.
+    if (this.ids.size > MAX_STRINGS) {
+      this.ids.clear();
+      this.lastString = '';
+      this.lastId = -1;
+      this.resetNext = true;
+    }
+  }
+
+  /** Resolves when fewer than MAX_IN_FLIGHT batches wait for the main thread. */
+  room(): Promise<void> | null {
+    if (this.inFlight < MAX_IN_FLIGHT) return null;
+    return new Promise((resolve) => (this.release = resolve));
+  }
+
+  acked(rows: ArrayBuffer | undefined, text: ArrayBuffer | undefined): void {
+    if (rows !== undefined && rows.byteLength === ROWS_PER_BATCH * ROW_WIDTH * 8) this.freeRows.push(rows);
+    if (text !== undefined && text.byteLength === TEXT_BYTES) this.freeText.push(text);
+    this.inFlight--;
+    if (this.release !== null && this.inFlight < MAX_IN_FLIGHT) {
+      const r = this.release;
+      this.release = null;
+      r();
+    }
+  }
+}
+
+let writer: BatchWriter | null = null;
+
+async function parseFile(job: Extract<MainMessage, { type: 'file' }>): Promise<void> {
+  const w = new BatchWriter();
+  writer = w;
+  const assembler = new RecordAssembler(w, new Date(job.baseDateMs));
+  const read = await readInputLines(
+    { arg: job.path, path: job.path, regular: true, size: null, mtime: new Date(job.baseDateMs) },
+    assembler,
+    {
+      maxLineBytes: job.maxLineBytes,
+      onProgress: (b) => (w.progress = b),
+      // Batches go when full (each postMessage costs ~0.5 ms of this thread); the reader waits
+      // here while MAX_IN_FLIGHT of them are still with the main thread.
+      pace: () => w.room(),
+    },
+  );
+  assembler.flush();
+  w.send();
+  const done: WorkerMessage = {
+    type: 'done',
+    envelope: assembler.envelope?.id ?? null,
+    bytes: read.bytes,
+    lines: read.lines,
+    gzip: read.gzip,
+    error: read.error,
+  };
+  port!.postMessage(done);
+}
+
+port.on('message', (m: MainMessage) => {
+  if (m.type === 'ack') writer?.acked(m.rows, m.text);
+  else if (m.type === 'exit') port.close();
+  else
+    parseFile(m).catch((err: unknown) => {
+      const e = err as NodeJS.ErrnoException;
+      const failed: WorkerMessage = { type: 'failed', code: e.code ?? null, message: e.message ?? String(err) };
+      port.postMessage(failed);
+    });
+});

@@ -1,0 +1,91 @@
+/**
+ * The compact form in which a parse worker hands records to the main thread: one Float64Array
+ * of fixed-width rows (numbers only) and the batch's messages one after the other as bytes, both
+ * transferred (not copied) with postMessage (the receiver decodes the text once, then slices); repeated strings (targets, threads, spans, reasons) go by
+ * number, each new one sent once in the batch that first uses it.
+ */
+import type { Level, LogRecord } from '../parse/record.js';
+
+/** Row kinds. */
+export const ROW_RECORD = 1;
+export const ROW_MALFORMED = 2;
+export const ROW_OVERSIZE = 3;
+
+/** Row layout (Float64 slots): exact for integers up to 2^53 (byte offsets of any real file). */
+export const F_KIND = 0;
+export const F_SEC = 1;
+export const F_NSEC = 2;
+export const F_DIGITS = 3; // record: digits | hasTime << 4 | level << 5
+export const F_TARGET = 4; // record: target string id; malformed: reason string id; oversize: bytes
+export const F_THREAD = 5;
+export const F_SPANS = 6;
+export const F_LINE = 7;
+export const F_OFFSET = 8;
+export const F_LINES = 9;
+export const F_MSG_END = 10; // end of the message in the batch's text (start = previous row's end)
+export const ROW_WIDTH = 11;
+
+export const LEVELS: readonly Level[] = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'];
+export const LEVEL_INDEX: Readonly<Record<Level, number>> = { TRACE: 0, DEBUG: 1, INFO: 2, WARN: 3, ERROR: 4 };
+
+/** Worker → main. */
+export type WorkerMessage =
+  | {
+      type: 'batch';
+      rows: ArrayBuffer;
+      rowCount: number;
+      /** The records' messages, one after the other, encoded (F_MSG_END: char offsets in the decoded text). */
+      text: ArrayBuffer;
+      textLength: number;
+      textEncoding: 'latin1' | 'utf8';
+      /** Strings first used in this batch; their ids continue the table. */
+      strings: string[];
+      /** The string table starts over with this batch (before its `strings`). */
+      resetStrings: boolean;
+      /** Input bytes read so far. */
+      progress: number;
+    }
+  | {
+      type: 'done';
+      envelope: string | null;
+      bytes: number;
+      lines: number;
+      gzip: boolean;
+      error: string | null;
+    }
+  | { type: 'failed'; code: string | null; message: string };
+
+/** Main → worker. */
+export type MainMessage =
+  | {
+      type: 'file';
+      path: string;
+      baseDateMs: number;
+      maxLineBytes: number;
+    }
+  /** The main thread finished a batch: the worker may have one more in flight. */
+  | { type: 'ack'; rows?: ArrayBuffer; text?: ArrayBuffer }
+  | { type: 'exit' };
+
+/** Reads rows back into one reused LogRecord (the model never keeps records, see record.ts). */
+export function fillRecord(
+  rec: LogRecord,
+  rows: Float64Array,
+  base: number,
+  strings: readonly string[],
+  message: string,
+): void {
+  const packed = rows[base + F_DIGITS];
+  rec.sec = rows[base + F_SEC];
+  rec.nsec = rows[base + F_NSEC];
+  rec.digits = packed & 15;
+  rec.hasTime = (packed & 16) !== 0;
+  rec.level = LEVELS[packed >> 5];
+  rec.target = strings[rows[base + F_TARGET]];
+  rec.thread = strings[rows[base + F_THREAD]];
+  rec.spans = strings[rows[base + F_SPANS]];
+  rec.message = message;
+  rec.line = rows[base + F_LINE];
+  rec.offset = rows[base + F_OFFSET];
+  rec.lines = rows[base + F_LINES];
+}

@@ -28,8 +28,10 @@ import { planReload } from './config-reload.js';
 import { HELP } from './cli-help.js';
 import { Daemon, installLastResort } from './daemon.js';
 import type { LogSpec } from './source/tailer.js';
-import { formatTraceSummary, registerTraceCounters, traceSummary, type TurnTraceSink } from './export/traces.js';
-import { exportersFor, traceOptions } from './export/exporters.js';
+import type { TurnTraceSink } from './export/traces.js';
+import { formatTraceSummary, traceSummary } from './export/report-traces.js';
+import { registerTraceCounters } from './export/trace-metrics.js';
+import { exportersFor, loadTraceExporter, traceOptions } from './export/exporters.js';
 import { PollscopeMetrics } from './export/metrics.js';
 import { sourcesReadOnce, startMetricsServer } from './export/metrics-server.js';
 import { loadWebConfig } from './export/web-config.js';
@@ -146,7 +148,9 @@ async function replayCommand(args: string[]): Promise<number> {
     positionals,
   );
   const metrics = cfg.metricsOut !== null ? new PollscopeMetrics() : null;
-  const exporters = exportersFor(cfg.relay, { report: true, metrics, traces: traceOptions(cfg.traces) });
+  const traceOpts = traceOptions(cfg.traces);
+  if (traceOpts !== null) await loadTraceExporter();
+  const exporters = exportersFor(cfg.relay, { report: true, metrics, traces: traceOpts });
   const timeline = cfg.html !== null ? new TimelineSink() : null;
   const traces = exporters.traces;
   if (metrics && traces) registerTraceCounters(metrics.registry, () => [traces]);
@@ -268,6 +272,7 @@ async function runCommand(args: string[]): Promise<number> {
   const traceSinks: TurnTraceSink[] = [];
   const metrics = new PollscopeMetrics({ live: true });
   const traces = traceOptions(cfg.traces);
+  if (traces !== null) await loadTraceExporter();
   if (traces !== null) registerTraceCounters(metrics.registry, () => traceSinks);
   let done: (code: number) => void = () => {};
   const finished = new Promise<number>((resolve) => {

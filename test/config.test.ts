@@ -19,7 +19,7 @@ import {
   type Settings,
 } from '../src/config.js';
 import { planReload } from '../src/config-reload.js';
-import { exportersFor, traceOptions } from '../src/export/exporters.js';
+import { exportersFor, loadTraceExporter, traceOptions } from '../src/export/exporters.js';
 import { PollscopeMetrics } from '../src/export/metrics.js';
 import { ReportCollector } from '../src/export/report.js';
 import { TRACE_DEFAULTS, TurnTraceSink } from '../src/export/traces.js';
@@ -280,6 +280,7 @@ describe('exportersFor', () => {
     expect(plain.sinks).toEqual([plain.report, plain.metrics]);
     expect(plain.traces).toBeNull();
 
+    await loadTraceExporter(); // the trace exporter is imported only when traces are on
     const traced = exportersFor('r2', { metrics, traces: { endpoint: 'http://127.0.0.1:9/' } });
     expect(traced.report).toBeNull();
     expect(traced.traces).toBeInstanceOf(TurnTraceSink);

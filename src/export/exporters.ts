@@ -8,7 +8,18 @@ import type { RelayPipeline } from '../pipeline.js';
 import type { ObservationSink } from '../reactor/observations.js';
 import type { PollscopeMetrics, RelayMetrics } from './metrics.js';
 import { ReportCollector } from './report.js';
-import { TurnTraceSink, type TraceOptions } from './traces.js';
+import type { TurnTraceSink, TraceOptions } from './traces.js';
+
+/**
+ * The trace exporter is loaded only when traces are on: the OpenTelemetry SDK and its OTLP
+ * exporter take ~0.4 s to import, more than a small replay takes to run.
+ */
+let TraceSink: typeof TurnTraceSink | null = null;
+
+/** Loads the trace exporter; `exportersFor` with traces needs it loaded. */
+export async function loadTraceExporter(): Promise<void> {
+  TraceSink ??= (await import('./traces.js')).TurnTraceSink;
+}
 
 export interface ExporterOptions {
   /** Collect the replay report. */
@@ -34,7 +45,9 @@ export function exportersFor(relay: string, options: ExporterOptions): RelayExpo
   const metrics = options.metrics?.forRelay(relay, options.pipeline ? { pipeline: options.pipeline } : {}) ?? null;
   // With traces on, metrics sit behind the trace keep decision: the trace sink forwards each
   // turn's observations to them once the turn is decided, with exemplars of the kept traces.
-  const traces = options.traces ? new TurnTraceSink(relay, options.traces, metrics) : null;
+  if (options.traces && TraceSink === null)
+    throw new Error('exportersFor: traces on, but loadTraceExporter() was not awaited');
+  const traces = options.traces && TraceSink ? new TraceSink(relay, options.traces, metrics) : null;
   const exported = traces ?? metrics;
   return { report, metrics, traces, sinks: [...(report ? [report] : []), ...(exported ? [exported] : [])] };
 }
@@ -42,11 +55,10 @@ export function exportersFor(relay: string, options: ExporterOptions): RelayExpo
 /** The trace exporter's options from the configuration; null when traces are off. */
 export function traceOptions(t: TracesConfig): TraceOptions | null {
   if (t.endpoint === null) return null;
-  // The OTLP-over-TLS files (traces.ca_file, traces.headers_file) for the transport, which reads
-  // them as TraceOptions' caFile/headersFile. A spread: this branch's TraceOptions predates them.
-  const files = { caFile: t.caFile ?? undefined, headersFile: t.headersFile ?? undefined };
   return {
-    ...files,
+    // The OTLP-over-TLS files (traces.ca_file, traces.headers_file), read by the transport.
+    caFile: t.caFile ?? undefined,
+    headersFile: t.headersFile ?? undefined,
     // From OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT the OTLP exporter reads the endpoint itself, with
     // the variables' own rules (the TRACES one is used as is); from a flag or the file we pass it.
     endpoint: t.endpointFrom === 'env' ? undefined : t.endpoint,

@@ -1,8 +1,8 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- Prometheus API answers and the parsed fleet config: their shape is what this test checks. */
 /**
  * The fleet, simulated on loopback: 20 relays (the bundled sample written as the demo writer does,
- * one relay pausing 16 s inside a swarm poll) followed by 5 real `pollscope run` daemons of 4
- * relays each, every daemon serving /metrics over TLS with basic auth; one real Prometheus (Debian
+ * one relay pausing inside a swarm poll until the test has seen the alert) followed by 5 real
+ * `pollscope run` daemons of 4 relays each, every daemon serving /metrics over TLS with basic auth; one real Prometheus (Debian
  * 2.42) with deploy/fleet/prometheus/prometheus.yml (only paths, intervals and the Alertmanager
  * changed) finds the daemons through file_sd and scrapes them, with the 8 alert rules. Checked:
  * every target up, all 20 relays in storage, all 8 rules healthy and the relay rules evaluating one
@@ -25,6 +25,8 @@ import { ROOT, freePort } from '../helpers.js';
 import { RULE_FILES, dashboardPanels, readJson, readYaml, substituteGrafanaVariables } from '../deploy/support.js';
 import { makeCerts, promQuery, start, stop, until, type Started } from './support.js';
 
+/** Deadline of each wait on the fleet (daemons, Prometheus, the alert): reached only when something is wrong. */
+const WAIT_MS = 90_000;
 const RELAYS = 20;
 const DAEMONS = 5;
 const STALLED = 'relay-07';
@@ -57,7 +59,9 @@ describe('fleet simulation: one Prometheus, 20 relays over TLS + basic auth, the
         JSON.stringify({
           sample: path.join(ROOT, 'samples/relay-stall.log'),
           outs: relayNames.map((r) => f(`${r}.log`)),
-          stall: { out: f(`${STALLED}.log`), afterMs: 6000, forMs: 16_000 },
+          // Silent until the test has seen the alert (SIGUSR2): a fixed pause of 16 s left the alert
+          // (stall > 10 s) a 6 s window, which a loaded machine could miss.
+          stall: { out: f(`${STALLED}.log`), afterMs: 6000, resumeOn: 'SIGUSR2' },
         }),
       ],
       tmp,
@@ -91,8 +95,10 @@ describe('fleet simulation: one Prometheus, 20 relays over TLS + basic auth, the
         children,
       );
       daemons.push(daemon);
-      const url = await until(`daemon ${d}'s metrics endpoint`, () =>
-        Promise.resolve(/metrics on (https:\/\/127\.0\.0\.1:\d+)\/metrics/.exec(daemon.stderr())?.[1]),
+      const url = await until(
+        `daemon ${d}'s metrics endpoint`,
+        () => Promise.resolve(/metrics on (https:\/\/127\.0\.0\.1:\d+)\/metrics/.exec(daemon.stderr())?.[1]),
+        WAIT_MS,
       );
       targets.push(new URL(url).host);
     }
@@ -133,9 +139,9 @@ describe('fleet simulation: one Prometheus, 20 relays over TLS + basic auth, the
         const r = await promQuery(promUrl, 'count(count by (relay) (relay_log_last_line_timestamp_seconds))');
         return r.length === 1 && Number(r[0].value[1]) === RELAYS ? true : undefined;
       },
-      30_000,
+      WAIT_MS,
     );
-  }, 60_000);
+  }, 3 * WAIT_MS);
 
   afterAll(async () => {
     for (const c of children) await stop(c);
@@ -153,52 +159,63 @@ describe('fleet simulation: one Prometheus, 20 relays over TLS + basic auth, the
     for (const t of targets) expect(t.scrapeUrl).toMatch(/^https:\/\/127\.0\.0\.1:\d+\/metrics$/);
   });
 
-  it('a stall in one relay fires RelayPollStallActive for that relay only; all 8 rules healthy, per relay', async () => {
-    await until(
-      'RelayPollStallActive firing',
-      async () => {
-        const firing = await promQuery(promUrl, 'ALERTS{alertstate="firing"}');
-        return firing.length > 0 ? firing : undefined;
-      },
-      40_000,
-    );
-    const firing = await promQuery(promUrl, 'ALERTS{alertstate="firing"}');
-    expect(firing.map((s) => [s.metric.alertname, s.metric.relay])).toEqual([['RelayPollStallActive', STALLED]]);
-    expect(writer.stdout()).toContain(`stalled ${f(`${STALLED}.log`)}`);
-    // The other 19 relays have no stall going on and none counted.
-    const active = await values('max by (relay) (relay_poll_stall_active_seconds)');
-    expect(Object.keys(active).length).toBe(RELAYS);
-    for (const [labels, v] of Object.entries(active)) {
-      if (JSON.parse(labels).relay === STALLED) expect(v).toBeGreaterThan(10);
-      else expect(v).toBe(0);
-    }
+  it(
+    'a stall in one relay fires RelayPollStallActive for that relay only; all 8 rules healthy, per relay',
+    async () => {
+      await until(
+        'RelayPollStallActive firing',
+        async () => {
+          const firing = await promQuery(promUrl, 'ALERTS{alertstate="firing"}');
+          return firing.length > 0 ? firing : undefined;
+        },
+        WAIT_MS,
+      );
+      const firing = await promQuery(promUrl, 'ALERTS{alertstate="firing"}');
+      expect(firing.map((s) => [s.metric.alertname, s.metric.relay])).toEqual([['RelayPollStallActive', STALLED]]);
+      expect(writer.stdout()).toContain(`stalled ${f(`${STALLED}.log`)}`);
+      // The other 19 relays have no stall going on and none counted.
+      const active = await values('max by (relay) (relay_poll_stall_active_seconds)');
+      expect(Object.keys(active).length).toBe(RELAYS);
+      for (const [labels, v] of Object.entries(active)) {
+        if (JSON.parse(labels).relay === STALLED) expect(v).toBeGreaterThan(10);
+        else expect(v).toBe(0);
+      }
 
-    const rules = (await api('/api/v1/rules')).data.groups.flatMap((g: any) => g.rules);
-    expect(rules.length).toBe(8);
-    for (const rule of rules) {
-      expect(rule.health, `${rule.name}: ${rule.lastError}`).toBe('ok');
-      expect(Date.parse(rule.lastEvaluation)).toBeGreaterThan(Date.now() - 30_000);
-    }
-    // Each rule's expression with its thresholds turned into `bool` comparisons: the series it
-    // evaluates, firing or not. The relay rules give one per relay, the pollscope rules one per
-    // daemon (the span rules none: these daemons export no traces).
-    const perRelay: Record<string, number> = {};
-    for (const rule of rules) {
-      const all = String(rule.query).replace(/(>=|<=|==|!=|>|<)\s*(?!bool\b)(-?[\d.]+)/g, '$1 bool $2');
-      const series = await promQuery(promUrl, all);
-      perRelay[rule.name] = new Set(series.map((s) => s.metric.relay ?? s.metric.instance)).size;
-    }
-    expect(perRelay).toEqual({
-      RelayPollStallActive: RELAYS,
-      RelayRepeatedStalls: RELAYS,
-      RelaySwarmPollSlow: RELAYS,
-      RelayWakeToPollDelayHigh: RELAYS,
-      RelayLogNotAdvancing: RELAYS,
-      PollscopeDown: DAEMONS,
-      PollscopeSpansDropped: 0,
-      PollscopeExportErrors: 0,
-    });
-  });
+      const rules = (await api('/api/v1/rules')).data.groups.flatMap((g: any) => g.rules);
+      expect(rules.length).toBe(8);
+      for (const rule of rules) {
+        expect(rule.health, `${rule.name}: ${rule.lastError}`).toBe('ok');
+        expect(Date.parse(rule.lastEvaluation)).toBeGreaterThan(Date.now() - 30_000);
+      }
+      // Seen: the relay goes on (its lines after the pause are stamped after it).
+      process.kill(writer.child.pid!, 'SIGUSR2');
+      await until(
+        'the stalled relay to resume',
+        () => Promise.resolve(writer.stdout().includes(`resumed ${f(`${STALLED}.log`)}`) ? true : undefined),
+        WAIT_MS,
+      );
+      // Each rule's expression with its thresholds turned into `bool` comparisons: the series it
+      // evaluates, firing or not. The relay rules give one per relay, the pollscope rules one per
+      // daemon (the span rules none: these daemons export no traces).
+      const perRelay: Record<string, number> = {};
+      for (const rule of rules) {
+        const all = String(rule.query).replace(/(>=|<=|==|!=|>|<)\s*(?!bool\b)(-?[\d.]+)/g, '$1 bool $2');
+        const series = await promQuery(promUrl, all);
+        perRelay[rule.name] = new Set(series.map((s) => s.metric.relay ?? s.metric.instance)).size;
+      }
+      expect(perRelay).toEqual({
+        RelayPollStallActive: RELAYS,
+        RelayRepeatedStalls: RELAYS,
+        RelaySwarmPollSlow: RELAYS,
+        RelayWakeToPollDelayHigh: RELAYS,
+        RelayLogNotAdvancing: RELAYS,
+        PollscopeDown: DAEMONS,
+        PollscopeSpansDropped: 0,
+        PollscopeExportErrors: 0,
+      });
+    },
+    3 * WAIT_MS,
+  );
 
   it('every query of both dashboards succeeds with all relays selected (All, and the 20 names)', async () => {
     const multi = `(${relayNames.join('|')})`;

@@ -4,6 +4,8 @@
 // after the first. One relay can be made to stall: once `stall.afterMs` have passed, its writer
 // stops right after the next swarm poll start (`poll_next:+`) for `stall.forMs`, then goes on with
 // timestamps that carry the pause, as a relay whose swarm poll blocked would log.
+// `stall.resumeOn: "SIGUSR2"` in place of forMs: the pause lasts until that signal (a test resumes
+// the relay once it has seen what it waits for: no fixed window that a loaded machine can miss).
 // Usage: node fleet-writer.mjs '{"sample":…,"outs":[…],"stall":{"out":…,"afterMs":…,"forMs":…}}'
 // Prints `stalled <file>` when the pause begins and `resumed <file>` when it ends. Stops on SIGTERM.
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
@@ -16,10 +18,16 @@ const wallUs = () => Math.floor((performance.timeOrigin + performance.now()) * 1
 const t0 = wallUs();
 const relays = o.outs.map((out, i) => {
   writeFileSync(out, '');
-  return { out, i: 0, loopStartUs: t0 + i * 40_000, stalls: o.stall && o.stall.out === out, pausedUntilUs: 0 };
+  const stalls = o.stall && o.stall.out === out;
+  return { out, i: 0, loopStartUs: t0 + i * 40_000, stalls, pausedAtUs: 0, pausedUntilUs: 0 };
 });
 let stopping = false;
 process.on('SIGTERM', () => (stopping = true));
+if (o.stall?.resumeOn) {
+  process.on(o.stall.resumeOn, () => {
+    for (const r of relays) if (r.pausedUntilUs === Infinity) r.pausedUntilUs = 1; // the next tick resumes it
+  });
+}
 
 function tick() {
   const now = wallUs();
@@ -27,6 +35,7 @@ function tick() {
     if (r.pausedUntilUs > now) continue;
     if (r.pausedUntilUs !== 0) {
       r.pausedUntilUs = 0;
+      r.loopStartUs += now - r.pausedAtUs; // the lines after the pause are stamped after it
       process.stdout.write(`resumed ${r.out}\n`);
     }
     const batch = [];
@@ -40,9 +49,8 @@ function tick() {
       }
       if (r.stalls && pollStart && now - t0 >= o.stall.afterMs * 1000) {
         r.stalls = false;
-        const pauseUs = o.stall.forMs * 1000;
-        r.pausedUntilUs = now + pauseUs;
-        r.loopStartUs += pauseUs; // the lines after the pause are stamped after it
+        r.pausedAtUs = now;
+        r.pausedUntilUs = o.stall.resumeOn ? Infinity : now + o.stall.forMs * 1000;
         process.stdout.write(`stalled ${r.out}\n`);
         break;
       }

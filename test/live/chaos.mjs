@@ -8,9 +8,17 @@
 // Every line starts with the same 47 bytes (a fixed timestamp), so a fingerprint shorter than
 // that tells no two files apart. Deleting or truncating a file whose lines were never read loses
 // them by nature, as does killing the daemon while it still drains a deleted file; so a delete
-// waits until the daemon holds the file open, a truncation until every line written so far is in
-// the audit file, and a kill after a delete until the deleted file's lines are (waits on
-// conditions, with generous deadlines; copytruncate's window is not exercised: docs/live.md).
+// waits until the daemon holds the file open, a truncation until every line written so far is
+// committed, and a kill after a delete until the deleted file's lines are (waits on conditions,
+// with generous deadlines; copytruncate's window is not exercised: docs/live.md).
+//
+// "Committed" means in the audit file below the checkpoint's auditBytes. The daemon appends the
+// records to the audit file first and then saves the checkpoint (write, fsync, rename); records
+// beyond auditBytes are not committed yet: a kill -9 before the rename makes the next start cut
+// them off and read their lines again from the checkpoint's positions — which a deleted or
+// truncated file no longer has. On a loaded machine the fsync keeps that window open for tens of
+// milliseconds, so counting uncommitted records as processed let a kill -9 lose the last line of
+// a deleted file (seed 7, seq 10216: audited, killed before its checkpoint, cut at restart).
 import { spawn } from 'node:child_process';
 import {
   closeSync,
@@ -20,6 +28,7 @@ import {
   ftruncateSync,
   openSync,
   readdirSync,
+  readFileSync,
   readSync,
   renameSync,
   statSync,
@@ -42,6 +51,9 @@ export function prng(seed) {
 
 const PREFIX = '[2026-11-30T06:00:00.000000Z INFO  relay_v2] s'; // 47 bytes, the same on every line
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+/** Deadlines of the waits below: reached only when something is wrong (or the machine is very loaded). */
+const PRECONDITION_MS = 30_000;
+const DRAIN_MS = 60_000;
 
 async function waitFor(cond, timeoutMs, what) {
   const t0 = Date.now();
@@ -60,20 +72,37 @@ async function precondition(cond, timeoutMs, what, missed) {
   }
 }
 
-/** The audit file read incrementally: how often each seq was processed (re-read when cut at a restart). */
-class AuditReader {
-  constructor(file) {
+/**
+ * The audit file's committed part (below the checkpoint's auditBytes) read incrementally: how
+ * often each seq was processed. The checkpoint is read first: the audit bytes it counts were
+ * written before it, and a restart cuts the audit file back to exactly them, never below, so the
+ * committed part only grows (it is re-read from the start should it ever shrink).
+ */
+export class AuditReader {
+  constructor(file, checkpoint) {
     this.file = file;
+    this.checkpoint = checkpoint;
     this.offset = 0;
     this.rest = '';
     this.counts = new Map();
     this.contiguous = 0; // every seq < contiguous seen at least once
   }
+  /** The checkpoint's auditBytes (0 before the first save; a save replaces the file atomically). */
+  committedBytes() {
+    let text;
+    try {
+      text = readFileSync(this.checkpoint, 'utf8');
+    } catch {
+      return 0;
+    }
+    return JSON.parse(text).auditBytes ?? 0;
+  }
   refresh() {
+    const committed = this.committedBytes();
     if (!existsSync(this.file)) return;
     const fd = openSync(this.file, 'r');
     try {
-      const size = fstatSync(fd).size;
+      const size = Math.min(fstatSync(fd).size, committed);
       if (size < this.offset) {
         this.offset = 0;
         this.rest = '';
@@ -96,7 +125,7 @@ class AuditReader {
       closeSync(fd);
     }
   }
-  /** Whether every seq below `n` was processed. */
+  /** Whether every seq below `n` was processed and committed. */
   covers(n) {
     this.refresh();
     return this.contiguous >= n;
@@ -162,11 +191,12 @@ export async function runChaos({ seed, durationMs, dir, cli, children = new Set(
   mkdirSync(state);
   const file = path.join(logs, 'relay.log');
   const audit = path.join(state, 'audit.txt');
+  const checkpoint = path.join(state, 'cp.json');
   const args = [
     '--log',
     file,
     '--checkpoint',
-    path.join(state, 'cp.json'),
+    checkpoint,
     '--audit-records',
     audit,
     '--checkpoint-interval',
@@ -176,12 +206,12 @@ export async function runChaos({ seed, durationMs, dir, cli, children = new Set(
     '--metrics-listen',
     'off',
   ];
-  const reader = new AuditReader(audit);
+  const reader = new AuditReader(audit, checkpoint);
   const actions = { bursts: 0, renames: 0, doubleRenames: 0, recreates: 0, truncations: 0, kills: 0 };
   let seq = 0;
   let gen = 0;
   let fd = openSync(file, 'a');
-  /** Lines below this seq were in a deleted file: a kill must wait until they are processed. */
+  /** Lines below this seq were in a deleted file: a kill must wait until they are committed. */
   let deletedBelow = 0;
   let daemon = startDaemon(cli, args, dir, children);
   await daemon.following;
@@ -219,7 +249,7 @@ export async function runChaos({ seed, durationMs, dir, cli, children = new Set(
       // Delete + recreate with the daemon up: once it holds the file, it drains it through its fd.
       await precondition(
         () => holdsOpen(daemon.child.pid, file),
-        15_000,
+        PRECONDITION_MS,
         'the daemon to open the file before a delete',
         missed,
       );
@@ -229,12 +259,17 @@ export async function runChaos({ seed, durationMs, dir, cli, children = new Set(
       deletedBelow = seq;
       fd = openSync(file, 'a');
     } else if (r < 0.22 && downUntil === 0) {
-      // `> file`: what was not read yet would be gone; truncate once every line so far is processed.
-      await precondition(() => reader.covers(seq), 15_000, 'every line before a truncation', missed);
+      // `> file`: what was not read yet would be gone; truncate once every line so far is committed.
+      await precondition(() => reader.covers(seq), PRECONDITION_MS, 'every line before a truncation', missed);
       actions.truncations++;
       ftruncateSync(fd, 0);
     } else if (r < 0.26 && downUntil === 0) {
-      await precondition(() => reader.covers(deletedBelow), 15_000, "a deleted file's lines before a kill -9", missed);
+      await precondition(
+        () => reader.covers(deletedBelow),
+        PRECONDITION_MS,
+        "a deleted file's lines before a kill -9",
+        missed,
+      );
       actions.kills++;
       daemon.child.kill('SIGKILL');
       await daemon.exited;
@@ -254,7 +289,7 @@ export async function runChaos({ seed, durationMs, dir, cli, children = new Set(
   const lines = seq;
   let drained = true;
   try {
-    await waitFor(() => reader.covers(lines), 30_000, 'every line to be processed');
+    await waitFor(() => reader.covers(lines), DRAIN_MS, 'every line to be processed');
   } catch {
     drained = false;
   }

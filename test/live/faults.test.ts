@@ -24,11 +24,16 @@ import {
 } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { CheckpointStore, defaultCheckpointPath } from '../../src/source/checkpoint.js';
 import { CLI, requireBuild, tempDir, waitUntil } from './support.js';
 
 beforeAll(requireBuild);
+
+/** Deadline of every wait below (a stderr line, a file, a metric): reached only when something is wrong. */
+const WAIT_MS = 60_000;
+// A test waits on several such things (vitest's default 30 s would cut a wait short on a loaded machine).
+vi.setConfig({ testTimeout: 4 * WAIT_MS });
 
 interface Proc {
   child: ChildProcess;
@@ -71,7 +76,7 @@ function run(args: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv; nodeA
     for (const w of [...waiters]) w();
   });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const waitFor = (re: RegExp, timeoutMs = 10_000): Promise<string> =>
+  const waitFor = (re: RegExp, timeoutMs = WAIT_MS): Promise<string> =>
     new Promise((resolve, reject) => {
       const check = (): boolean => {
         const m = err.split('\n').find((l) => re.test(l));
@@ -105,6 +110,16 @@ const metric = (body: string, name: string): number => {
   const m = new RegExp(`^${name.replace(/[{}"]/g, (c) => `\\${c}`)} (\\S+)$`, 'm').exec(body);
   return m ? Number(m[1]) : Number.NaN;
 };
+
+/** Scrapes `url`/metrics until `done(body)` (deadline WAIT_MS); returns the last body either way (the caller's expect says what was missing). */
+async function metricsUntil(url: string, done: (body: string) => boolean): Promise<string> {
+  const deadline = Date.now() + WAIT_MS;
+  for (;;) {
+    const body = (await get(`${url}/metrics`)).body;
+    if (done(body) || Date.now() > deadline) return body;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
 
 describe('pollscope run: a checkpoint that cannot be used stops the start with one line (exit 2)', () => {
   it.each([
@@ -181,7 +196,7 @@ describe('pollscope run: one daemon per checkpoint', () => {
     );
     await waitUntil(
       () => existsSync(audit) && readFileSync(audit, 'utf8').includes('seq=1'),
-      5000,
+      WAIT_MS,
       'lines 0-1 audited',
     );
     first.child.kill('SIGKILL');
@@ -190,7 +205,7 @@ describe('pollscope run: one daemon per checkpoint', () => {
     appendFileSync(log, line(2));
     const again = run(args, { cwd: d });
     await again.waitFor(/run: following/);
-    await waitUntil(() => readFileSync(audit, 'utf8').includes('seq=2'), 5000, 'line 2 after the restart');
+    await waitUntil(() => readFileSync(audit, 'utf8').includes('seq=2'), WAIT_MS, 'line 2 after the restart');
     expect(await stop(again)).toBe(0);
     expect(existsSync(`${cp}.lock`)).toBe(false); // released at stop
     const seqs = readFileSync(audit, 'utf8')
@@ -210,7 +225,7 @@ describe('checkpoint lock', () => {
     try {
       const first = statSync(store.lockDir).mtimeMs;
       // The refresh (every 15 s) sets a new mtime only when the lock is still ours; otherwise it reports it lost.
-      await waitUntil(() => lost.length > 0 || statSync(store.lockDir).mtimeMs !== first, 25_000, 'the lock refresh');
+      await waitUntil(() => lost.length > 0 || statSync(store.lockDir).mtimeMs !== first, WAIT_MS, 'the lock refresh');
       expect(lost).toEqual([]);
       expect(store.locked).toBe(true);
       expect(JSON.parse(readFileSync(path.join(store.lockDir, 'owner'), 'utf8'))).toMatchObject({ pid: process.pid });
@@ -273,7 +288,7 @@ describe('pollscope run: checkpoint saves failing mid-run', () => {
         { cwd: d, uid: asNobody ? 65534 : undefined },
       );
       const url = /metrics on (http:\/\/\S+)\/metrics/.exec(await p.waitFor(/metrics on http/))![1];
-      await waitUntil(() => existsSync(cp) && readFileSync(cp, 'utf8').includes('"offset"'), 5000, 'first save');
+      await waitUntil(() => existsSync(cp) && readFileSync(cp, 'utf8').includes('"offset"'), WAIT_MS, 'first save');
       const readyBefore = await get(`${url}/readyz`);
       expect(readyBefore.status).toBe(200);
 
@@ -285,11 +300,7 @@ describe('pollscope run: checkpoint saves failing mid-run', () => {
           '(lines keep flowing; /readyz fails until a save succeeds)',
       );
       // Retried every interval (counted each time), logged once.
-      let m = '';
-      for (let i = 0; i < 100 && !(metric(m, 'pollscope_checkpoint_errors_total') >= 3); i++) {
-        m = (await get(`${url}/metrics`)).body;
-        await new Promise((r) => setTimeout(r, 100));
-      }
+      let m = await metricsUntil(url, (b) => metric(b, 'pollscope_checkpoint_errors_total') >= 3);
       expect(metric(m, 'pollscope_checkpoint_errors_total')).toBeGreaterThanOrEqual(3);
       const ready = await get(`${url}/readyz`);
       expect(ready.status).toBe(503);
@@ -300,16 +311,13 @@ describe('pollscope run: checkpoint saves failing mid-run', () => {
       );
       // Lines keep flowing while the checkpoint cannot be saved.
       appendFileSync(log, line(2) + line(3));
-      for (let i = 0; i < 100; i++) {
-        m = (await get(`${url}/metrics`)).body;
-        if (
-          metric(m, 'pollscope_lines_total{relay="r",outcome="ignored"}') +
-            metric(m, 'pollscope_lines_total{relay="r",outcome="decoded"}') >=
-          4
-        )
-          break;
-        await new Promise((r) => setTimeout(r, 100));
-      }
+      m = await metricsUntil(
+        url,
+        (b) =>
+          metric(b, 'pollscope_lines_total{relay="r",outcome="ignored"}') +
+            metric(b, 'pollscope_lines_total{relay="r",outcome="decoded"}') >=
+          4,
+      );
       expect(metric(m, 'pollscope_lines_total{relay="r",outcome="ignored"}')).toBe(4);
       expect(
         p
@@ -384,39 +392,37 @@ describe('pollscope run: the process-level last resort', () => {
     const d = dir();
     const log = path.join(d, 'r.log');
     writeFileSync(log, line(0));
-    // A dependency's timer that throws, loaded into the real CLI process before it starts.
+    // A dependency's timer that throws, loaded into the real CLI process before it starts. It
+    // fires once the test creates `trigger` (after the daemon is up): a fixed 300 ms could come
+    // before a slow start had installed its last-resort handlers, and the process would die.
     const preload = path.join(d, 'faulty-timer.mjs');
+    const trigger = path.join(d, 'fire');
     writeFileSync(
       preload,
-      "setTimeout(() => { throw new Error('boom from a timer'); }, 300);\n" +
-        "setTimeout(() => { void Promise.reject(new Error('rejected')); }, 400);\n",
+      "import { existsSync } from 'node:fs';\n" +
+        `const t = setInterval(() => { if (!existsSync(${JSON.stringify(trigger)})) return; clearInterval(t);\n` +
+        "  setTimeout(() => { void Promise.reject(new Error('rejected')); }, 100);\n" +
+        "  throw new Error('boom from a timer'); }, 50);\n" +
+        't.unref();\n',
     );
     const p = run(
       ['--log', log, '--from', 'start', '--checkpoint', path.join(d, 'cp.json'), '--metrics-listen', '127.0.0.1:0'],
       { cwd: d, nodeArgs: ['--import', preload] },
     );
     const url = /metrics on (http:\/\/\S+)\/metrics/.exec(await p.waitFor(/metrics on http/))![1];
+    writeFileSync(trigger, '');
     const logged = await p.waitFor(/uncaught error/);
     expect(logged).toMatch(
       /^pollscope: uncaught error \(counted in pollscope_pipeline_errors_total\{relay=""\}; further ones within a minute are only counted\); still running: Error: boom from a timer$/,
     );
-    let m = '';
-    for (let i = 0; i < 100; i++) {
-      m = (await get(`${url}/metrics`)).body;
-      if (metric(m, 'pollscope_pipeline_errors_total{relay=""}') >= 2) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    let m = await metricsUntil(url, (b) => metric(b, 'pollscope_pipeline_errors_total{relay=""}') >= 2);
     expect(metric(m, 'pollscope_pipeline_errors_total{relay=""}')).toBe(2);
     expect(p.stderr().match(/still running/g)).toHaveLength(1);
     const ready = await get(`${url}/readyz`);
     expect(ready.status).toBe(503);
     expect(ready.body).toMatch(/uncaught internal error within the last minute/);
     appendFileSync(log, line(1));
-    for (let i = 0; i < 100; i++) {
-      m = (await get(`${url}/metrics`)).body;
-      if (metric(m, 'pollscope_lines_total{relay="r",outcome="ignored"}') >= 2) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    m = await metricsUntil(url, (b) => metric(b, 'pollscope_lines_total{relay="r",outcome="ignored"}') >= 2);
     expect(metric(m, 'pollscope_lines_total{relay="r",outcome="ignored"}')).toBe(2);
     expect(await stop(p)).toBe(0);
   });

@@ -74,7 +74,8 @@ export async function runDaemon(
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.on('exit', (code, signal) => resolve({ code, signal })),
   );
-  const waitForLine = (re: RegExp, timeoutMs = 20_000) => {
+  // Generous: reached only when something is wrong (a loaded machine starts node slowly).
+  const waitForLine = (re: RegExp, timeoutMs = 60_000) => {
     const seen = lines.find((l) => re.test(l.text));
     if (seen) return Promise.resolve(seen);
     return new Promise<{ at: number; text: string }>((resolve, reject) => {

@@ -24,11 +24,20 @@ export interface TestPage {
   errors: string[];
 }
 
+/**
+ * Deadline of every wait on the browser (launch, navigation, the page becoming ready, waitForFunction):
+ * reached only when something is wrong; a loaded machine (a CPU hog beside the suite) makes Chromium
+ * slow to start and to load a big page, and puppeteer's default 30 s is not generous there.
+ */
+export const BROWSER_WAIT_MS = 90_000;
+
 export async function launchBrowser(): Promise<TestBrowser> {
   const profile = mkdtempSync(path.join(os.tmpdir(), 'pollscope-chromium-'));
   const browser = await puppeteer.launch({
     executablePath: CHROMIUM,
     headless: true,
+    timeout: BROWSER_WAIT_MS,
+    protocolTimeout: 2 * BROWSER_WAIT_MS,
     args: [
       '--headless',
       '--no-sandbox',
@@ -45,6 +54,8 @@ export async function launchBrowser(): Promise<TestBrowser> {
     browser,
     async open(url) {
       const page = await browser.newPage();
+      page.setDefaultTimeout(BROWSER_WAIT_MS);
+      page.setDefaultNavigationTimeout(BROWSER_WAIT_MS);
       await page.setViewport({ width: 1400, height: 820 });
       const errors: string[] = [];
       page.on('console', (m) => {
@@ -53,7 +64,7 @@ export async function launchBrowser(): Promise<TestBrowser> {
       page.on('pageerror', (e) => errors.push(`pageerror: ${(e as Error).message}`));
       page.on('requestfailed', (r) => errors.push(`request failed: ${r.url()}`));
       await page.goto(url);
-      await page.waitForFunction('window.__timeline && window.__timeline.ready === true', { timeout: 20_000 });
+      await page.waitForFunction('window.__timeline && window.__timeline.ready === true');
       return { page, errors };
     },
     async close() {
@@ -101,6 +112,16 @@ export interface View {
   spanNs: number;
   start: string;
   end: string;
+}
+
+/**
+ * Resolves once the page has drawn its next animation frame. The page draws on
+ * requestAnimationFrame (a click, a key or the wheel only schedule a frame), and what a frame
+ * decided (each lane's mode: bars or density) is known only after it; callbacks run in the order
+ * they were requested, so ours runs after the frame the page scheduled before.
+ */
+export async function nextFrame(p: Page): Promise<void> {
+  await p.evaluate('new Promise((resolve) => requestAnimationFrame(() => resolve(true)))');
 }
 
 export const view = (p: Page): Promise<View> => p.evaluate('window.__timeline.view()') as Promise<View>;

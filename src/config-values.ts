@@ -4,21 +4,14 @@
  * unknown keys and flags. src/config.ts decides which key has which kind.
  */
 import { accessSync, constants } from 'node:fs';
+// First: evaluated before the imports below, whose modules throw it (see config-error.ts).
+import { ConfigError } from './config-error.js';
 import { parseListen } from './export/metrics-server.js';
 import { describeFsError } from './source/fs-errors.js';
 import type { LogSpec } from './source/tailer.js';
 import { parseDuration } from './time.js';
 
-/** A configuration problem the user must fix: the CLI prints the message and exits 2. */
-export class ConfigError extends Error {
-  /** Set when a command-line flag is at fault: the CLI adds a pointer to `--help`. */
-  constructor(
-    message: string,
-    readonly usage = false,
-  ) {
-    super(message);
-  }
-}
+export { ConfigError };
 
 export type Kind =
   | 'logs'

@@ -129,7 +129,6 @@ export class ReactorModel implements ReactorEventSink {
   /** Most recent poller whose wait woke: the fork's `wait: list[i]` lines carry no fd. */
   private lastWoken: PollerState | null = null;
 
-  private file = '';
   /** Latest log time seen (lines may go back in time by µs across threads: never sort). Kept as numbers: set per line. */
   private hasNow = false;
   private nowSec = 0;
@@ -137,6 +136,8 @@ export class ReactorModel implements ReactorEventSink {
   private nowDigits = 0;
   /** Log time between the previous line and the current one (null before the second timed line). */
   private gapBeforeNs: number | null = null;
+  /** Position of the previous record (a silence is placed at the line before it). */
+  private prevFile = '';
   private prevLine = 0;
   private prevOffset = 0;
   private silentCandidate: { start: LogTime; end: LogTime; pos: SourcePos } | null = null;
@@ -178,11 +179,6 @@ export class ReactorModel implements ReactorEventSink {
     );
   }
 
-  /** Name of the file the next records come from (for positions in observations). */
-  setFile(file: string): void {
-    this.file = file;
-  }
-
   /**
    * Called for every record, decoded or not, before its events: advances log time and finds
    * silences (a gap between two lines while the reactor was neither waiting nor polling).
@@ -217,7 +213,7 @@ export class ReactorModel implements ReactorEventSink {
       this.silentCandidate = {
         start: this.nowTime(),
         end: logTime(rec.sec, rec.nsec, rec.digits),
-        pos: { file: this.file, line: this.prevLine, offset: this.prevOffset },
+        pos: { file: this.prevFile, line: this.prevLine, offset: this.prevOffset },
       };
     } else if (
       !this.reactorSeen &&
@@ -228,7 +224,7 @@ export class ReactorModel implements ReactorEventSink {
       this.quietCandidate = {
         start: this.nowTime(),
         end: logTime(rec.sec, rec.nsec, rec.digits),
-        pos: { file: this.file, line: this.prevLine, offset: this.prevOffset },
+        pos: { file: this.prevFile, line: this.prevLine, offset: this.prevOffset },
       };
     }
     this.setNow(rec);
@@ -272,6 +268,7 @@ export class ReactorModel implements ReactorEventSink {
       }
     }
     if (this.pending !== null && --this.pending.linesLeft <= 0) this.resolvePending();
+    this.prevFile = rec.file;
     this.prevLine = rec.line;
     this.prevOffset = rec.offset;
   }
@@ -306,13 +303,13 @@ export class ReactorModel implements ReactorEventSink {
     return {
       state: 'running',
       since: this.nowTime(),
-      pos: { file: this.file, line: this.prevLine, offset: this.prevOffset },
+      pos: { file: this.prevFile, line: this.prevLine, offset: this.prevOffset },
     };
   }
 
   event(ev: ReactorEvent, rec: LogRecord): void {
     const t = rec.hasTime ? logTime(rec.sec, rec.nsec, rec.digits) : this.nowTime();
-    const pos: SourcePos = { file: this.file, line: rec.line, offset: rec.offset };
+    const pos: SourcePos = { file: rec.file, line: rec.line, offset: rec.offset };
     const thread = 'tid' in ev && ev.tid ? ev.tid : rec.thread;
     switch (ev.kind) {
       case 'wait_start': {

@@ -153,23 +153,28 @@ export class Tailer {
     }
   }
 
-  /** Quiet-time flushes: the held record (so a wake line reaches the model now) and, if enabled, a partial line. */
+  /**
+   * Quiet-time flushes: the held record (so a wake line reaches the model now) and, if enabled, a
+   * partial line. What they hand over was read at the file's last data: the host hears it so.
+   */
   housekeep(now: number): void {
     for (const f of this.open.values()) {
       const quiet = now - f.lastDataAt;
+      let handedOver = false;
       if (
         this.opts.flushPartialAfterMs !== null &&
         quiet >= this.opts.flushPartialAfterMs &&
-        f.splitter.pendingBytes > 0
+        f.splitter.pendingBytes > 0 &&
+        f.splitter.flushPartial()
       ) {
-        this.host.beforeChunk(f.relay, f.file);
-        if (f.splitter.flushPartial()) this.counters.partialFlushes++;
+        this.counters.partialFlushes++;
+        handedOver = true;
       }
       if (quiet >= this.opts.flushRecordAfterMs && f.lines.held !== null) {
-        this.host.beforeChunk(f.relay, f.file);
         f.lines.flush();
-        this.host.afterChunk(f.relay, f.lastDataAt);
+        handedOver = true;
       }
+      if (handedOver) this.host.afterChunk(f.relay, f.lastDataAt, f.lines.takeFirstLogSec());
     }
   }
 
@@ -200,10 +205,7 @@ export class Tailer {
     if (this.timer) clearInterval(this.timer);
     if (this.activeTimer) clearTimeout(this.activeTimer);
     this.timer = null;
-    for (const f of this.open.values()) {
-      this.host.beforeChunk(f.relay, f.file);
-      f.lines.flush();
-    }
+    for (const f of this.open.values()) f.lines.flush();
     const positions = this.positions();
     for (const f of [...this.open.values()]) {
       this.known.restore(f.key, f.position());
@@ -414,8 +416,8 @@ export class Tailer {
     };
     const copy = findCopyOf(fp.file, was, this.isOpen, this.scratch);
     if (copy === null) return;
-    this.host.beforeChunk(f.relay, f.file);
     f.lines.flush();
+    this.host.afterChunk(f.relay, f.lastDataAt, f.lines.takeFirstLogSec());
     const g = this.adopt(fp, { ...copy, offset: was.offset, lineNo: was.lineNo, resumed: true }, now);
     this.host.notice(`${fp.file}: ${copy.file} is its copy (copytruncate); reading it from offset ${was.offset} first`);
     g.readAvailable(now, this.chunk, this.scratch, this.host, this.counters);
@@ -423,7 +425,6 @@ export class Tailer {
 
   /** atEnd: the file is done (drained); a last line without '\n' is still a line then. */
   private close(f: OpenFile, atEnd: boolean): void {
-    this.host.beforeChunk(f.relay, f.file);
     if (atEnd) f.splitter.end();
     f.lines.flush();
     this.open.delete(f.key);

@@ -25,10 +25,6 @@ export class AsyncIoDecoder implements Decoder {
   /** A fork react count line was seen since the last `ReactorLock::react:+`. */
   private reactCounted = false;
 
-  reset(): void {
-    this.reactCounted = false;
-  }
-
   decode(rec: LogRecord, sink: ReactorEventSink): boolean {
     const m = rec.message;
     const c0 = m.charCodeAt(0);

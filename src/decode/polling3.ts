@@ -95,11 +95,6 @@ export class Polling3Decoder implements Decoder {
   /** poller fds whose current wait a `new events` already ended (its FmtSpan close then adds nothing). */
   private readonly endedByEvents = new Set<number>();
 
-  reset(): void {
-    this.sawNew = false;
-    this.endedByEvents.clear();
-  }
-
   decode(rec: LogRecord, sink: ReactorEventSink): boolean {
     const m = rec.message;
     const c0 = m.charCodeAt(0);

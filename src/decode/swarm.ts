@@ -42,12 +42,6 @@ export class SwarmDecoder implements Decoder {
   /** Threads whose cycle an `exit` ended since their last `close`. */
   private readonly exitEnded = new Set<string>();
 
-  reset(): void {
-    this.sawNew = false;
-    this.sawClose = false;
-    this.exitEnded.clear();
-  }
-
   decode(rec: LogRecord, sink: ReactorEventSink): boolean {
     const m = rec.message;
     switch (m.charCodeAt(0)) {

@@ -20,7 +20,7 @@ export interface RecordSink {
 const DETECT_LINES = 50;
 /** A record stops growing past this (a runaway multi-line message must not hold the whole file). */
 const MAX_RECORD_CHARS = 64 * 1024;
-// eslint-disable-next-line no-control-regex -- ANSI colour sequences start with ESC (0x1b)
+// eslint-disable-next-line no-control-regex -- ANSI colour sequences begin with ESC
 const ANSI = /\x1b\[[0-9;]*m/g;
 
 export class RecordAssembler implements LineSink {

@@ -34,7 +34,7 @@ import { TimelineSink } from './export/timeline.js';
 export interface DaemonHooks {
   /** Exporters' sinks for a relay, created when the relay's first source opens. */
   sinksFor?(relay: string, pipeline: RelayPipeline): ObservationSink[];
-  /** Operational messages and the interim stall lines (default: stderr). */
+  /** Operational messages and the live stall lines (default: stderr). */
   notice?(line: string): void;
   /** Input for `stdin` sources (default process.stdin). */
   stdin?: Readable;

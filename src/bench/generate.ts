@@ -824,9 +824,6 @@ class Generator {
   private evDbg(key: number | string, readable: boolean, writable = false): string {
     return `Event { key: ${key}, readable: ${readable}, writable: ${writable} }`;
   }
-  private evDisp(keyHex: string, readable: boolean, writable = false): string {
-    return `Event { r: ${readable} w: ${writable} key: ${keyHex} } `;
-  }
   private keyStr(key: number): string {
     return key < 0 ? MAX_KEY : String(key);
   }
@@ -1043,7 +1040,7 @@ class Generator {
     const res = p.reason === 'timeout' && this.fam === 'tr' ? 0 : evs.length;
     const ioWakers = p.reason === 'io' ? evs.length : 0;
     const timerWakers = p.reason === 'timeout' ? 1 : 0;
-    let ended = false;
+    let ended: boolean;
     switch (this.fam) {
       case 'up':
         ended = this.emit(S_EP_WAIT, io, `new events: epoll_fd=${e}, res=${res}`);

@@ -3,7 +3,7 @@
  * to the relay's line reader. chokidar events are only a hint to look now; the ground truth is a
  * periodic stat of every followed path (inotify can overflow, network file systems send nothing).
  *
- * A followed path (a `--log` path, or each file a glob matched) is a slot. A slot has at most
+ * A followed path (a `--log` path, or each file a glob matched: a FollowedPath) has at most
  * one current file (the one at its path) plus files that left the path (renamed by rotation, or
  * deleted) and are read to their end before they are closed ("draining"): the relay may still
  * write a few lines to the old file before it reopens. Reads are synchronous: a chunk is read and

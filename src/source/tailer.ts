@@ -21,7 +21,7 @@ import {
   findUnreadGenerations,
   identityOf,
   idKey,
-  KnownFiles,
+  ReadPositions,
   lastLineStart,
   type UnreadGeneration,
 } from './rotation.js';
@@ -88,7 +88,7 @@ export class Tailer {
   private specs: LogSpec[] = [];
   /** Files open anywhere, by dev:ino: one file is read by one reader only. */
   private readonly open = new Map<string, OpenFile>();
-  private readonly known: KnownFiles;
+  private readonly readPositions: ReadPositions;
   private readonly chunk: Buffer;
   private readonly scratch = Buffer.allocUnsafe(FINGERPRINT_BYTES);
   private readonly isOpen = (key: string): boolean => this.open.has(key);
@@ -107,7 +107,7 @@ export class Tailer {
     private readonly savedAtMs = Number.NaN,
   ) {
     this.chunk = Buffer.allocUnsafe(Math.max(1 << 20, Math.min(opts.maxLineBytes + 1, 1 << 24)));
-    this.known = new KnownFiles(saved);
+    this.readPositions = new ReadPositions(saved);
   }
 
   /** Sets the followed paths/globs (startup and SIGHUP): new ones start, dropped ones are closed at their position. */
@@ -181,7 +181,7 @@ export class Tailer {
   /** Every open file's position plus the remembered closed ones: the checkpoint. */
   positions(): FilePosition[] {
     const out: FilePosition[] = [];
-    for (const p of this.known.values()) if (!this.open.has(idKey(p.dev, p.ino))) out.push(p);
+    for (const p of this.readPositions.values()) if (!this.open.has(idKey(p.dev, p.ino))) out.push(p);
     for (const f of this.open.values()) out.push(f.position());
     return out;
   }
@@ -208,7 +208,7 @@ export class Tailer {
     for (const f of this.open.values()) f.lines.flush();
     const positions = this.positions();
     for (const f of [...this.open.values()]) {
-      this.known.restore(f.key, f.position());
+      this.readPositions.restore(f.key, f.position());
       closeSync(f.fd);
       this.open.delete(f.key);
     }
@@ -320,13 +320,13 @@ export class Tailer {
     let offset = 0;
     let lineNo = 0;
     const id = identityOf(fd, fst, this.scratch);
-    const known = this.known.take(key, fd, fst.size, this.scratch);
-    if (known === 'reused') {
+    const before = this.readPositions.take(key, fd, fst.size, this.scratch);
+    if (before === 'reused') {
       this.counters.replaced++; // a new file on a freed inode number: from 0
-    } else if (known !== null) {
-      offset = Math.min(known.offset, fst.size);
-      lineNo = known.lineNo;
-    } else if (fp.existedAtStart && this.opts.from === 'end' && !this.known.hasRelay(fp.relay)) {
+    } else if (before !== null) {
+      offset = Math.min(before.offset, fst.size);
+      lineNo = before.lineNo;
+    } else if (fp.existedAtStart && this.opts.from === 'end' && !this.readPositions.hasRelay(fp.relay)) {
       offset = lastLineStart(fd, fst.size, this.chunk);
     }
     fp.existedAtStart = false;
@@ -358,7 +358,7 @@ export class Tailer {
   private resumeRotatedAway(savedAtMs: number): void {
     const now = Date.now();
     for (const fp of this.paths.values()) {
-      const hadCheckpoint = [...this.known.values()].some((p) => p.path === fp.file || p.relay === fp.relay);
+      const hadCheckpoint = [...this.readPositions.values()].some((p) => p.path === fp.file || p.relay === fp.relay);
       if (!hadCheckpoint) continue;
       // The margin covers files the last polls before the stop had not opened yet.
       for (const f of this.adoptUnread(fp, savedAtMs - UNSEEN_MARGIN_MS, now)) {
@@ -370,8 +370,14 @@ export class Tailer {
 
   /** Opens the path's unread rotated generations (rotation.ts decides which) as draining files. */
   private adoptUnread(fp: FollowedPath, sinceMs: number, now: number): OpenFile[] {
-    const found = findUnreadGenerations(fp.file, sinceMs, this.isOpen, this.known, fp.relay, this.scratch, (m) =>
-      this.host.notice(m),
+    const found = findUnreadGenerations(
+      fp.file,
+      sinceMs,
+      this.isOpen,
+      this.readPositions,
+      fp.relay,
+      this.scratch,
+      (m) => this.host.notice(m),
     );
     return found.map((g) => this.adopt(fp, g, now));
   }
@@ -429,7 +435,7 @@ export class Tailer {
     f.lines.flush();
     this.open.delete(f.key);
     closeSync(f.fd);
-    this.known.remember(f.key, f.position(), this.isOpen, this.open.size);
+    this.readPositions.remember(f.key, f.position(), this.isOpen, this.open.size);
   }
 
   private report(fp: FollowedPath, message: string): void {

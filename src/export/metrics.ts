@@ -131,7 +131,6 @@ export class PollscopeMetrics {
     this.registry.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
     const registers = [this.registry];
     const relays = this.relays;
-    // eslint-disable-next-line @typescript-eslint/no-this-alias -- prom-client calls collect() with the metric as `this`
     const metrics = this;
 
     this.waitDuration = new Histogram({

@@ -1,8 +1,7 @@
 /**
- * The error of a setting the user must fix. A module of its own, importing nothing: the modules
- * that throw it (checkpoint, web config, traces) are also imported by config-values.ts, and a
- * class defined there was not initialised yet when one of them was the entry point (an import
- * cycle through export/metrics-server.ts).
+ * The error type of every configuration problem, in a module of its own that imports nothing:
+ * the config model, the checkpoint store, the web config and the OTLP transport all throw it, and
+ * the config model imports some of them, so it must not sit in any of their import cycles.
  */
 
 /** A configuration problem the user must fix: the CLI prints the message and exits 2. */

@@ -4,12 +4,11 @@
  * unknown keys and flags. src/config.ts decides which key has which kind.
  */
 import { accessSync, constants } from 'node:fs';
-// First: evaluated before the imports below, whose modules throw it (see config-error.ts).
-import { ConfigError } from './config-error.js';
 import { parseListen } from './export/metrics-server.js';
 import { describeFsError } from './source/fs-errors.js';
 import type { LogSpec } from './source/tailer.js';
 import { parseDuration } from './time.js';
+import { ConfigError } from './config-error.js';
 
 export { ConfigError };
 

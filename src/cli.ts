@@ -166,7 +166,7 @@ async function replayCommand(args: string[]): Promise<number> {
       report: exporters.report!,
       sinks: timeline ? [...exporters.sinks, timeline] : exporters.sinks,
       relay: cfg.relay,
-      onPipeline: (pipeline) => exporters.metrics?.attach({ pipeline }),
+      onPipeline: (pipeline) => exporters.metrics?.attach(pipeline),
       // Replay reads faster than any collector takes spans: wait for the exporter rather than drop.
       pace: traces ? () => traces.backpressure() : undefined,
       onProgress: bar
@@ -191,10 +191,7 @@ async function replayCommand(args: string[]): Promise<number> {
     metrics.attachSource({ bytesRead: report.run.bytes, rotations: 0, truncations: 0 });
     try {
       // Stamped with the log time of the last line read: the values are the log's at that time.
-      await writeFile(
-        cfg.metricsOut,
-        await metrics.renderStamped(exporters.metrics.readouts.pipeline?.lastRecordSec ?? NaN),
-      );
+      await writeFile(cfg.metricsOut, await metrics.renderStamped(exporters.metrics.pipeline?.lastRecordSec ?? NaN));
     } catch (err) {
       throw new InputError(`--metrics-out ${cfg.metricsOut}: ${(err as Error).message}`);
     }

@@ -34,7 +34,7 @@ import { TimelineSink } from './export/timeline.js';
 export interface DaemonHooks {
   /** Exporters' sinks for a relay, created when the relay's first source opens. */
   sinksFor?(relay: string, pipeline: RelayPipeline): ObservationSink[];
-  /** Operational messages and the interim stall lines (default: stderr). */
+  /** Operational messages and the live stall lines (default: stderr). */
   notice?(line: string): void;
   /** Input for `stdin` sources (default process.stdin). */
   stdin?: Readable;
@@ -127,8 +127,7 @@ export class Daemon {
     this.tailer = new Tailer(
       {
         open: (relay, file, baseDate) => this.openFile(relay, file, baseDate),
-        beforeChunk: (relay, file) => this.beforeChunk(relay, file),
-        afterChunk: (relay, readAtMs) => this.afterChunk(relay, readAtMs),
+        afterChunk: (relay, readAtMs, firstLogSec) => this.afterChunk(relay, readAtMs, firstLogSec),
         notice: (m) => this.notice(`pollscope: ${m}`),
       },
       {
@@ -194,8 +193,7 @@ export class Daemon {
         cfg.maxLineBytes,
         { flushRecordAfterMs: cfg.flushRecordAfterMs, flushPartialAfterMs: cfg.flushPartialAfterMs },
         {
-          beforeChunk: () => this.beforeChunk(relay, STDIN_NAME),
-          afterChunk: (t) => this.afterChunk(relay, t),
+          afterChunk: (readAtMs, firstLogSec) => this.afterChunk(relay, readAtMs, firstLogSec),
           end: () => {
             if (this.cfg.logs.length === 0) this.guarded('', () => this.hooks.inputEnded?.());
           },
@@ -422,17 +420,11 @@ export class Daemon {
     });
   }
 
-  private beforeChunk(relay: string, file: string): void {
-    const { pipeline } = this.relayState(relay);
-    pipeline.model.setFile(file);
-    pipeline.ingest.file = file;
-    pipeline.firstRecordSec = Number.NaN;
-  }
-
-  private afterChunk(relay: string, readAtMs: number): void {
+  /** firstLogSec: the chunk's oldest line (its file's assembler says), NaN when it had no timed record. */
+  private afterChunk(relay: string, readAtMs: number, firstLogSec: number): void {
     const r = this.relayState(relay);
     // The chunk's oldest line: how late lines reach us (a buffered logger, our own lag).
-    r.watchdog.clock.sample(readAtMs, r.pipeline.firstRecordSec);
+    r.watchdog.clock.sample(readAtMs, firstLogSec);
     if (this.hooks.afterChunk) this.guarded(relay, () => this.hooks.afterChunk!(relay));
   }
 

@@ -5,7 +5,6 @@
 import type { Decoder } from './decode/events.js';
 import { DecoderRegistry } from './decode/registry.js';
 import type { LogRecord } from './parse/record.js';
-import type { RecordSink } from './parse/record-assembler.js';
 import type { ReactorModel } from './reactor/model.js';
 
 export interface TargetCount {
@@ -38,11 +37,11 @@ interface TargetEntry extends TargetCount {
   decoders: readonly Decoder[];
 }
 
-export class Ingest implements RecordSink {
+/** Takes a relay's records (RelayPipeline.openFile's sink); each record names its file. */
+export class Ingest {
   readonly lines: LineCounts = { decoded: 0, ignored: 0, malformed: 0, oversize: 0 };
   readonly problems: Problem[] = [];
   private readonly targets = new Map<string, TargetEntry>();
-  file = '';
   /** Decoder exceptions: a bug on our side, counted and the line treated as malformed. */
   decoderErrors = 0;
 
@@ -69,7 +68,7 @@ export class Ingest implements RecordSink {
     } catch (err) {
       this.decoderErrors++;
       this.lines.malformed += rec.lines;
-      this.problem(rec.line, rec.offset, `decoder error: ${(err as Error).message}`);
+      this.problem(rec.file, rec.line, rec.offset, `decoder error: ${(err as Error).message}`);
       reactor.afterRecord(rec);
       return;
     }
@@ -83,14 +82,15 @@ export class Ingest implements RecordSink {
     reactor.afterRecord(rec);
   }
 
-  malformed(line: number, offset: number, reason: string, lines: number): void {
+  /** Physical lines of `file` that are no record (RecordSink.malformed). */
+  malformed(file: string, line: number, offset: number, reason: string, lines: number): void {
     this.lines.malformed += lines;
-    this.problem(line, offset, reason);
+    this.problem(file, line, offset, reason);
   }
 
-  oversize(line: number, offset: number, bytes: number): void {
+  oversize(file: string, line: number, offset: number, bytes: number): void {
     this.lines.oversize++;
-    this.problem(line, offset, `line of ${bytes} bytes exceeds the line length limit: skipped`);
+    this.problem(file, line, offset, `line of ${bytes} bytes exceeds the line length limit: skipped`);
   }
 
   /** Lines by target, most first. */
@@ -101,12 +101,12 @@ export class Ingest implements RecordSink {
       .sort((a, b) => b[1].decoded + b[1].ignored - (a[1].decoded + a[1].ignored));
   }
 
-  private problem(line: number, offset: number, reason: string): void {
-    if (this.problems.length < MAX_PROBLEMS) this.problems.push({ file: this.file, line, offset, reason });
+  private problem(file: string, line: number, offset: number, reason: string): void {
+    if (this.problems.length < MAX_PROBLEMS) this.problems.push({ file, line, offset, reason });
   }
 
   private addTarget(target: string): TargetEntry {
-    let key = target;
+    let key: string;
     let decoders = this.registry.forTarget(target) ?? [];
     if (this.targets.size >= MAX_TARGETS && decoders.length === 0) {
       key = OTHER_TARGETS;

@@ -16,11 +16,6 @@ export class RelayPipeline {
   /** Log time of the last timed record, unix seconds (NaN before one). */
   lastRecordSec = Number.NaN;
   /**
-   * Log time of the first timed record since a reader set this to NaN: the live daemon resets it
-   * per chunk read, so the chunk's oldest line shows how late lines reach us (watchdog clock offset).
-   */
-  firstRecordSec = Number.NaN;
-  /**
    * The live daemon's guard: a record whose processing throws (a bug) is handed here and skipped,
    * so one bad record cannot stop the relay's pipeline or the process. Null (replay): it throws.
    */
@@ -37,38 +32,34 @@ export class RelayPipeline {
 
   /**
    * A line reader for one file of this relay (a new file, or the next one after rotation):
-   * push its lines into the returned assembler, call `flush()` at the file's end.
+   * push its lines into the returned assembler, call `flush()` at the file's end. Its records
+   * carry `path` (LogRecord.file), which the model's positions and Ingest's problems take.
    * baseDate: the date for layouts without one (default the file's mtime).
    */
   openFile(path: string, baseDate: Date, tracker?: (rec: LogRecord) => void): RecordAssembler {
-    return new RecordAssembler(this.fileSink(path, tracker), baseDate);
+    return new RecordAssembler(this.fileSink(path, tracker), baseDate, path);
   }
 
   /**
    * Where one file's records go (openFile's assembler feeds it; `replay --jobs 2` feeds it the
-   * records a parse worker assembled).
+   * records a parse worker assembled, each carrying its file like the assembler's).
    */
   fileSink(path: string, tracker?: (rec: LogRecord) => void): RecordSink {
-    this.model.setFile(path);
-    this.ingest.file = path;
     const ingest = this.ingest;
-    const self = this;
     const sink: RecordSink = {
-      record(rec) {
-        if (rec.hasTime) {
-          self.lastRecordSec = rec.sec + rec.nsec / 1e9;
-          if (Number.isNaN(self.firstRecordSec)) self.firstRecordSec = self.lastRecordSec;
-        }
+      record: (rec) => {
+        if (rec.hasTime) this.lastRecordSec = rec.sec + rec.nsec / 1e9;
         tracker?.(rec);
         try {
           ingest.record(rec);
         } catch (err) {
-          if (self.onRecordError === null) throw err;
-          self.onRecordError(err, rec);
+          if (this.onRecordError === null) throw err;
+          this.onRecordError(err, rec);
         }
       },
-      malformed: (line, offset, reason, lines) => ingest.malformed(line, offset, reason, lines),
-      oversize: (line, offset, bytes) => ingest.oversize(line, offset, bytes),
+      // Lines that are no record: this file's, as the assembler's records are.
+      malformed: (line, offset, reason, lines) => ingest.malformed(path, line, offset, reason, lines),
+      oversize: (line, offset, bytes) => ingest.oversize(path, line, offset, bytes),
     };
     return sink;
   }

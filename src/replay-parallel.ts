@@ -60,6 +60,7 @@ export class ParseWorker {
   ): Promise<ParsedFile> {
     const worker = this.worker;
     const rec = newRecord();
+    rec.file = path; // set once: every record rebuilt from this file's batches carries it
     this.strings = []; // each file's batches number their strings from 0
     return new Promise<ParsedFile>((resolve, reject) => {
       // Batches are handled one at a time, in order, even while a pace promise is pending.

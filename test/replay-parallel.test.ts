@@ -60,7 +60,7 @@ async function run(
     jobs,
     parallelMinBytes: 0,
     sinks: [obs.sink, relayMetrics],
-    onPipeline: (pipeline) => relayMetrics.attach({ pipeline }),
+    onPipeline: (pipeline) => relayMetrics.attach(pipeline),
   });
   metrics.attachSource({ bytesRead: report.run.bytes, rotations: 0, truncations: 0 });
   return { report, observations: obs.lines, metrics: await metrics.renderStamped(0) };

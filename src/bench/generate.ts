@@ -824,9 +824,6 @@ class Generator {
   private evDbg(key: number | string, readable: boolean, writable = false): string {
     return `Event { key: ${key}, readable: ${readable}, writable: ${writable} }`;
   }
-  private evDisp(keyHex: string, readable: boolean, writable = false): string {
-    return `Event { r: ${readable} w: ${writable} key: ${keyHex} } `;
-  }
   private keyStr(key: number): string {
     return key < 0 ? MAX_KEY : String(key);
   }

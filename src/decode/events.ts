@@ -114,6 +114,7 @@ export type ReactorEvent =
  */
 export type Libp2pSpan =
   'pool' | 'connection' | 'handler' | 'behaviour' | 'established' | 'incoming' | 'outgoing' | 'dial';
+/** Which FmtSpan lifecycle line (`new`, `enter`, `exit`, `close time.busy=… time.idle=…`) a span logged. */
 export type SpanPhase = 'new' | 'enter' | 'exit' | 'close';
 
 /**
@@ -126,8 +127,6 @@ export interface ConnectionRef {
   peer: string | null;
   remote: string | null;
 }
-
-export type ReactorEventKind = ReactorEvent['kind'];
 
 /** Receives decoded events; implemented by the reactor model. `rec` is the record the event came from. */
 export interface ReactorEventSink {

@@ -22,6 +22,13 @@ import type { ConnectionRef, Decoder, Libp2pSpan, ReactorEvent, ReactorEventSink
 import type { LogRecord } from '../parse/record.js';
 import { durationAt, fieldStart, innermostSpanStart, intAt, isWordMessage, scan, spanNameIs } from './fields.js';
 
+// Character codes the scanners below compare with. Module constants: V8 folds them like
+// literals (imported ones it does not: a load per comparison, ~30% slower in a switch).
+const C_C = 67,
+  C_c = 99,
+  C_e = 101,
+  C_n = 110;
+
 const ESTABLISHED = 'new_established_connection';
 /** Connection contexts remembered; past this the cache starts over (refs already handed out stay valid). */
 const MAX_CACHED_CONNECTIONS = 4096;
@@ -162,17 +169,17 @@ export class Libp2pDecoder implements Decoder {
   decode(rec: LogRecord, sink: ReactorEventSink): boolean {
     const m = rec.message;
     switch (m.charCodeAt(0)) {
-      case 110: // n
+      case C_n:
         if (isWordMessage(m, 'new')) return this.lifecycle('new', rec, sink);
         break;
-      case 101: // e
+      case C_e:
         if (isWordMessage(m, 'enter')) return this.lifecycle('enter', rec, sink);
         if (isWordMessage(m, 'exit')) return this.lifecycle('exit', rec, sink);
         break;
-      case 99: // c
+      case C_c:
         if (isWordMessage(m, 'close')) return this.lifecycle('close', rec, sink);
         break;
-      case 67: // C
+      case C_C:
         if (m.startsWith('Connection established')) return this.established(m, rec, sink);
         if (m.startsWith('Connection closed')) return this.closed(m, rec, sink);
         break;

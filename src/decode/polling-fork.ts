@@ -29,6 +29,22 @@ import {
   timeoutOrUnknown,
 } from './fields.js';
 
+// Character codes the scanners below compare with. Module constants: V8 folds them like
+// literals (imported ones it does not: a load per comparison, ~30% slower in a switch).
+const C_MINUS = 45,
+  C_PLUS = 43,
+  C_SPACE = 32,
+  C_a = 97,
+  C_b = 98,
+  C_c = 99,
+  C_d = 100,
+  C_l = 108,
+  C_m = 109,
+  C_n = 110,
+  C_r = 114,
+  C_t = 116,
+  C_w = 119;
+
 type Interest = Extract<ReactorEvent, { kind: 'interest' }>;
 
 export class PollingForkDecoder implements Decoder {
@@ -38,22 +54,22 @@ export class PollingForkDecoder implements Decoder {
   decode(rec: LogRecord, sink: ReactorEventSink): boolean {
     const m = rec.message;
     switch (m.charCodeAt(0)) {
-      case 119: // w
+      case C_w:
         if (m.startsWith('wait:')) return this.wait(m, rec, sink);
         return false;
-      case 99: // c
+      case C_c:
         if (m.startsWith('ctl:+')) return this.ctl(m, rec, sink);
         return m.startsWith('ctl:-');
-      case 97: // a
+      case C_a:
         if (m.startsWith('add:+')) return this.addModify(m, 5, 'add', rec, sink);
         return m.startsWith('add:-');
-      case 109: // m
+      case C_m:
         if (m.startsWith('modify:+')) return this.addModify(m, 8, 'modify', rec, sink);
         return m.startsWith('modify:-');
-      case 100: // d
+      case C_d:
         if (m.startsWith('delete:+')) return this.delete(m, rec, sink);
         return m.startsWith('delete:-') || m.startsWith('drop:+') || m.startsWith('drop:-');
-      case 110: // n
+      case C_n:
         if (m.startsWith('new:+')) return this.newEntry(m, rec, sink);
         if (m.startsWith('new:-')) return this.newExit(m, rec, sink);
         if (m.startsWith('notify:+')) {
@@ -64,8 +80,7 @@ export class PollingForkDecoder implements Decoder {
           return true;
         }
         return m.startsWith('notify:-');
-      case 116: {
-        // t
+      case C_t: {
         // d87e128 `tid={:?} wait: backtrace\n…` (prints `tid=ThreadId(7)`), 7ae5a95 `tid={} wait: backtrace\n…`
         if (!m.startsWith('tid=')) return false;
         const w = m.indexOf(' wait: backtrace');
@@ -78,7 +93,7 @@ export class PollingForkDecoder implements Decoder {
 
   private wait(m: string, rec: LogRecord, sink: ReactorEventSink): boolean {
     const c5 = m.charCodeAt(5);
-    if (c5 === 43 /* + */) {
+    if (c5 === C_PLUS) {
       // `wait:+ epoll_fd=E, timeout=T` (6e02a65..7ae5a95, v5..v6) / `wait:+ tid=N epoll_fd=…` (5a30406..v4)
       const tid = tidAt(m, skipSpaces(m, 6));
       const fd = intField(m, 'epoll_fd=', scan.end);
@@ -93,7 +108,7 @@ export class PollingForkDecoder implements Decoder {
       );
       return true;
     }
-    if (c5 === 45 /* - */) {
+    if (c5 === C_MINUS) {
       // `wait:- epoll_fd=E, res=R` (6e02a65..v2, v5..v6) / `wait:- tid=N epoll_fd=E, res=R` (v3..v4)
       const tid = tidAt(m, skipSpaces(m, 6));
       const fd = intField(m, 'epoll_fd=', scan.end);
@@ -108,12 +123,12 @@ export class PollingForkDecoder implements Decoder {
       );
       return true;
     }
-    if (c5 !== 32 /* space */) return false;
+    if (c5 !== C_SPACE) return false;
     // `wait: [tid=N ]…`; 2b9a283 writes `wait:  backtrace` with two spaces
     const tid = tidAt(m, skipSpaces(m, 6));
     const p = scan.end;
     switch (m.charCodeAt(p)) {
-      case 114: // r
+      case C_r:
         if (m.startsWith('running ', p)) {
           // The wake: `wait: [tid=N ]running epoll_fd=E, events.len=R[ res=R][ events.list:]`
           const fd = intField(m, 'epoll_fd=', p);
@@ -124,7 +139,7 @@ export class PollingForkDecoder implements Decoder {
         }
         if (m.startsWith('retf modify to clear notification ', p)) return this.retf(m, p, rec, sink);
         return m.startsWith('re-register ', p);
-      case 119: // w
+      case C_w:
         if (m.startsWith('waiting ', p)) {
           // Block start: `timeout_ms` -1 = block until an event (the timerfd carries the timeout) → null.
           const fd = intField(m, 'epoll_fd=', p);
@@ -138,12 +153,12 @@ export class PollingForkDecoder implements Decoder {
           return true;
         }
         return false;
-      case 108: // l
+      case C_l:
         if (m.startsWith('list[', p)) return this.listEntry(m, p, rec, sink);
         return false;
-      case 99: // c
+      case C_c:
         return m.startsWith('configure ', p) || m.startsWith('call modify to clear notification ', p);
-      case 98: // b
+      case C_b:
         return m.startsWith('backtrace', p);
       default:
         return false;

@@ -20,6 +20,16 @@ import {
   timeoutOrUnknown,
 } from './fields.js';
 
+// Character codes the scanners below compare with. Module constants: V8 folds them like
+// literals (imported ones it does not: a load per comparison, ~30% slower in a switch).
+const C_P = 80,
+  C_a = 97,
+  C_d = 100,
+  C_m = 109,
+  C_n = 110,
+  C_r = 114,
+  C_w = 119;
+
 /** The backend named by the poller field at `pos`, set by pollerFdAt. */
 let lastKind: PollerKind = 'epoll';
 
@@ -51,10 +61,10 @@ export class Polling2Decoder implements Decoder {
   decode(rec: LogRecord, sink: ReactorEventSink): boolean {
     const m = rec.message;
     switch (m.charCodeAt(0)) {
-      case 119: // w
+      case C_w:
         if (m.startsWith('wait: ')) return this.wait(m, rec, sink);
         return false;
-      case 110: // n
+      case C_n:
         if (m.startsWith('new events: ')) return this.newEvents(m, rec, sink);
         if (m.startsWith('new: ')) return this.newPoller(m, rec, sink);
         if (m.startsWith('notify: ')) {
@@ -64,22 +74,22 @@ export class Polling2Decoder implements Decoder {
           return true;
         }
         return false;
-      case 109: // m
+      case C_m:
         if (m.startsWith('modify: ')) return this.interest(m, 8, 'modify', rec, sink);
         return false;
-      case 97: // a
+      case C_a:
         if (m.startsWith('add: ')) return this.interest(m, 5, 'add', rec, sink);
         return false;
-      case 114: // r
+      case C_r:
         // epoll's delete() logs `remove:` (gotcha 14)
         if (m.startsWith('remove: ')) return this.remove(m, 8, rec, sink);
         return false;
-      case 100: // d
+      case C_d:
         // the poll backend's delete() logs `delete:`
         if (m.startsWith('delete: ')) return this.remove(m, 8, rec, sink);
         if (m.startsWith('drop: ')) return !Number.isNaN(pollerFdAt(m, 6));
         return false;
-      case 80: // P
+      case C_P:
         // target `polling`: API entries. `Poller::wait(_, T)` precedes `wait:` but is not a wait
         // start (`wait: skipping …` may follow with no sys wait); `Poller::notify()` is logged for
         // every call, including no-ops, so its notify has no fd.

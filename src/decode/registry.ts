@@ -2,19 +2,13 @@
  * Which decoders read which target. Per line: one Map lookup by target, then each decoder of that
  * target in order until one recognises the message (each starts with charCodeAt/startsWith).
  */
-import type { Decoder, ReactorEventSink } from './events.js';
-import type { LogRecord } from '../parse/record.js';
+import type { Decoder } from './events.js';
 import { AsyncIoDecoder } from './async-io.js';
 import { PollingForkDecoder } from './polling-fork.js';
 import { Polling2Decoder } from './polling2.js';
 import { Polling3Decoder } from './polling3.js';
 import { SwarmDecoder } from './swarm.js';
 import { ConnectionContexts, Libp2pDecoder, SpanContextDecoder } from './libp2p.js';
-
-/** A decoder that keeps state between lines (FmtSpan pairing, fork react counts). */
-interface Resettable {
-  reset(): void;
-}
 
 /**
  * Fresh decoder instances, in the order they are tried for a shared target: polling 2.x before the
@@ -32,17 +26,17 @@ export function createDecoders(contexts = new ConnectionContexts()): Decoder[] {
   ];
 }
 
-/** The default decoder set. Some decoders keep per-run state: use a DecoderRegistry (or createDecoders) per run. */
-export const DECODERS: readonly Decoder[] = createDecoders();
-
 const NONE: readonly Decoder[] = [];
 /** Distinct unknown targets remembered; past this an unknown target costs a walk of its `::` prefixes. */
 const MAX_CACHED_TARGETS = 4096;
 
+/**
+ * One run's decoders by target. Decoders keep state between lines (FmtSpan pairing, fork react
+ * counts, connection span contexts), so each run (each relay's Ingest) makes its own registry.
+ */
 export class DecoderRegistry {
   private readonly byTarget = new Map<string, readonly Decoder[]>();
   private readonly exact = new Map<string, readonly Decoder[]>();
-  readonly decoders: readonly Decoder[];
 
   /**
    * Tried for a line with a span context that its target's decoders did not recognise (any
@@ -50,12 +44,12 @@ export class DecoderRegistry {
    */
   readonly context: Decoder;
 
-  constructor(decoders?: readonly Decoder[]) {
+  constructor() {
+    // One ConnectionContexts for the libp2p decoder and the span-context fallback: the
+    // connections the one sees opening are the ones the other attributes lines to.
     const contexts = new ConnectionContexts();
-    decoders ??= createDecoders(contexts);
     this.context = new SpanContextDecoder(contexts);
-    this.decoders = decoders;
-    for (const d of decoders) {
+    for (const d of createDecoders(contexts)) {
       for (const t of d.targets) this.exact.set(t, [...(this.exact.get(t) ?? NONE), d]);
     }
     for (const [t, ds] of this.exact) this.byTarget.set(t, ds);
@@ -70,26 +64,6 @@ export class DecoderRegistry {
     let ds = this.byTarget.get(target);
     if (ds === undefined) ds = this.resolve(target);
     return ds.length === 0 ? undefined : ds;
-  }
-
-  /**
-   * Runs the decoders of `rec.target`: true if one recognised the record, false if none did,
-   * undefined if no decoder reads the target (the caller counts the line as ignored either way).
-   */
-  decode(rec: LogRecord, sink: ReactorEventSink): boolean | undefined {
-    let ds = this.byTarget.get(rec.target);
-    if (ds === undefined) ds = this.resolve(rec.target);
-    if (ds.length === 0) return undefined;
-    for (let i = 0; i < ds.length; i++) if (ds[i].decode(rec, sink)) return true;
-    return false;
-  }
-
-  /** Forget per-run decoder state (before reading an unrelated log). */
-  reset(): void {
-    for (const d of this.decoders) {
-      const r = d as Partial<Resettable>;
-      if (typeof r.reset === 'function') r.reset();
-    }
   }
 
   private resolve(target: string): readonly Decoder[] {

@@ -42,7 +42,7 @@ export interface RelayExporters {
 
 export function exportersFor(relay: string, options: ExporterOptions): RelayExporters {
   const report = options.report ? new ReportCollector() : null;
-  const metrics = options.metrics?.forRelay(relay, options.pipeline ? { pipeline: options.pipeline } : {}) ?? null;
+  const metrics = options.metrics?.forRelay(relay, options.pipeline) ?? null;
   // With traces on, metrics sit behind the trace keep decision: the trace sink forwards each
   // turn's observations to them once the turn is decided, with exemplars of the kept traces.
   if (options.traces && TraceSink === null)

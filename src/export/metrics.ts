@@ -86,11 +86,6 @@ export interface FaultCounters {
 }
 
 /** Where a relay's scrape-time values come from; any may be attached after the sink is made. */
-export interface RelayReadouts {
-  /** Lines by outcome, log time of the last line, the swarm's last poll end. */
-  pipeline?: RelayPipeline;
-}
-
 export interface PollscopeMetricsOptions {
   /**
    * Live (`run`): also process metrics, `pollscope_log_lag_seconds` and
@@ -210,7 +205,7 @@ export class PollscopeMetrics {
       collect() {
         this.reset();
         for (const r of relays.values()) {
-          const c = r.readouts.pipeline?.model.connections.counters;
+          const c = r.pipeline?.model.connections.counters;
           if (c === undefined) continue;
           this.inc({ ...r.labels, event: 'established' }, c.established);
           this.inc({ ...r.labels, event: 'closed' }, c.closed);
@@ -225,7 +220,7 @@ export class PollscopeMetrics {
       collect() {
         this.reset();
         for (const r of relays.values()) {
-          const model = r.readouts.pipeline?.model;
+          const model = r.pipeline?.model;
           if (model !== undefined) this.set(r.labels, model.connections.active);
         }
       },
@@ -239,7 +234,7 @@ export class PollscopeMetrics {
       collect() {
         this.reset();
         for (const r of relays.values()) {
-          const t = r.readouts.pipeline?.model.lastPollEnd;
+          const t = r.pipeline?.model.lastPollEnd;
           if (t) this.set(r.labels, t.sec + t.nsec / 1e9);
         }
       },
@@ -252,7 +247,7 @@ export class PollscopeMetrics {
       collect() {
         this.reset();
         for (const r of relays.values()) {
-          const sec = r.readouts.pipeline?.lastRecordSec;
+          const sec = r.pipeline?.lastRecordSec;
           if (sec !== undefined && Number.isFinite(sec)) this.set(r.labels, sec);
         }
       },
@@ -266,7 +261,7 @@ export class PollscopeMetrics {
       collect() {
         this.reset();
         for (const r of relays.values()) {
-          const lines = r.readouts.pipeline?.ingest.lines;
+          const lines = r.pipeline?.ingest.lines;
           if (lines !== undefined)
             for (const outcome of LINE_OUTCOMES) this.inc(r.outcomeLabels[outcome], lines[outcome]);
         }
@@ -343,7 +338,7 @@ export class PollscopeMetrics {
           this.reset();
           const now = Date.now() / 1000;
           for (const r of relays.values()) {
-            const sec = r.readouts.pipeline?.lastRecordSec;
+            const sec = r.pipeline?.lastRecordSec;
             if (sec !== undefined && Number.isFinite(sec)) this.set(r.labels, now - sec);
           }
         },
@@ -366,11 +361,15 @@ export class PollscopeMetrics {
    * once it exists, when the sink is needed to build it.
    * The daemon's watchdog reports the active stall through the sink's `activeStall()`.
    */
-  forRelay(relay: string, readouts: RelayReadouts = {}): RelayMetrics {
+  /**
+   * The sink of `relay`'s series. pipeline: the relay's pipeline, read at each scrape (lines by
+   * outcome, log time of the last line, the swarm's last poll end).
+   */
+  forRelay(relay: string, pipeline?: RelayPipeline): RelayMetrics {
     // One sink per relay name: asked again (a daemon re-creating a relay), the same series go on.
-    const known = this.relays.get(relay);
-    if (known !== undefined) return known.attach(readouts);
-    const r = new RelayMetrics(this, relay, readouts);
+    const existing = this.relays.get(relay);
+    if (existing !== undefined) return existing.attach(pipeline);
+    const r = new RelayMetrics(this, relay, pipeline ?? null);
     this.relays.set(relay, r);
     return r;
   }
@@ -441,7 +440,8 @@ export class RelayMetrics implements ObservationSink {
   constructor(
     private readonly m: PollscopeMetrics,
     readonly relay: string,
-    public readouts: RelayReadouts,
+    /** Read at each scrape (null: no pipeline, e.g. a test feeding observations by hand). */
+    public pipeline: RelayPipeline | null,
   ) {
     const labels = (extra: Labels = {}): Labels => ({ relay, ...extra });
     this.labels = labels();
@@ -483,9 +483,9 @@ export class RelayMetrics implements ObservationSink {
     }
   }
 
-  /** Scrape-time sources, as they become available (the pipeline is built with this sink in it). */
-  attach(readouts: RelayReadouts): this {
-    this.readouts = { ...this.readouts, ...readouts };
+  /** The pipeline read at scrape time, once it exists (it is built with this sink in it). */
+  attach(pipeline: RelayPipeline | undefined): this {
+    if (pipeline !== undefined) this.pipeline = pipeline;
     return this;
   }
 

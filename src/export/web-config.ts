@@ -406,12 +406,3 @@ function fingerprint(files: readonly string[]): string {
     })
     .join('|');
 }
-
-/** --web-config-file over the config file's `metrics: { web_config_file: FILE }`; null = plain HTTP, no auth. */
-export function webConfigFrom(flag: string | undefined, raw: Record<string, unknown>): WebConfig | null {
-  const section = raw.metrics as { web_config_file?: unknown } | undefined;
-  const file = flag ?? (section && typeof section === 'object' ? section.web_config_file : undefined);
-  if (file === undefined || file === null || file === '') return null;
-  if (typeof file !== 'string') throw new WebConfigError('metrics.web_config_file: a file path is expected');
-  return loadWebConfig(file);
-}

@@ -6,6 +6,14 @@
 import type { Level, LogRecord } from './record.js';
 import { PartialTimeContext, scanIsoTimestamp, scanUptime } from './timestamp.js';
 
+// Character codes the scanners below compare with. Module constants: V8 folds them like
+// literals (imported ones it does not: a load per comparison, ~30% slower in a switch).
+const C_D = 68,
+  C_E = 69,
+  C_I = 73,
+  C_T = 84,
+  C_W = 87;
+
 export interface Envelope {
   /** Stable id for reports and --json. */
   readonly id: string;
@@ -41,15 +49,15 @@ export function internTarget(s: string, a: number, b: number): string {
 /** Level at s[i]: returns the level constant, or undefined. Length is LEVEL_LEN[level]. */
 function levelAt(s: string, i: number): Level | undefined {
   switch (s.charCodeAt(i)) {
-    case 84:
+    case C_T:
       return s.startsWith('TRACE', i) ? 'TRACE' : undefined;
-    case 68:
+    case C_D:
       return s.startsWith('DEBUG', i) ? 'DEBUG' : undefined;
-    case 73:
+    case C_I:
       return s.startsWith('INFO', i) ? 'INFO' : undefined;
-    case 87:
+    case C_W:
       return s.startsWith('WARN', i) ? 'WARN' : undefined;
-    case 69:
+    case C_E:
       return s.startsWith('ERROR', i) ? 'ERROR' : undefined;
     default:
       return undefined;

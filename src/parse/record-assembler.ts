@@ -31,12 +31,21 @@ export class RecordAssembler implements LineSink {
   private spare: LogRecord = newRecord();
   private hasPending = false;
   private readonly ctx: PartialTimeContext;
+  /** Log time of the first timed record handed out since the last takeFirstLogSec() (NaN: none). */
+  private firstLogSec = Number.NaN;
 
+  /**
+   * file: the name every record of this reader carries (`LogRecord.file`): set once here on the
+   * two record objects it reuses, so the lines cost nothing for it.
+   */
   constructor(
     private readonly sink: RecordSink,
     baseDate: Date,
+    readonly file = '',
   ) {
     this.ctx = new PartialTimeContext(baseDate);
+    this.pending.file = file;
+    this.spare.file = file;
   }
 
   /** The layout most lines matched (null until one line matched). */
@@ -96,8 +105,21 @@ export class RecordAssembler implements LineSink {
   flush(): void {
     if (this.hasPending) {
       this.hasPending = false;
-      this.sink.record(this.pending);
+      const rec = this.pending;
+      if (rec.hasTime && Number.isNaN(this.firstLogSec)) this.firstLogSec = rec.sec + rec.nsec / 1e9;
+      this.sink.record(rec);
     }
+  }
+
+  /**
+   * Log time (unix seconds) of the first timed record handed out since the last call, NaN when
+   * none, and starts over. A live reader calls it after each chunk it read: the chunk's oldest
+   * line against the wall time it was read shows how late lines reach us (the watchdog's clock).
+   */
+  takeFirstLogSec(): number {
+    const sec = this.firstLogSec;
+    this.firstLogSec = Number.NaN;
+    return sec;
   }
 
   private parse(text: string, rec: LogRecord): boolean {

@@ -39,6 +39,11 @@ export interface LogRecord {
   offset: number;
   /** Physical lines this record spans (1 + continuation lines). */
   lines: number;
+  /**
+   * The file the record comes from, as positions name it (a path, `<stdin>`; "" when none was
+   * given). Set once per file by its RecordAssembler on the record objects it reuses.
+   */
+  file: string;
 }
 
 export type Level = 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
@@ -57,6 +62,7 @@ export function newRecord(): LogRecord {
     line: 0,
     offset: 0,
     lines: 1,
+    file: '',
   };
 }
 
@@ -73,4 +79,5 @@ export function copyRecord(from: LogRecord, to: LogRecord): void {
   to.line = from.line;
   to.offset = from.offset;
   to.lines = from.lines;
+  to.file = from.file;
 }

@@ -151,7 +151,6 @@ export class ReactorModel implements ReactorEventSink {
   /** Most recent poller whose wait woke: the fork's `wait: list[i]` lines carry no fd. */
   private lastWoken: PollerState | null = null;
 
-  private file = '';
   /** Latest log time seen (lines may go back in time by µs across threads: never sort). Kept as numbers: set per line. */
   private hasNow = false;
   private nowSec = 0;
@@ -159,6 +158,8 @@ export class ReactorModel implements ReactorEventSink {
   private nowDigits = 0;
   /** Log time between the previous line and the current one (null before the second timed line). */
   private gapBeforeNs: number | null = null;
+  /** Position of the previous record (a silence is placed at the line before it). */
+  private prevFile = '';
   private prevLine = 0;
   private prevOffset = 0;
   /** The current record's own time is used (it has one and it is not a clock jump); else it counts as `now`. */
@@ -226,11 +227,6 @@ export class ReactorModel implements ReactorEventSink {
     );
   }
 
-  /** Name of the file the next records come from (for positions in observations). */
-  setFile(file: string): void {
-    this.file = file;
-  }
-
   /**
    * Called for every record, decoded or not, before its events: advances log time and finds
    * silences (a gap between two lines while the reactor was neither waiting nor polling).
@@ -288,7 +284,7 @@ export class ReactorModel implements ReactorEventSink {
       this.silentCandidate = {
         start: this.nowTime(),
         end: logTime(rec.sec, rec.nsec, rec.digits),
-        pos: { file: this.file, line: this.prevLine, offset: this.prevOffset },
+        pos: { file: this.prevFile, line: this.prevLine, offset: this.prevOffset },
       };
     } else if (
       !this.reactorSeen &&
@@ -299,7 +295,7 @@ export class ReactorModel implements ReactorEventSink {
       this.quietCandidate = {
         start: this.nowTime(),
         end: logTime(rec.sec, rec.nsec, rec.digits),
-        pos: { file: this.file, line: this.prevLine, offset: this.prevOffset },
+        pos: { file: this.prevFile, line: this.prevLine, offset: this.prevOffset },
       };
     }
     this.setNow(rec);
@@ -340,7 +336,7 @@ export class ReactorModel implements ReactorEventSink {
     this.jumpNsec = rec.nsec;
     this.jumpDigits = rec.digits;
     this.jumpLine = rec.line;
-    this.jumpFile = this.file;
+    this.jumpFile = rec.file;
   }
 
   /** Was the pending clock-jump line the one at `pos`? (Its events were applied at the time before it.) */
@@ -436,6 +432,7 @@ export class ReactorModel implements ReactorEventSink {
       }
     }
     if (this.pending !== null && --this.pending.linesLeft <= 0) this.resolvePending();
+    this.prevFile = rec.file;
     this.prevLine = rec.line;
     this.prevOffset = rec.offset;
   }
@@ -470,14 +467,14 @@ export class ReactorModel implements ReactorEventSink {
     return {
       state: 'running',
       since: this.nowTime(),
-      pos: { file: this.file, line: this.prevLine, offset: this.prevOffset },
+      pos: { file: this.prevFile, line: this.prevLine, offset: this.prevOffset },
     };
   }
 
   event(ev: ReactorEvent, rec: LogRecord): void {
     const t = this.recTimed ? logTime(rec.sec, rec.nsec, rec.digits) : this.nowTime();
     if (!this.hasNow) this.untimedEvents = true;
-    const pos: SourcePos = { file: this.file, line: rec.line, offset: rec.offset };
+    const pos: SourcePos = { file: rec.file, line: rec.line, offset: rec.offset };
     const thread = 'tid' in ev && ev.tid ? ev.tid : rec.thread;
     switch (ev.kind) {
       case 'wait_start': {

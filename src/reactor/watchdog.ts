@@ -152,7 +152,10 @@ export class StallWatchdog {
   }
 }
 
-/** The interim output (until exporters show it): one stderr line per live stall start and end. */
+/**
+ * The daemon's own stall lines on stderr, one per live stall start and end, beside what the
+ * exporters show (relay_poll_stall_active_seconds): what an operator reads in the log.
+ */
 export function stderrStallListener(write: (line: string) => void): WatchdogListener {
   const where = (a: { pos: { file: string; line: number } }): string => `${a.pos.file}:${a.pos.line}`;
   return {

@@ -13,10 +13,12 @@ import { changeOf, idKey } from './rotation.js';
 export interface TailerHost {
   /** A line reader for a newly opened file (RelayPipeline.openFile). */
   open(relay: string, file: string, baseDate: Date): RecordAssembler;
-  /** Lines of `file` follow (the pipeline labels positions with it). */
-  beforeChunk(relay: string, file: string): void;
-  /** A chunk of `relay`'s lines went through, read at wall time `readAtMs` (log/wall offset sampling). */
-  afterChunk(relay: string, readAtMs: number): void;
+  /**
+   * A chunk of `relay`'s lines went through, read at wall time `readAtMs`; `firstLogSec` is the
+   * log time of its first timed record (NaN: none), from the file's RecordAssembler
+   * (`takeFirstLogSec()`): the log/wall clock offset sample.
+   */
+  afterChunk(relay: string, readAtMs: number, firstLogSec: number): void;
   notice(message: string): void;
 }
 
@@ -91,7 +93,6 @@ export class OpenFile {
       this.startOver(change, size, scratch, host, counters);
     }
     if (size <= this.readPos) return;
-    host.beforeChunk(this.relay, this.file);
     while (this.readPos < size) {
       const n = readSync(this.fd, buf, 0, Math.min(buf.length, size - this.readPos), this.readPos);
       if (n === 0) break;
@@ -109,7 +110,7 @@ export class OpenFile {
       const fp = fingerprintOf(this.fd, this.readPos, scratch);
       this.id = { ...this.id, fp: fp.fp, fpLen: fp.fpLen };
     }
-    host.afterChunk(this.relay, now);
+    host.afterChunk(this.relay, now, this.lines.takeFirstLogSec());
   }
 
   /** Truncated (copytruncate, `> file`), or rewritten in place: read it again from the start. */
@@ -125,7 +126,6 @@ export class OpenFile {
     host.notice(
       `${this.file}: ${change === 'truncated' ? `truncated (size ${size} < offset ${this.readPos})` : 'rewritten (its first bytes changed)'}; reading it again from the start`,
     );
-    host.beforeChunk(this.relay, this.file);
     this.lines.flush();
     this.splitter.resumeAt(0, 0);
     this.readPos = 0;

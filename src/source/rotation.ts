@@ -42,8 +42,11 @@ export function lastLineStart(fd: number, size: number, buf: Buffer): number {
   return nl < 0 ? size : size - want + nl + 1;
 }
 
-/** Positions of files read before (the checkpoint's, and files closed in this run), by dev:ino. */
-export class KnownFiles {
+/**
+ * Where files read before stopped (the checkpoint's positions, and files closed in this run), by
+ * dev:ino: a file seen again resumes there.
+ */
+export class ReadPositions {
   private readonly byKey = new Map<string, FilePosition>();
 
   constructor(saved: readonly FilePosition[]) {
@@ -131,13 +134,13 @@ export interface UnreadGeneration {
  * - never seen (or a new file on a known file's reused inode), modified after `sinceMs` (it came
  *   after the last look that had the path's file open): from 0, or from the offset of the known
  *   file it is a copy of.
- * Known entries found stale (inode reused) are dropped from `known`.
+ * Entries found stale (inode reused) are dropped from `readPositions`.
  */
 export function findUnreadGenerations(
   file: string,
   sinceMs: number,
   isOpen: (key: string) => boolean,
-  known: KnownFiles,
+  readPositions: ReadPositions,
   relay: string,
   scratch: Buffer,
   notice: (message: string) => void,
@@ -161,7 +164,7 @@ export function findUnreadGenerations(
     if (!st.isFile() || key === currentKey || isOpen(key)) continue;
     // A known file fully read and not modified since is done; a known inode with a new mtime may
     // be a new file on a reused inode: its first bytes decide below.
-    const pos = known.get(key);
+    const pos = readPositions.get(key);
     if (st.mtimeMs > sinceMs || (pos !== undefined && st.size > pos.offset)) candidates.push({ file: sibling, st });
   }
   candidates.sort((a, b) => a.st.mtimeMs - b.st.mtimeMs);
@@ -180,17 +183,17 @@ export function findUnreadGenerations(
       closeSync(fd); // renamed again meanwhile: the next look finds it under its new name
       continue;
     }
-    const pos = known.take(key, fd, st.size, scratch);
+    const pos = readPositions.take(key, fd, st.size, scratch);
     let from: FilePosition | null;
     if (pos !== null && pos !== 'reused') {
       if (st.size <= pos.offset) {
-        known.restore(key, pos); // read to its end already: stays known
+        readPositions.restore(key, pos); // read to its end already: stays known
         closeSync(fd);
         continue;
       }
       from = pos;
     } else if (c.st.mtimeMs > sinceMs) {
-      from = known.copiedFrom(relay, fd, st.size, scratch);
+      from = readPositions.copiedFrom(relay, fd, st.size, scratch);
     } else {
       closeSync(fd); // an old generation on a reused inode, unchanged since before our last look
       continue;

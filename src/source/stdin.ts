@@ -19,20 +19,19 @@ export class StdinSource {
     private readonly lines: RecordAssembler,
     maxLineBytes: number,
     private readonly opts: { flushRecordAfterMs: number; flushPartialAfterMs: number | null },
-    private readonly hooks: { beforeChunk(): void; afterChunk(readAtMs: number): void; end(): void },
+    /** afterChunk: lines read at wall time readAtMs went through; firstLogSec as TailerHost.afterChunk. */
+    private readonly hooks: { afterChunk(readAtMs: number, firstLogSec: number): void; end(): void },
   ) {
     this.splitter = new LineSplitter(lines, maxLineBytes);
     input.on('data', (chunk: Buffer) => {
       this.lastDataAt = Date.now();
-      this.hooks.beforeChunk();
       this.splitter.push(chunk);
-      this.hooks.afterChunk(this.lastDataAt);
+      this.hooks.afterChunk(this.lastDataAt, lines.takeFirstLogSec());
     });
     input.on('end', () => {
-      this.hooks.beforeChunk();
       this.splitter.end();
       this.lines.flush();
-      this.hooks.afterChunk(Date.now());
+      this.hooks.afterChunk(Date.now(), lines.takeFirstLogSec());
       this.ended = true;
       this.hooks.end();
     });
@@ -47,26 +46,26 @@ export class StdinSource {
   housekeep(now: number): void {
     if (this.ended) return;
     const quiet = now - this.lastDataAt;
+    // What the quiet-time flushes hand over was read at the last data.
+    let handedOver = false;
     if (
       this.opts.flushPartialAfterMs !== null &&
       quiet >= this.opts.flushPartialAfterMs &&
       this.splitter.pendingBytes > 0
     ) {
-      this.hooks.beforeChunk();
-      this.splitter.flushPartial();
+      handedOver = this.splitter.flushPartial();
     }
     if (quiet >= this.opts.flushRecordAfterMs && this.lines.held !== null) {
-      this.hooks.beforeChunk();
       this.lines.flush();
-      this.hooks.afterChunk(this.lastDataAt);
+      handedOver = true;
     }
+    if (handedOver) this.hooks.afterChunk(this.lastDataAt, this.lines.takeFirstLogSec());
   }
 
   /** Shutdown: the held record goes through; a partial line is dropped (a pipe has no position to resume). */
   stop(): void {
     if (this.ended) return;
     this.input.pause();
-    this.hooks.beforeChunk();
     this.lines.flush();
   }
 }

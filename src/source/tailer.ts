@@ -3,7 +3,7 @@
  * to the relay's line reader. chokidar events are only a hint to look now; the ground truth is a
  * periodic stat of every followed path (inotify can overflow, network file systems send nothing).
  *
- * A followed path (a `--log` path, or each file a glob matched) is a slot. A slot has at most
+ * A followed path (a `--log` path, or each file a glob matched: a FollowedPath) has at most
  * one current file (the one at its path) plus files that left the path (renamed by rotation, or
  * deleted) and are read to their end before they are closed ("draining"): the relay may still
  * write a few lines to the old file before it reopens. Reads are synchronous: a chunk is read and
@@ -21,7 +21,7 @@ import {
   findUnreadGenerations,
   identityOf,
   idKey,
-  KnownFiles,
+  ReadPositions,
   lastLineStart,
   type UnreadGeneration,
 } from './rotation.js';
@@ -88,7 +88,7 @@ export class Tailer {
   private specs: LogSpec[] = [];
   /** Files open anywhere, by dev:ino: one file is read by one reader only. */
   private readonly open = new Map<string, OpenFile>();
-  private readonly known: KnownFiles;
+  private readonly readPositions: ReadPositions;
   private readonly chunk: Buffer;
   private readonly scratch = Buffer.allocUnsafe(FINGERPRINT_BYTES);
   private readonly isOpen = (key: string): boolean => this.open.has(key);
@@ -107,7 +107,7 @@ export class Tailer {
     private readonly savedAtMs = Number.NaN,
   ) {
     this.chunk = Buffer.allocUnsafe(Math.max(1 << 20, Math.min(opts.maxLineBytes + 1, 1 << 24)));
-    this.known = new KnownFiles(saved);
+    this.readPositions = new ReadPositions(saved);
   }
 
   /** Sets the followed paths/globs (startup and SIGHUP): new ones start, dropped ones are closed at their position. */
@@ -153,30 +153,35 @@ export class Tailer {
     }
   }
 
-  /** Quiet-time flushes: the held record (so a wake line reaches the model now) and, if enabled, a partial line. */
+  /**
+   * Quiet-time flushes: the held record (so a wake line reaches the model now) and, if enabled, a
+   * partial line. What they hand over was read at the file's last data: the host hears it so.
+   */
   housekeep(now: number): void {
     for (const f of this.open.values()) {
       const quiet = now - f.lastDataAt;
+      let handedOver = false;
       if (
         this.opts.flushPartialAfterMs !== null &&
         quiet >= this.opts.flushPartialAfterMs &&
-        f.splitter.pendingBytes > 0
+        f.splitter.pendingBytes > 0 &&
+        f.splitter.flushPartial()
       ) {
-        this.host.beforeChunk(f.relay, f.file);
-        if (f.splitter.flushPartial()) this.counters.partialFlushes++;
+        this.counters.partialFlushes++;
+        handedOver = true;
       }
       if (quiet >= this.opts.flushRecordAfterMs && f.lines.held !== null) {
-        this.host.beforeChunk(f.relay, f.file);
         f.lines.flush();
-        this.host.afterChunk(f.relay, f.lastDataAt);
+        handedOver = true;
       }
+      if (handedOver) this.host.afterChunk(f.relay, f.lastDataAt, f.lines.takeFirstLogSec());
     }
   }
 
   /** Every open file's position plus the remembered closed ones: the checkpoint. */
   positions(): FilePosition[] {
     const out: FilePosition[] = [];
-    for (const p of this.known.values()) if (!this.open.has(idKey(p.dev, p.ino))) out.push(p);
+    for (const p of this.readPositions.values()) if (!this.open.has(idKey(p.dev, p.ino))) out.push(p);
     for (const f of this.open.values()) out.push(f.position());
     return out;
   }
@@ -200,13 +205,10 @@ export class Tailer {
     if (this.timer) clearInterval(this.timer);
     if (this.activeTimer) clearTimeout(this.activeTimer);
     this.timer = null;
-    for (const f of this.open.values()) {
-      this.host.beforeChunk(f.relay, f.file);
-      f.lines.flush();
-    }
+    for (const f of this.open.values()) f.lines.flush();
     const positions = this.positions();
     for (const f of [...this.open.values()]) {
-      this.known.restore(f.key, f.position());
+      this.readPositions.restore(f.key, f.position());
       closeSync(f.fd);
       this.open.delete(f.key);
     }
@@ -318,13 +320,13 @@ export class Tailer {
     let offset = 0;
     let lineNo = 0;
     const id = identityOf(fd, fst, this.scratch);
-    const known = this.known.take(key, fd, fst.size, this.scratch);
-    if (known === 'reused') {
+    const before = this.readPositions.take(key, fd, fst.size, this.scratch);
+    if (before === 'reused') {
       this.counters.replaced++; // a new file on a freed inode number: from 0
-    } else if (known !== null) {
-      offset = Math.min(known.offset, fst.size);
-      lineNo = known.lineNo;
-    } else if (fp.existedAtStart && this.opts.from === 'end' && !this.known.hasRelay(fp.relay)) {
+    } else if (before !== null) {
+      offset = Math.min(before.offset, fst.size);
+      lineNo = before.lineNo;
+    } else if (fp.existedAtStart && this.opts.from === 'end' && !this.readPositions.hasRelay(fp.relay)) {
       offset = lastLineStart(fd, fst.size, this.chunk);
     }
     fp.existedAtStart = false;
@@ -356,7 +358,7 @@ export class Tailer {
   private resumeRotatedAway(savedAtMs: number): void {
     const now = Date.now();
     for (const fp of this.paths.values()) {
-      const hadCheckpoint = [...this.known.values()].some((p) => p.path === fp.file || p.relay === fp.relay);
+      const hadCheckpoint = [...this.readPositions.values()].some((p) => p.path === fp.file || p.relay === fp.relay);
       if (!hadCheckpoint) continue;
       // The margin covers files the last polls before the stop had not opened yet.
       for (const f of this.adoptUnread(fp, savedAtMs - UNSEEN_MARGIN_MS, now)) {
@@ -368,8 +370,14 @@ export class Tailer {
 
   /** Opens the path's unread rotated generations (rotation.ts decides which) as draining files. */
   private adoptUnread(fp: FollowedPath, sinceMs: number, now: number): OpenFile[] {
-    const found = findUnreadGenerations(fp.file, sinceMs, this.isOpen, this.known, fp.relay, this.scratch, (m) =>
-      this.host.notice(m),
+    const found = findUnreadGenerations(
+      fp.file,
+      sinceMs,
+      this.isOpen,
+      this.readPositions,
+      fp.relay,
+      this.scratch,
+      (m) => this.host.notice(m),
     );
     return found.map((g) => this.adopt(fp, g, now));
   }
@@ -414,8 +422,8 @@ export class Tailer {
     };
     const copy = findCopyOf(fp.file, was, this.isOpen, this.scratch);
     if (copy === null) return;
-    this.host.beforeChunk(f.relay, f.file);
     f.lines.flush();
+    this.host.afterChunk(f.relay, f.lastDataAt, f.lines.takeFirstLogSec());
     const g = this.adopt(fp, { ...copy, offset: was.offset, lineNo: was.lineNo, resumed: true }, now);
     this.host.notice(`${fp.file}: ${copy.file} is its copy (copytruncate); reading it from offset ${was.offset} first`);
     g.readAvailable(now, this.chunk, this.scratch, this.host, this.counters);
@@ -423,12 +431,11 @@ export class Tailer {
 
   /** atEnd: the file is done (drained); a last line without '\n' is still a line then. */
   private close(f: OpenFile, atEnd: boolean): void {
-    this.host.beforeChunk(f.relay, f.file);
     if (atEnd) f.splitter.end();
     f.lines.flush();
     this.open.delete(f.key);
     closeSync(f.fd);
-    this.known.remember(f.key, f.position(), this.isOpen, this.open.size);
+    this.readPositions.remember(f.key, f.position(), this.isOpen, this.open.size);
   }
 
   private report(fp: FollowedPath, message: string): void {

@@ -98,7 +98,6 @@ describe('the reactor model under clock jumps', () => {
         },
         { slowPollNs: 50e6, blockedPollNs: 200e6, starvedNs: 200e6, silentNs: 200e6 },
       );
-      model.setFile('p.log');
       let sec = Date.UTC(2022, 3, 21) / 1000;
       let nsec = 0;
       let prev: { sec: number; nsec: number } | null = null;
@@ -116,6 +115,7 @@ describe('the reactor model under clock jumps', () => {
           nsec += S;
         }
         const rec = newRecord();
+        rec.file = 'p.log';
         rec.hasTime = s.timed;
         rec.sec = sec;
         rec.nsec = nsec;

@@ -52,7 +52,7 @@ async function relaySeries(n: number): Promise<{ series: string[]; waits: number
   const report = await replay([file], {
     relay: 'relay-a',
     sinks: [sink],
-    onPipeline: (pipeline) => sink.attach({ pipeline }),
+    onPipeline: (pipeline) => sink.attach(pipeline),
   });
   const series = [...samples(await metrics.render('prometheus')).keys()].filter((k) => /^(relay|pollscope)_/.test(k));
   return {

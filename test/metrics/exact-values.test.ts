@@ -48,7 +48,7 @@ describe('metrics of the hand-written log, scraped from /metrics', () => {
       relay: RELAY,
       sinks: [sink],
       maxLineBytes: 200,
-      onPipeline: (pipeline) => sink.attach({ pipeline }),
+      onPipeline: (pipeline) => sink.attach(pipeline),
     });
     server = await startMetricsServer(metrics, { host: '127.0.0.1', port: 0 });
     const res = await scrape(`${server.url}/metrics`);

@@ -74,7 +74,7 @@ async function main() {
     const metrics = new PollscopeMetrics({ live: true });
     const sink = metrics.forRelay('bench');
     const pipeline = new RelayPipeline('bench', [sink]);
-    sink.attach({ pipeline });
+    sink.attach(pipeline);
     const server = await startMetricsServer(metrics, { host: '127.0.0.1', port: 0 });
     // Render time inside this process (the scraper's latency adds HTTP and its own scheduling).
     const renderMs = [];
@@ -156,7 +156,7 @@ async function saturated() {
     const metrics = new PollscopeMetrics({ live: true });
     const sink = metrics.forRelay('bench');
     const pipeline = new RelayPipeline('bench', [sink]);
-    sink.attach({ pipeline });
+    sink.attach(pipeline);
     const server = await startMetricsServer(metrics, { host: '127.0.0.1', port: 0 });
     let scraper = null;
     if (interval !== null) {

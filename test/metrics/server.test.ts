@@ -68,7 +68,7 @@ describe('metrics server', () => {
     metrics = new PollscopeMetrics({ live: true });
     relay = metrics.forRelay('edge-1');
     const pipeline = new RelayPipeline('edge-1', [relay]);
-    relay.attach({ pipeline });
+    relay.attach(pipeline);
     metrics.attachSource({ bytesRead: 4096, rotations: 2, truncations: 1 });
     const assembler = pipeline.openFile('relay.log', new Date('2022-04-21T00:00:00Z'));
     handLog().forEach((line, i) => assembler.line(line, 0, i + 1));

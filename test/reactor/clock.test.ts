@@ -18,9 +18,9 @@ function run(steps: Array<[number, ReactorEvent[]] | [number, ReactorEvent[], st
   const stalls: StallObservation[] = [];
   const polls: PollCycleObservation[] = [];
   const model = new ReactorModel({ stall: (s) => stalls.push(s), pollCycle: (p) => polls.push(p) }, DEFAULT_THRESHOLDS);
-  model.setFile('c.log');
   steps.forEach(([t, events, thread], i) => {
     const rec = newRecord();
+    rec.file = 'c.log';
     rec.hasTime = true;
     const whole = Math.floor(t);
     rec.sec = BASE + whole;

@@ -27,7 +27,6 @@ function run(steps: Array<[number, ReactorEvent[], string?]>) {
     },
     DEFAULT_THRESHOLDS,
   );
-  model.setFile('t.log');
   const base = Date.UTC(2026, 10, 30, 12, 0, 0) / 1000;
   steps.forEach(([us, events, thread], i) => {
     const rec = newRecord();
@@ -36,6 +35,7 @@ function run(steps: Array<[number, ReactorEvent[], string?]>) {
     rec.nsec = (us % 1e6) * 1000;
     rec.digits = 6;
     rec.line = i + 1;
+    rec.file = 't.log';
     rec.thread = thread ?? '';
     model.advance(rec);
     for (const ev of events) model.event(ev, rec);

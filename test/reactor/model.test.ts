@@ -32,7 +32,6 @@ function run(
     },
     thresholds,
   );
-  model.setFile('t.log');
   const base = Date.UTC(2022, 3, 21, 12, 0, 0) / 1000;
   steps.forEach(([us, events, thread], i) => {
     const rec = newRecord();
@@ -41,6 +40,7 @@ function run(
     rec.nsec = (us % 1e6) * 1000;
     rec.digits = digits;
     rec.line = i + 1;
+    rec.file = 't.log';
     rec.thread = thread ?? '';
     model.advance(rec);
     for (const ev of events) model.event(ev, rec);

@@ -36,19 +36,23 @@ class EmitSink implements TailerHost {
   private opens = 0;
   readonly notices: string[] = [];
   readonly malformed: string[] = [];
+  /** Every afterChunk: when the chunk's data was read and its first record's log time (the clock offset sample). */
+  readonly chunks: Array<{ readAtMs: number; firstLogSec: number }> = [];
   open(relay: string, file: string, baseDate: Date): RecordAssembler {
     const opened = ++this.opens;
     return new RecordAssembler(
       {
-        record: (rec) => this.records.push({ relay, file, opened, message: rec.message }),
+        record: (rec) => this.records.push({ relay, file: rec.file, opened, message: rec.message }),
         malformed: (line, _offset, reason) => this.malformed.push(`${file}:${line}: ${reason}`),
         oversize: (line) => this.malformed.push(`${file}:${line}: oversize`),
       },
       baseDate,
+      file,
     );
   }
-  beforeChunk(): void {}
-  afterChunk(): void {}
+  afterChunk(_relay: string, readAtMs: number, firstLogSec: number): void {
+    this.chunks.push({ readAtMs, firstLogSec });
+  }
   notice(message: string): void {
     this.notices.push(message);
   }
@@ -147,6 +151,40 @@ describe('Tailer in-process (fake host, real files)', () => {
     look();
     expect(sink.seqs()).toEqual(range(0, 25));
     expect(sink.records.every((r) => r.relay === 'relay' && r.file === file)).toBe(true);
+  });
+
+  it('each chunk reports the log time of the first record it handed over, with the wall time its data was read', () => {
+    const at = (sec: number, seq: number): string =>
+      `[2026-11-30T05:00:0${sec}.250000Z INFO  relay_v2] seq=${seq} payload\n`;
+    const logSec = (sec: number): number => Date.parse(`2026-11-30T05:00:0${sec}.250Z`) / 1000;
+    writeFileSync(file, at(1, 0) + at(2, 1) + at(3, 2));
+    const t0 = Date.now();
+    const { sink, tailer, look } = follow([], Number.NaN, { flushPartialAfterMs: 0 });
+    // The read hands over seq=0 and 1 (seq=2 is held for continuation lines); the quiet-time
+    // flush hands over seq=2, read at the same time.
+    expect(sink.chunks).toEqual([
+      { readAtMs: t0, firstLogSec: logSec(1) },
+      { readAtMs: t0, firstLogSec: logSec(3) },
+    ]);
+    const t1 = advance(500);
+    appendFileSync(file, at(4, 3) + at(5, 4));
+    look();
+    expect(sink.chunks.slice(2)).toEqual([
+      { readAtMs: t1, firstLogSec: logSec(4) },
+      { readAtMs: t1, firstLogSec: logSec(5) },
+    ]);
+    // A partial last line: the read hands over no record; the partial-line flush, later, makes
+    // it a record, sampled with the time its bytes were read.
+    appendFileSync(file, at(6, 5).trimEnd());
+    const t2 = advance(500);
+    tailer.pollAll();
+    tailer.housekeep(advance(500));
+    expect(sink.chunks.slice(4)).toEqual([
+      { readAtMs: t2, firstLogSec: Number.NaN },
+      { readAtMs: t2, firstLogSec: logSec(6) },
+    ]);
+    expect(sink.seqs()).toEqual(range(0, 6));
+    expect(sink.records.every((r) => r.file === file)).toBe(true);
   });
 
   it('rename rotation: the old file is read to its end (lines written to it after the rename too), then the new one', () => {

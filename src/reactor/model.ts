@@ -480,55 +480,20 @@ export class ReactorModel implements ReactorEventSink {
     const pos: SourcePos = { file: this.file, line: rec.line, offset: rec.offset };
     const thread = 'tid' in ev && ev.tid ? ev.tid : rec.thread;
     switch (ev.kind) {
-      case 'wait_start': {
-        this.reactorSeen = true;
-        const p = this.poller(ev.poller, ev.fd);
-        if (this.pending !== null && this.pending.obs.fd === ev.fd) this.resolvePending();
-        if (p.open !== null) {
-          if (p.open.wake !== null) this.finishWait(p, p.open.wake, p.open.res, p.open.wake, thread, undefined);
-          else this.counters.waitStartsWithoutEnd++;
-        }
-        p.open = openWait(t, pos, ev.timeoutNs, thread, null);
-        p.open.notified = p.notifiedSinceEnd;
-        p.notifiedSinceEnd = false;
+      case 'wait_start':
+        this.waitStart(ev, t, pos, thread);
         break;
-      }
       case 'wait_block':
         break;
-      case 'wait_wake': {
-        this.reactorSeen = true;
-        const p = this.poller('epoll', ev.fd);
-        const w = p.open ?? this.openMidWait(p, pos);
-        w.wake = t;
-        w.res = ev.res;
-        this.lastWoken = p;
+      case 'wait_wake':
+        this.waitWake(ev, t, pos);
         break;
-      }
-      case 'wait_ready': {
-        const p = ev.fd !== null ? this.pollers.get(ev.fd) : this.lastWoken;
-        if (p?.open)
-          p.open.ready.push({
-            key: ev.key,
-            flags: ev.flags,
-            fd: ev.key === NOTIFY_KEY ? null : (p.keyToFd.get(ev.key) ?? null),
-          });
+      case 'wait_ready':
+        this.waitReady(ev);
         break;
-      }
-      case 'wait_end': {
-        this.reactorSeen = true;
-        const p = this.poller(ev.poller, ev.fd);
-        if (p.open === null) {
-          if (ev.busyNs !== undefined) {
-            // FmtSpan close: the span's own timing gives the start (log-formats.md 5.3).
-            p.open = openWait(this.spanStart(t, ev.busyNs + (ev.idleNs ?? 0)), pos, undefined, thread, null);
-          } else {
-            this.openMidWait(p, pos);
-          }
-        }
-        const w = p.open!;
-        this.finishWait(p, w.wake ?? t, ev.res ?? w.res, t, thread, ev.busyNs);
+      case 'wait_end':
+        this.waitEnd(ev, t, pos, thread);
         break;
-      }
       case 'interest':
         this.interest(ev);
         break;
@@ -538,14 +503,9 @@ export class ReactorModel implements ReactorEventSink {
         p.timerFd = ev.timerFd;
         break;
       }
-      case 'notify': {
-        if (ev.fd === null) break; // `Poller::notify()` is the API entry, logged even for no-ops
-        const p = this.poller('epoll', ev.fd);
-        if (p.open !== null && p.open.wake === null) p.open.notified = true;
-        else p.notifiedSinceEnd = true;
-        if (this.pending !== null && this.pending.obs.fd === ev.fd && p.open === null) this.pending.notified = true;
+      case 'notify':
+        this.notify(ev);
         break;
-      }
       case 'notify_drained': {
         const w = this.pollers.get(ev.fd)?.open;
         if (w) w.drained = ev.pending;
@@ -576,6 +536,66 @@ export class ReactorModel implements ReactorEventSink {
         this.connections.activity(ev.conn, t, pos);
         break;
     }
+  }
+
+  private waitStart(
+    ev: Extract<ReactorEvent, { kind: 'wait_start' }>,
+    t: LogTime,
+    pos: SourcePos,
+    thread: string,
+  ): void {
+    this.reactorSeen = true;
+    const p = this.poller(ev.poller, ev.fd);
+    if (this.pending !== null && this.pending.obs.fd === ev.fd) this.resolvePending();
+    if (p.open !== null) {
+      if (p.open.wake !== null) this.finishWait(p, p.open.wake, p.open.res, p.open.wake, thread, undefined);
+      else this.counters.waitStartsWithoutEnd++;
+    }
+    p.open = openWait(t, pos, ev.timeoutNs, thread, null);
+    p.open.notified = p.notifiedSinceEnd;
+    p.notifiedSinceEnd = false;
+  }
+
+  private waitWake(ev: Extract<ReactorEvent, { kind: 'wait_wake' }>, t: LogTime, pos: SourcePos): void {
+    this.reactorSeen = true;
+    const p = this.poller('epoll', ev.fd);
+    const w = p.open ?? this.openMidWait(p, pos);
+    w.wake = t;
+    w.res = ev.res;
+    this.lastWoken = p;
+  }
+
+  private waitReady(ev: Extract<ReactorEvent, { kind: 'wait_ready' }>): void {
+    const p = ev.fd !== null ? this.pollers.get(ev.fd) : this.lastWoken;
+    if (p?.open)
+      p.open.ready.push({
+        key: ev.key,
+        flags: ev.flags,
+        fd: ev.key === NOTIFY_KEY ? null : (p.keyToFd.get(ev.key) ?? null),
+      });
+  }
+
+  private waitEnd(ev: Extract<ReactorEvent, { kind: 'wait_end' }>, t: LogTime, pos: SourcePos, thread: string): void {
+    this.reactorSeen = true;
+    const p = this.poller(ev.poller, ev.fd);
+    if (p.open === null) {
+      if (ev.busyNs !== undefined) {
+        // FmtSpan close: the span's own timing gives the start (log-formats.md 5.3).
+        p.open = openWait(this.spanStart(t, ev.busyNs + (ev.idleNs ?? 0)), pos, undefined, thread, null);
+      } else {
+        this.openMidWait(p, pos);
+      }
+    }
+    const w = p.open!;
+    this.finishWait(p, w.wake ?? t, ev.res ?? w.res, t, thread, ev.busyNs);
+  }
+
+  private notify(ev: Extract<ReactorEvent, { kind: 'notify' }>): void {
+    if (ev.fd === null) return; // `Poller::notify()` is the API entry, logged even for no-ops
+    const p = this.poller('epoll', ev.fd);
+    if (p.open !== null && p.open.wake === null) p.open.notified = true;
+    else p.notifiedSinceEnd = true;
+    if (this.pending !== null && this.pending.obs.fd === ev.fd && p.open === null) this.pending.notified = true;
   }
 
   private poller(kind: PollerKind, fd: number): PollerState {

@@ -11,7 +11,6 @@
  * exact for ~104 days of log, and rounded to the log's precision (µs unless a line had more
  * digits) when encoded.
  */
-import { closeSync, openSync, readSync } from 'node:fs';
 import type {
   ActiveStallObservation,
   ConnectionObservation,
@@ -19,7 +18,6 @@ import type {
   PollCycleObservation,
   QuietObservation,
   SpanPollObservation,
-  SourcePos,
   StallKind,
   StallObservation,
   UnfinishedObservation,
@@ -28,6 +26,22 @@ import type {
 } from '../reactor/observations.js';
 import { STALL_KINDS, WAKE_REASONS } from '../reactor/observations.js';
 import { formatTime, type LogTime } from '../time.js';
+import {
+  BarLane,
+  encodeLane,
+  TIMEOUT_NONE,
+  TIMEOUT_NOT_LOGGED,
+  type LaneKind,
+  type SummaryRow,
+  type TimelineData,
+  type TimelineOpen,
+  type TimelineQuiet,
+  type TimelineStall,
+} from './timeline-data.js';
+import { linesAround } from './source-lines.js';
+
+export type { EncodedLane, LaneKind, SummaryRow, TimelineData, TimelineQuiet, TimelineStall } from './timeline-data.js';
+export { LINES_AFTER, LINES_BEFORE, linesAround } from './source-lines.js';
 
 /** Bars kept by `replay --html` (beyond: counted as dropped, the newest are not drawn). */
 export const MAX_BARS_REPLAY = 2_000_000;
@@ -49,12 +63,6 @@ const MAX_CONNECTIONS_TRACKED = 4096;
 const OTHER_CONNECTIONS = '(others)';
 /** Quiet stretches kept (replay: the first ones; live: the newest). */
 const MAX_QUIET = 500;
-/** Raw lines kept around each stall's first line: before it, and from it on. */
-export const LINES_BEFORE = 8;
-export const LINES_AFTER = 24;
-/** Bytes read on each side of a stall's offset, and the longest line kept (longer: cut). */
-const READ_WINDOW = 32 * 1024;
-const MAX_LINE_CHARS = 400;
 export const DEFAULT_TIMELINE_WINDOW_NS = 15 * 60 * 1e9;
 
 /** Wait bar codes: low 3 bits the first wake reason (WAKE_REASONS index); flags above. */
@@ -67,77 +75,8 @@ const CONN_BLOCKED = 1;
 const POLL_PENDING = 0;
 const POLL_READY = 1;
 const POLL_UNKNOWN = 2;
-/** Wait timeout column: not logged, None (blocks until woken). */
-const TIMEOUT_NOT_LOGGED = -1;
-const TIMEOUT_NONE = -2;
-
-class BarLane {
-  start = new Float64Array(256);
-  end = new Float64Array(256);
-  /** Waits only: timeout in ns, or TIMEOUT_NOT_LOGGED / TIMEOUT_NONE. */
-  timeout: Float64Array | null;
-  code = new Uint8Array(256);
-  /** Live bars are start…n-1; head moves on when old bars go. */
-  head = 0;
-  n = 0;
-
-  constructor(
-    readonly id: string,
-    readonly kind: LaneKind,
-    readonly label: string,
-  ) {
-    this.timeout = kind === 'wait' ? new Float64Array(256) : null;
-  }
-
-  get size(): number {
-    return this.n - this.head;
-  }
-
-  push(start: number, end: number, code: number, timeout: number): void {
-    if (this.n === this.start.length) this.grow();
-    const i = this.n++;
-    this.start[i] = start;
-    this.end[i] = end;
-    this.code[i] = code;
-    if (this.timeout) this.timeout[i] = timeout;
-  }
-
-  private grow(): void {
-    // Compact first when most of the array is dropped bars (live), else double.
-    const live = this.n - this.head;
-    const cap = live * 2 < this.start.length ? this.start.length : this.start.length * 2;
-    const move = <T extends Float64Array | Uint8Array>(a: T, make: (n: number) => T): T => {
-      const b = make(cap);
-      b.set(a.subarray(this.head, this.n));
-      return b;
-    };
-    this.start = move(this.start, (k) => new Float64Array(k));
-    this.end = move(this.end, (k) => new Float64Array(k));
-    this.code = move(this.code, (k) => new Uint8Array(k));
-    if (this.timeout) this.timeout = move(this.timeout, (k) => new Float64Array(k));
-    this.n = live;
-    this.head = 0;
-  }
-}
-
-export interface TimelineStall {
-  kind: StallKind;
-  startNs: number;
-  endNs: number;
-  durationNs: number;
-  start: string;
-  end: string;
-  at: string;
-  detail: string;
-  /** Raw log lines around the stall's first line; null when they could not be read (stdin). */
-  lines: Array<{ n: number; text: string }> | null;
-  /** Line number of the stall's first line (highlighted). */
-  line: number;
-  file: string;
-}
 
 /** Lanes: epoll waits per fd, swarm poll cycles per thread, slow/blocked Connection::poll per connection. */
-export type LaneKind = 'wait' | 'poll' | 'conn';
 const LANE_ORDER: Record<LaneKind, number> = { wait: 0, poll: 1, conn: 2 };
 
 /** One connection's lane while collecting: its bars and what ranks it among the busiest. */
@@ -148,35 +87,12 @@ interface ConnectionLane {
   closed: boolean;
 }
 
-/** A stretch with no line while connections were open: not a stall (see QuietObservation). */
-export interface TimelineQuiet {
-  startNs: number;
-  endNs: number;
-  durationNs: number;
-  start: string;
-  openConnections: number;
-  at: string;
-}
-
-interface TimelineOpen {
-  what: string;
-  lane: string;
-  sinceNs: number;
-  endNs: number;
-  since: string;
-  at: string;
-  detail: string;
-}
-
 export interface TimelineOptions {
   /** Live: keep this much log time before the newest observation (ns); Infinity for replay. */
   windowNs?: number;
   /** Most bars kept, all lanes together. */
   maxBars?: number;
 }
-
-/** One row of the summary panel: label and text. */
-export type SummaryRow = [string, string];
 
 export class TimelineSink implements ObservationSink {
   private originSec = Number.NaN;
@@ -538,150 +454,4 @@ function connectionIdOf(detail: string): string {
 export function reasonText(w: Record<WakeReason, number>): string {
   const parts = WAKE_REASONS.filter((k) => w[k] > 0).map((k) => `${k} ${w[k]}`);
   return parts.length ? parts.join(', ') : 'none';
-}
-
-export interface EncodedLane {
-  id: string;
-  kind: LaneKind;
-  label: string;
-  n: number;
-  /** Zigzag varint deltas of start (units), sorted by start. */
-  start: string;
-  /** Varint end − start (units). */
-  dur: string;
-  code: string;
-  /** Waits: varint timeout units + 2 (0 not logged, 1 None), else "". */
-  timeout: string;
-}
-
-export interface TimelineData {
-  version: 1;
-  title: string;
-  originSec: number;
-  unitNs: number;
-  startNs: number;
-  endNs: number;
-  lanes: EncodedLane[];
-  stalls: TimelineStall[];
-  /** Quiet stretches (span-based relays): drawn apart from stalls, never counted as one. */
-  quiet: TimelineQuiet[];
-  quietCount: number;
-  stallCounts: Record<StallKind, number>;
-  active: { kind: StallKind; startNs: number; durationNs: number; start: string; at: string } | null;
-  unfinished: TimelineOpen[];
-  dropped: number;
-  summary: SummaryRow[];
-  windowNs: number | null;
-}
-
-function encodeLane(l: BarLane, unitNs: number): EncodedLane {
-  const n = l.size;
-  const order = new Uint32Array(n);
-  for (let i = 0; i < n; i++) order[i] = l.head + i;
-  // Waits end in order of their end; drawing wants them by start (binary search on the view).
-  let sorted = true;
-  for (let i = 1; i < n && sorted; i++) if (l.start[order[i]] < l.start[order[i - 1]]) sorted = false;
-  if (!sorted) order.sort((a, b) => l.start[a] - l.start[b]);
-  const start = new VarintWriter(n * 3);
-  const dur = new VarintWriter(n * 3);
-  const timeout = l.timeout ? new VarintWriter(n * 2) : null;
-  const code = new Uint8Array(n);
-  let prev = 0;
-  for (let k = 0; k < n; k++) {
-    const i = order[k];
-    const s = Math.round(l.start[i] / unitNs);
-    start.zigzag(s - prev);
-    prev = s;
-    dur.uint(Math.max(0, Math.round(l.end[i] / unitNs) - s));
-    code[k] = l.code[i];
-    if (timeout && l.timeout) {
-      const t = l.timeout[i];
-      timeout.uint(t === TIMEOUT_NOT_LOGGED ? 0 : t === TIMEOUT_NONE ? 1 : Math.round(t / unitNs) + 2);
-    }
-  }
-  return {
-    id: l.id,
-    kind: l.kind,
-    label: l.label,
-    n,
-    start: start.base64(),
-    dur: dur.base64(),
-    code: Buffer.from(code.buffer, code.byteOffset, code.byteLength).toString('base64'),
-    timeout: timeout ? timeout.base64() : '',
-  };
-}
-
-/** LEB128 writer; values up to 2^53 (arithmetic, not 32-bit shifts). */
-class VarintWriter {
-  private buf: Uint8Array;
-  private n = 0;
-
-  constructor(capacity: number) {
-    this.buf = new Uint8Array(Math.max(16, capacity));
-  }
-
-  uint(v: number): void {
-    if (this.n + 10 > this.buf.length) {
-      const b = new Uint8Array(this.buf.length * 2);
-      b.set(this.buf);
-      this.buf = b;
-    }
-    while (v >= 128) {
-      this.buf[this.n++] = (v % 128) | 128;
-      v = Math.floor(v / 128);
-    }
-    this.buf[this.n++] = v;
-  }
-
-  zigzag(v: number): void {
-    this.uint(v >= 0 ? v * 2 : -v * 2 - 1);
-  }
-
-  base64(): string {
-    return Buffer.from(this.buf.buffer, 0, this.n).toString('base64');
-  }
-}
-
-/**
- * The raw lines around a position: up to LINES_BEFORE before its line and LINES_AFTER from it
- * on, numbered. Reads the file at the recorded byte offset; null when it cannot (stdin, gone).
- */
-export function linesAround(pos: SourcePos): Array<{ n: number; text: string }> | null {
-  let fd: number;
-  try {
-    fd = openSync(pos.file, 'r');
-  } catch {
-    return null;
-  }
-  try {
-    const from = Math.max(0, pos.offset - READ_WINDOW);
-    const buf = Buffer.alloc(pos.offset - from + READ_WINDOW);
-    const got = readSync(fd, buf, 0, buf.length, from);
-    const before = buf
-      .subarray(0, pos.offset - from)
-      .toString('utf8')
-      .split('\n');
-    before.pop(); // the (empty) rest after the newline that ends the line before pos
-    if (from > 0) before.shift(); // cut at the window's start
-    const afterText = buf.subarray(pos.offset - from, got).toString('utf8');
-    const after = afterText.split('\n');
-    if (got === buf.length)
-      after.pop(); // cut at the window's end
-    else if (after[after.length - 1] === '') after.pop();
-    const out: Array<{ n: number; text: string }> = [];
-    const b = before.slice(-LINES_BEFORE);
-    for (let i = 0; i < b.length; i++) out.push({ n: pos.line - b.length + i, text: cut(b[i]) });
-    const a = after.slice(0, LINES_AFTER);
-    for (let i = 0; i < a.length; i++) out.push({ n: pos.line + i, text: cut(a[i]) });
-    return out;
-  } catch {
-    return null;
-  } finally {
-    closeSync(fd);
-  }
-}
-
-function cut(line: string): string {
-  const l = line.endsWith('\r') ? line.slice(0, -1) : line;
-  return l.length > MAX_LINE_CHARS ? l.slice(0, MAX_LINE_CHARS) + '…' : l;
 }

@@ -70,7 +70,21 @@ function usage(msg?: string): never {
   process.exit(msg ? 2 : 0);
 }
 
-async function main(): Promise<void> {
+interface FuzzOptions {
+  seconds: number;
+  maxExecs: number;
+  seed: number;
+  /** `--seed` as given, for the summary (null: seeded from the time). */
+  seedArg: string | undefined;
+  hangMs: number;
+  lineMs: number;
+  outDir: string;
+  quiet: boolean;
+  json: boolean;
+  writeCorpus: string | undefined;
+}
+
+function parseOptions(): FuzzOptions {
   let values;
   try {
     ({ values } = parseArgs({
@@ -91,7 +105,6 @@ async function main(): Promise<void> {
     usage((err as Error).message);
   }
   if (values.help) usage();
-  if (values['write-corpus'] !== undefined) return writeCorpus(values['write-corpus']);
   const num = (name: string, v: string | undefined, dflt: number): number => {
     if (v === undefined) return dflt;
     const n = Number(v);
@@ -100,14 +113,31 @@ async function main(): Promise<void> {
   };
   const seconds = num('seconds', values.seconds, 60);
   const maxExecs = num('execs', values.execs, Number.MAX_SAFE_INTEGER);
-  let seed = values.seed === undefined ? Date.now() % 2 ** 31 : Math.trunc(num('seed', values.seed, 1));
+  const seed = values.seed === undefined ? Date.now() % 2 ** 31 : Math.trunc(num('seed', values.seed, 1));
   const hangMs = num('hang-ms', values['hang-ms'], 3000);
   const lineMs = num('line-ms', values['line-ms'], 500);
   const outDir = values.out ?? DEFAULT_OUT;
   const quiet = values.quiet === true;
-  const log = (s: string) => {
-    if (!quiet) console.error(s);
+  return {
+    seconds,
+    maxExecs,
+    seed,
+    seedArg: values.seed,
+    hangMs,
+    lineMs,
+    outDir,
+    quiet,
+    json: values.json === true,
+    writeCorpus: values['write-corpus'],
   };
+}
+
+async function main(): Promise<void> {
+  const o = parseOptions();
+  if (o.writeCorpus !== undefined) return writeCorpus(o.writeCorpus);
+  const { seconds, maxExecs, hangMs, lineMs, outDir } = o;
+  let seed = o.seed;
+  const log = logger(o.quiet);
 
   const stateBuf = new SharedArrayBuffer(4 * 4);
   const inputBuf = new SharedArrayBuffer(MAX_INPUT_BYTES);
@@ -116,31 +146,11 @@ async function main(): Promise<void> {
   const started = Date.now();
   const deadline = started + seconds * 1000;
   let execsBefore = 0; // executions of workers already ended
-  const findings = new Map<string, { kind: string; message: string; files: string[]; count: number }>();
+  const findings = new Map<string, Finding>();
   let hangs = 0;
   let restarts = 0;
 
-  const save = (kind: string, message: string, stack: string, input: Uint8Array): void => {
-    // One finding per distinct message (numbers and quoted text vary with the input).
-    const signature = `${kind}: ${message.replace(/[0-9]+(\.[0-9]+)?/g, 'N').slice(0, 200)}`;
-    let f = findings.get(signature);
-    if (f === undefined) {
-      f = { kind, message, files: [], count: 0 };
-      findings.set(signature, f);
-      log(`FINDING ${kind}: ${message}`);
-    }
-    f.count++;
-    if (f.files.length >= 3) return;
-    const hash = createHash('sha1').update(input).digest('hex').slice(0, 12);
-    mkdirSync(outDir, { recursive: true });
-    const file = path.join(outDir, `${kind}-${hash}.log`);
-    writeFileSync(file, input);
-    writeFileSync(
-      `${file}.txt`,
-      `${kind} found by \`npm run fuzz\` (seed ${seed}); ${input.length} bytes\n${message}\n\n${stack}\n`,
-    );
-    f.files.push(path.relative(ROOT, file));
-  };
+  const save = findingSaver(findings, outDir, log, () => seed);
 
   const totalExecs = () => execsBefore + Atomics.load(state, S_EXECS);
 
@@ -156,33 +166,24 @@ async function main(): Promise<void> {
       state: stateBuf,
       input: inputBuf,
     };
-    const w = new Worker(fileURLToPath(import.meta.url), { workerData: cfg });
-    worker = w;
-    done = new Promise<void>((resolve) => {
-      w.on('message', (m: FromWorker) => {
-        if (m.type === 'finding') save(m.kind, m.message, m.stack, m.input);
-      });
-      w.on('error', (err) => {
-        // An error escaping the worker's own catch (stack overflow in a handler, out of memory).
-        save('crash', `worker died: ${err.message}`, err.stack ?? '', inputView.slice(0, Atomics.load(state, S_LEN)));
-        if (Atomics.load(state, S_STOP) !== 0) return;
-        execsBefore += Atomics.load(state, S_EXECS) + 1;
-        restarts++;
-        seed = (seed + 7919) % 2 ** 31;
-        startWorker();
-      });
-      w.on('exit', () => resolve());
-    });
+    ({ worker, done } = spawnWorker(cfg, save, (err) => {
+      // An error escaping the worker's own catch (stack overflow in a handler, out of memory).
+      save('crash', `worker died: ${err.message}`, err.stack ?? '', inputView.slice(0, Atomics.load(state, S_LEN)));
+      if (Atomics.load(state, S_STOP) !== 0) return;
+      restart(Atomics.load(state, S_EXECS));
+    }));
+  };
+  /** A new worker with a new seed after one died or hung (`execs`: what the old one ran). */
+  const restart = (execs: number): void => {
+    execsBefore += execs + 1;
+    restarts++;
+    seed = (seed + 7919) % 2 ** 31;
+    startWorker();
   };
 
-  log(
-    `pollscope fuzz: seed ${seed}, ${seconds} s${Number.isFinite(maxExecs) && maxExecs < Number.MAX_SAFE_INTEGER ? `, ≤ ${maxExecs} execs` : ''}, hang > ${hangMs} ms, line > ${lineMs} ms, findings → ${path.relative(process.cwd(), outDir) || '.'}`,
-  );
+  logStart(o, log);
   startWorker();
-  // Ctrl-C / kill: stop at the next execution and print the figures as at the end of a run.
-  const stop = () => Atomics.store(state, S_STOP, 1);
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  stopOnSignal(state);
   let lastExec = -1;
   let lastChange = Date.now();
   let lastReport = Date.now();
@@ -199,48 +200,136 @@ async function main(): Promise<void> {
       hangs++;
       const input = inputView.slice(0, Atomics.load(state, S_LEN));
       save('hang', `no result after ${hangMs} ms`, '', input);
-      execsBefore += execs + 1;
       void worker.terminate();
-      restarts++;
-      seed = (seed + 7919) % 2 ** 31;
       lastExec = -1;
       lastChange = now;
-      startWorker();
+      restart(execs);
     }
     if (now - lastReport >= 10_000) {
       lastReport = now;
-      const n = totalExecs();
-      log(
-        `  ${fmt(n)} execs, ${fmt(n / ((now - started) / 1000))} exec/s, ${findings.size} finding(s), ${hangs} hang(s)`,
-      );
+      logProgress(log, totalExecs(), (now - started) / 1000, findings.size, hangs);
     }
     if (now >= deadline || totalExecs() >= maxExecs) Atomics.store(state, S_STOP, 1);
   }, 100);
-  // Workers end on the stop flag; a restarted worker replaces `done`.
-  for (;;) {
-    const current = done;
-    await current;
-    if (current === done) break;
-  }
+  await allWorkersEnded(() => done);
   finished = true;
   clearInterval(watchdog);
-  const execs = totalExecs();
+  const summary = buildSummary(totalExecs(), started, o.seedArg, findings, hangs, restarts);
+  printSummary(summary, log, o.json);
+  process.exitCode = findings.size > 0 ? 1 : 0;
+}
+
+function spawnWorker(
+  cfg: WorkerConfig,
+  save: (kind: string, message: string, stack: string, input: Uint8Array) => void,
+  onError: (err: Error) => void,
+): { worker: Worker; done: Promise<void> } {
+  const w = new Worker(fileURLToPath(import.meta.url), { workerData: cfg });
+  const done = new Promise<void>((resolve) => {
+    w.on('message', (m: FromWorker) => {
+      if (m.type === 'finding') save(m.kind, m.message, m.stack, m.input);
+    });
+    w.on('error', onError);
+    w.on('exit', () => resolve());
+  });
+  return { worker: w, done };
+}
+
+/** Ctrl-C / kill: stop at the next execution and print the figures as at the end of a run. */
+function stopOnSignal(state: Int32Array): void {
+  const stop = () => Atomics.store(state, S_STOP, 1);
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+function logProgress(log: (s: string) => void, n: number, seconds: number, findings: number, hangs: number): void {
+  log(`  ${fmt(n)} execs, ${fmt(n / seconds)} exec/s, ${findings} finding(s), ${hangs} hang(s)`);
+}
+
+function logger(quiet: boolean): (s: string) => void {
+  return (s: string) => {
+    if (!quiet) console.error(s);
+  };
+}
+
+function logStart(o: FuzzOptions, log: (s: string) => void): void {
+  const { seed, seconds, maxExecs, hangMs, lineMs, outDir } = o;
+  log(
+    `pollscope fuzz: seed ${seed}, ${seconds} s${Number.isFinite(maxExecs) && maxExecs < Number.MAX_SAFE_INTEGER ? `, ≤ ${maxExecs} execs` : ''}, hang > ${hangMs} ms, line > ${lineMs} ms, findings → ${path.relative(process.cwd(), outDir) || '.'}`,
+  );
+}
+
+/** Workers end on the stop flag; a restarted worker replaces `done`. */
+async function allWorkersEnded(done: () => Promise<void>): Promise<void> {
+  for (;;) {
+    const current = done();
+    await current;
+    if (current === done()) break;
+  }
+}
+
+function buildSummary(
+  execs: number,
+  started: number,
+  seedArg: string | undefined,
+  findings: Map<string, Finding>,
+  hangs: number,
+  restarts: number,
+) {
   const secondsRun = (Date.now() - started) / 1000;
-  const summary = {
+  return {
     execs,
     seconds: Math.round(secondsRun * 10) / 10,
     execsPerSec: Math.round(execs / secondsRun),
-    seed: values.seed === undefined ? null : Number(values.seed),
+    seed: seedArg === undefined ? null : Number(seedArg),
     findings: [...findings.values()].map((f) => ({ kind: f.kind, message: f.message, count: f.count, files: f.files })),
     hangs,
     restarts,
   };
+}
+
+type Finding = { kind: string; message: string; files: string[]; count: number };
+
+/** Records a finding and saves its input (at most three files per distinct message). */
+function findingSaver(
+  findings: Map<string, Finding>,
+  outDir: string,
+  log: (s: string) => void,
+  currentSeed: () => number,
+): (kind: string, message: string, stack: string, input: Uint8Array) => void {
+  return (kind: string, message: string, stack: string, input: Uint8Array): void => {
+    // One finding per distinct message (numbers and quoted text vary with the input).
+    const signature = `${kind}: ${message.replace(/[0-9]+(\.[0-9]+)?/g, 'N').slice(0, 200)}`;
+    let f = findings.get(signature);
+    if (f === undefined) {
+      f = { kind, message, files: [], count: 0 };
+      findings.set(signature, f);
+      log(`FINDING ${kind}: ${message}`);
+    }
+    f.count++;
+    if (f.files.length >= 3) return;
+    const hash = createHash('sha1').update(input).digest('hex').slice(0, 12);
+    mkdirSync(outDir, { recursive: true });
+    const file = path.join(outDir, `${kind}-${hash}.log`);
+    writeFileSync(file, input);
+    writeFileSync(
+      `${file}.txt`,
+      `${kind} found by \`npm run fuzz\` (seed ${currentSeed()}); ${input.length} bytes\n${message}\n\n${stack}\n`,
+    );
+    f.files.push(path.relative(ROOT, file));
+  };
+}
+
+function printSummary(
+  summary: { execs: number; seconds: number; execsPerSec: number; findings: Omit<Finding, never>[] },
+  log: (s: string) => void,
+  json: boolean,
+): void {
   log(
-    `pollscope fuzz: ${fmt(execs)} executions in ${summary.seconds} s (${fmt(summary.execsPerSec)} exec/s), ${findings.size} finding(s)`,
+    `pollscope fuzz: ${fmt(summary.execs)} executions in ${summary.seconds} s (${fmt(summary.execsPerSec)} exec/s), ${summary.findings.length} finding(s)`,
   );
   for (const f of summary.findings) log(`  ${f.kind} ×${f.count}: ${f.message}\n    saved: ${f.files.join(', ')}`);
-  if (values.json) console.log(JSON.stringify(summary));
-  process.exitCode = findings.size > 0 ? 1 : 0;
+  if (json) console.log(JSON.stringify(summary));
 }
 
 function fmt(n: number): string {

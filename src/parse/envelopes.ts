@@ -5,14 +5,8 @@
  */
 import type { Level, LogRecord } from './record.js';
 import { PartialTimeContext, scanIsoTimestamp, scanUptime } from './timestamp.js';
-
-// Character codes the scanners below compare with. Module constants: V8 folds them like
-// literals (imported ones it does not: a load per comparison, ~30% slower in a switch).
-const C_D = 68,
-  C_E = 69,
-  C_I = 73,
-  C_T = 84,
-  C_W = 87;
+import { clear, isDigit, levelAt, levelLength, skipSpaces } from './envelope-scan.js';
+import { tracingJson } from './envelope-json.js';
 
 export interface Envelope {
   /** Stable id for reports and --json. */
@@ -44,47 +38,6 @@ export function internTarget(s: string, a: number, b: number): string {
     recentNext = (recentNext + 1) % RECENT_TARGETS;
   }
   return t;
-}
-
-/** Level at s[i]: returns the level constant, or undefined. Length is LEVEL_LEN[level]. */
-function levelAt(s: string, i: number): Level | undefined {
-  switch (s.charCodeAt(i)) {
-    case C_T:
-      return s.startsWith('TRACE', i) ? 'TRACE' : undefined;
-    case C_D:
-      return s.startsWith('DEBUG', i) ? 'DEBUG' : undefined;
-    case C_I:
-      return s.startsWith('INFO', i) ? 'INFO' : undefined;
-    case C_W:
-      return s.startsWith('WARN', i) ? 'WARN' : undefined;
-    case C_E:
-      return s.startsWith('ERROR', i) ? 'ERROR' : undefined;
-    default:
-      return undefined;
-  }
-}
-
-function levelLength(l: Level): number {
-  return l === 'INFO' || l === 'WARN' ? 4 : 5;
-}
-
-function isDigit(c: number): boolean {
-  return c >= 48 && c <= 57;
-}
-
-function skipSpaces(s: string, i: number): number {
-  while (s.charCodeAt(i) === 32) i++;
-  return i;
-}
-
-/** Reset the fields a layout may not set. */
-function clear(rec: LogRecord): void {
-  rec.hasTime = false;
-  rec.sec = 0;
-  rec.nsec = 0;
-  rec.digits = 0;
-  rec.thread = '';
-  rec.spans = '';
 }
 
 /**
@@ -392,89 +345,6 @@ function isKnownCrate(s: string, a: number, b: number): boolean {
     }
   }
   return false;
-}
-
-/**
- * tracing-subscriber JSON (T4): one object per line. Structured fields are appended to the
- * message as ` key=value` so decoders read one shape; `log.*` bookkeeping fields are dropped.
- */
-const tracingJson: Envelope = {
-  id: 'tracing_json',
-  description: 'tracing-subscriber JSON `{"timestamp":…,"level":"TRACE","fields":{…},"target":…}`',
-  parse(s, rec, ctx) {
-    if (s.charCodeAt(0) !== 123) return false;
-    let o: unknown;
-    try {
-      o = JSON.parse(s);
-    } catch {
-      return false;
-    }
-    if (typeof o !== 'object' || o === null) return false;
-    const obj = o as Record<string, unknown>;
-    const level = typeof obj.level === 'string' ? levelAt(obj.level, 0) : undefined;
-    if (level === undefined || typeof obj.target !== 'string') return false;
-    clear(rec);
-    if (typeof obj.timestamp === 'string') {
-      const ts = obj.timestamp;
-      const ok = isDigit(ts.charCodeAt(4))
-        ? scanUptime(ts, 0, rec)
-        : ts.charCodeAt(4) === 45
-          ? scanIsoTimestamp(ts, 0, rec)
-          : ctx.scanChronoLocal(ts, 0, rec);
-      if (ok < 0) return false;
-    }
-    rec.level = level;
-    rec.target = obj.target;
-    const fields = (typeof obj.fields === 'object' && obj.fields !== null ? obj.fields : obj) as Record<
-      string,
-      unknown
-    >;
-    let msg = typeof fields.message === 'string' ? fields.message : '';
-    for (const k in fields) {
-      if (k === 'message' || k.startsWith('log.') || (fields === obj && TOP_LEVEL_KEYS.has(k))) continue;
-      msg += (msg === '' ? '' : ' ') + k + '=' + renderValue(fields[k]);
-    }
-    rec.message = msg;
-    // `spans` lists the spans from the root to the current one; for a span's own lifecycle event
-    // (FmtSpan `close` …) it stops at the parent and `span` alone names the span itself.
-    const own = typeof obj.span === 'object' && obj.span !== null ? renderSpan(obj.span) : '';
-    if (Array.isArray(obj.spans) && obj.spans.length > 0) {
-      const list = obj.spans.map(renderSpan);
-      if (own !== '' && list[list.length - 1] !== own) list.push(own);
-      rec.spans = list.join(':');
-    } else rec.spans = own;
-    if (typeof obj.threadName === 'string') rec.thread = obj.threadName;
-    else if (typeof obj.threadId === 'string') rec.thread = obj.threadId.replace(/^ThreadId\((\d+)\)$/, '$1');
-    return true;
-  },
-};
-
-const TOP_LEVEL_KEYS = new Set([
-  'timestamp',
-  'level',
-  'target',
-  'filename',
-  'line_number',
-  'span',
-  'spans',
-  'threadName',
-  'threadId',
-]);
-
-function renderValue(v: unknown): string {
-  return typeof v === 'string' ? v : JSON.stringify(v);
-}
-
-function renderSpan(span: unknown): string {
-  if (typeof span !== 'object' || span === null) return '';
-  const o = span as Record<string, unknown>;
-  let fields = '';
-  for (const k in o) {
-    if (k === 'name') continue;
-    fields += (fields === '' ? '' : ' ') + k + '=' + renderValue(o[k]);
-  }
-  const name = typeof o.name === 'string' ? o.name : '?';
-  return fields === '' ? name : `${name}{${fields}}`;
 }
 
 /**

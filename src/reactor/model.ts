@@ -9,7 +9,16 @@ import type { LogRecord } from '../parse/record.js';
 import { addNs, diffNs, logTime, NS_PER_SEC, resolutionNs, type LogTime } from '../time.js';
 import { requestedMask } from './flags.js';
 import { ConnectionModel } from './connections.js';
-import type { ObservationSink, ReadyEvent, SourcePos, StallKind, WaitObservation, WakeReason } from './observations.js';
+import {
+  classify,
+  formatTimeout,
+  openWait,
+  PollerState,
+  type OpenPoll,
+  type OpenWait,
+  type PendingClassification,
+} from './wait-state.js';
+import type { ObservationSink, SourcePos, StallKind, WaitObservation } from './observations.js';
 
 export interface Thresholds {
   /** A poll cycle this long is a slow poll (counted, not alarming). */
@@ -26,6 +35,8 @@ export interface Thresholds {
 
 export { DEFAULT_SLOW_CONNECTION_POLL_NS } from './connections.js';
 
+export { classify, formatTimeout };
+
 export const DEFAULT_THRESHOLDS: Thresholds = {
   slowPollNs: 50_000_000,
   blockedPollNs: 1_000_000_000,
@@ -35,75 +46,6 @@ export const DEFAULT_THRESHOLDS: Thresholds = {
 
 /** What the reactor is doing right now, for live watchdogs (the `run` daemon). */
 export type ReactorState = 'unknown' | 'waiting' | 'polling' | 'readiness_pending' | 'running';
-
-interface OpenWait {
-  start: LogTime | null;
-  pos: SourcePos;
-  timeoutNs: number | null | undefined;
-  startThread: string;
-  gapBeforeNs: number | null;
-  wake: LogTime | null;
-  res: number | null;
-  ready: ReadyEvent[];
-  notified: boolean;
-  drained: boolean | null;
-  rearm: { fd: number | null; flags: number | null } | null;
-  /** A `tid=` logged inside the wait's messages (fork re-arm lines), when its start/end carry none. */
-  tidSeen: string;
-}
-
-function openWait(
-  start: LogTime | null,
-  pos: SourcePos,
-  timeoutNs: number | null | undefined,
-  startThread: string,
-  gapBeforeNs: number | null,
-): OpenWait {
-  return {
-    start,
-    pos,
-    timeoutNs,
-    startThread,
-    gapBeforeNs,
-    wake: null,
-    res: null,
-    ready: [],
-    notified: false,
-    drained: null,
-    rearm: null,
-    tidSeen: '',
-  };
-}
-
-/** A finished wait whose wake reason waits for async-io's verdict (polling 2.x logs no keys). */
-interface PendingClassification {
-  obs: WaitObservation;
-  notified: boolean;
-  /** async-io logged a second `process_timers` before `react:`: Poller::wait returned no user event. */
-  noUserEvents: boolean;
-  linesLeft: number;
-  /** The model's poll-start count at the wait's end line: a poll started after it took the readiness. */
-  pollStarts: number;
-}
-
-class PollerState {
-  open: OpenWait | null = null;
-  readonly keyToFd = new Map<number, number>();
-  eventFd: number | null = null;
-  timerFd: number | null = null;
-  /** A notify since the last wait ended: a pending notify makes the next wait return at once. */
-  notifiedSinceEnd = false;
-  constructor(
-    readonly kind: PollerKind,
-    readonly fd: number,
-  ) {}
-}
-
-interface OpenPoll {
-  start: LogTime;
-  pos: SourcePos;
-  thread: string;
-}
 
 /** Counters the model keeps about the input's reliability, for the report. */
 export interface ModelCounters {
@@ -477,55 +419,20 @@ export class ReactorModel implements ReactorEventSink {
     const pos: SourcePos = { file: rec.file, line: rec.line, offset: rec.offset };
     const thread = 'tid' in ev && ev.tid ? ev.tid : rec.thread;
     switch (ev.kind) {
-      case 'wait_start': {
-        this.reactorSeen = true;
-        const p = this.poller(ev.poller, ev.fd);
-        if (this.pending !== null && this.pending.obs.fd === ev.fd) this.resolvePending();
-        if (p.open !== null) {
-          if (p.open.wake !== null) this.finishWait(p, p.open.wake, p.open.res, p.open.wake, thread, undefined);
-          else this.counters.waitStartsWithoutEnd++;
-        }
-        p.open = openWait(t, pos, ev.timeoutNs, thread, null);
-        p.open.notified = p.notifiedSinceEnd;
-        p.notifiedSinceEnd = false;
+      case 'wait_start':
+        this.waitStart(ev, t, pos, thread);
         break;
-      }
       case 'wait_block':
         break;
-      case 'wait_wake': {
-        this.reactorSeen = true;
-        const p = this.poller('epoll', ev.fd);
-        const w = p.open ?? this.openMidWait(p, pos);
-        w.wake = t;
-        w.res = ev.res;
-        this.lastWoken = p;
+      case 'wait_wake':
+        this.waitWake(ev, t, pos);
         break;
-      }
-      case 'wait_ready': {
-        const p = ev.fd !== null ? this.pollers.get(ev.fd) : this.lastWoken;
-        if (p?.open)
-          p.open.ready.push({
-            key: ev.key,
-            flags: ev.flags,
-            fd: ev.key === NOTIFY_KEY ? null : (p.keyToFd.get(ev.key) ?? null),
-          });
+      case 'wait_ready':
+        this.waitReady(ev);
         break;
-      }
-      case 'wait_end': {
-        this.reactorSeen = true;
-        const p = this.poller(ev.poller, ev.fd);
-        if (p.open === null) {
-          if (ev.busyNs !== undefined) {
-            // FmtSpan close: the span's own timing gives the start (log-formats.md 5.3).
-            p.open = openWait(this.spanStart(t, ev.busyNs + (ev.idleNs ?? 0)), pos, undefined, thread, null);
-          } else {
-            this.openMidWait(p, pos);
-          }
-        }
-        const w = p.open!;
-        this.finishWait(p, w.wake ?? t, ev.res ?? w.res, t, thread, ev.busyNs);
+      case 'wait_end':
+        this.waitEnd(ev, t, pos, thread);
         break;
-      }
       case 'interest':
         this.interest(ev);
         break;
@@ -535,14 +442,9 @@ export class ReactorModel implements ReactorEventSink {
         p.timerFd = ev.timerFd;
         break;
       }
-      case 'notify': {
-        if (ev.fd === null) break; // `Poller::notify()` is the API entry, logged even for no-ops
-        const p = this.poller('epoll', ev.fd);
-        if (p.open !== null && p.open.wake === null) p.open.notified = true;
-        else p.notifiedSinceEnd = true;
-        if (this.pending !== null && this.pending.obs.fd === ev.fd && p.open === null) this.pending.notified = true;
+      case 'notify':
+        this.notify(ev);
         break;
-      }
       case 'notify_drained': {
         const w = this.pollers.get(ev.fd)?.open;
         if (w) w.drained = ev.pending;
@@ -573,6 +475,66 @@ export class ReactorModel implements ReactorEventSink {
         this.connections.activity(ev.conn, t, pos);
         break;
     }
+  }
+
+  private waitStart(
+    ev: Extract<ReactorEvent, { kind: 'wait_start' }>,
+    t: LogTime,
+    pos: SourcePos,
+    thread: string,
+  ): void {
+    this.reactorSeen = true;
+    const p = this.poller(ev.poller, ev.fd);
+    if (this.pending !== null && this.pending.obs.fd === ev.fd) this.resolvePending();
+    if (p.open !== null) {
+      if (p.open.wake !== null) this.finishWait(p, p.open.wake, p.open.res, p.open.wake, thread, undefined);
+      else this.counters.waitStartsWithoutEnd++;
+    }
+    p.open = openWait(t, pos, ev.timeoutNs, thread, null);
+    p.open.notified = p.notifiedSinceEnd;
+    p.notifiedSinceEnd = false;
+  }
+
+  private waitWake(ev: Extract<ReactorEvent, { kind: 'wait_wake' }>, t: LogTime, pos: SourcePos): void {
+    this.reactorSeen = true;
+    const p = this.poller('epoll', ev.fd);
+    const w = p.open ?? this.openMidWait(p, pos);
+    w.wake = t;
+    w.res = ev.res;
+    this.lastWoken = p;
+  }
+
+  private waitReady(ev: Extract<ReactorEvent, { kind: 'wait_ready' }>): void {
+    const p = ev.fd !== null ? this.pollers.get(ev.fd) : this.lastWoken;
+    if (p?.open)
+      p.open.ready.push({
+        key: ev.key,
+        flags: ev.flags,
+        fd: ev.key === NOTIFY_KEY ? null : (p.keyToFd.get(ev.key) ?? null),
+      });
+  }
+
+  private waitEnd(ev: Extract<ReactorEvent, { kind: 'wait_end' }>, t: LogTime, pos: SourcePos, thread: string): void {
+    this.reactorSeen = true;
+    const p = this.poller(ev.poller, ev.fd);
+    if (p.open === null) {
+      if (ev.busyNs !== undefined) {
+        // FmtSpan close: the span's own timing gives the start (log-formats.md 5.3).
+        p.open = openWait(this.spanStart(t, ev.busyNs + (ev.idleNs ?? 0)), pos, undefined, thread, null);
+      } else {
+        this.openMidWait(p, pos);
+      }
+    }
+    const w = p.open!;
+    this.finishWait(p, w.wake ?? t, ev.res ?? w.res, t, thread, ev.busyNs);
+  }
+
+  private notify(ev: Extract<ReactorEvent, { kind: 'notify' }>): void {
+    if (ev.fd === null) return; // `Poller::notify()` is the API entry, logged even for no-ops
+    const p = this.poller('epoll', ev.fd);
+    if (p.open !== null && p.open.wake === null) p.open.notified = true;
+    else p.notifiedSinceEnd = true;
+    if (this.pending !== null && this.pending.obs.fd === ev.fd && p.open === null) this.pending.notified = true;
   }
 
   private poller(kind: PollerKind, fd: number): PollerState {
@@ -845,60 +807,4 @@ export class ReactorModel implements ReactorEventSink {
     }
     this.connections.finish(last);
   }
-}
-
-export function formatTimeout(ns: number | null | undefined): string {
-  if (ns === undefined) return 'not logged';
-  if (ns === null) return 'None';
-  return `${ns / 1e9}s`;
-}
-
-/**
- * Why a wait returned (log-formats.md 6.3). Reasons come only from what the log says; when it
- * cannot be told the answer is `unknown`, never a guess.
- * asyncIo: async-io's verdict after a polling 2.x wait ('io' = user events came back, 'no_io' =
- * a second process_timers said none did), null when not seen.
- */
-export function classify(
-  w: WaitObservation,
-  notified: boolean,
-  drained: boolean | null,
-  asyncIo: 'io' | 'no_io' | null,
-): WakeReason[] {
-  const reasons = new Set<WakeReason>();
-  const timedOut =
-    w.timeoutNs !== undefined &&
-    w.timeoutNs !== null &&
-    w.timeoutNs > 0 &&
-    w.durationNs !== null &&
-    w.durationNs >= w.timeoutNs - 1_000_000 - resolutionNs(w.wake.digits);
-  const notifyKeyReason = (): WakeReason => {
-    if (drained === true) return 'notify';
-    if (drained === false) return 'timeout'; // the eventfd was empty, so the key-MAX event was the timerfd
-    if (w.timeoutNs === null) return 'notify'; // timeout None: the timerfd is disarmed
-    if (notified) return 'notify';
-    if (timedOut) return 'timeout';
-    return 'unknown';
-  };
-  if (w.ready.length > 0) {
-    for (const r of w.ready) reasons.add(r.key === NOTIFY_KEY ? notifyKeyReason() : 'io');
-  } else if (w.res === 0) {
-    reasons.add(w.timeoutNs !== undefined && w.timeoutNs !== null && w.timeoutNs > 0 ? 'timeout' : 'spurious');
-  } else if (asyncIo === 'io') {
-    reasons.add('io');
-    if (notified && (w.res ?? 0) >= 2) reasons.add('notify');
-  } else if (asyncIo === 'no_io') {
-    if (notified || w.timeoutNs === null) reasons.add('notify');
-    else if (timedOut) reasons.add('timeout');
-    else reasons.add('unknown');
-  } else if (drained !== null) {
-    reasons.add(drained ? 'notify' : 'unknown');
-  } else if (notified) {
-    reasons.add('notify');
-  } else if (timedOut) {
-    reasons.add('timeout');
-  } else {
-    reasons.add('unknown');
-  }
-  return [...reasons];
 }

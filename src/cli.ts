@@ -5,7 +5,8 @@
  * exporters are built by src/export/exporters.ts. Errors are thrown as ConfigError (exit 2) or
  * InputError (exit 2); only `main` turns them into messages and exit codes.
  */
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { parseArgs } from 'node:util';
+import { parseFlags, REPLAY_FLAGS, RUN_FLAGS } from './cli-flags.js';
 import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { SingleBar, Presets } from 'cli-progress';
@@ -38,96 +39,6 @@ import { loadWebConfig } from './export/web-config.js';
 import { TimelineSink } from './export/timeline.js';
 import { timelineRoutes, writeTimelineHtml } from './export/timeline-html.js';
 
-type Options = NonNullable<ParseArgsConfig['options']>;
-
-/** Flags `replay` and `run` share. */
-const SHARED_FLAGS = {
-  'slow-poll': { type: 'string' },
-  'slow-connection-poll': { type: 'string' },
-  'blocked-poll': { type: 'string' },
-  starved: { type: 'string' },
-  silent: { type: 'string' },
-  'max-line-bytes': { type: 'string' },
-  'otlp-endpoint': { type: 'string' },
-  'trace-sample': { type: 'string' },
-  'trace-max-spans': { type: 'string' },
-  'trace-keep-wait': { type: 'string' },
-  'trace-keep-delay': { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
-} as const satisfies Options;
-
-const REPLAY_FLAGS = {
-  ...SHARED_FLAGS,
-  json: { type: 'boolean' },
-  date: { type: 'string' },
-  progress: { type: 'boolean' },
-  'no-progress': { type: 'boolean' },
-  'metrics-out': { type: 'string' },
-  relay: { type: 'string' },
-  'jaeger-ui': { type: 'string' },
-  html: { type: 'string' },
-  jobs: { type: 'string' },
-} as const satisfies Options;
-
-const RUN_FLAGS = {
-  ...SHARED_FLAGS,
-  log: { type: 'string', multiple: true },
-  stdin: { type: 'boolean' },
-  relay: { type: 'string', multiple: true },
-  from: { type: 'string' },
-  config: { type: 'string' },
-  checkpoint: { type: 'string' },
-  'checkpoint-interval': { type: 'string' },
-  'poll-interval': { type: 'string' },
-  'flush-partial-after': { type: 'string' },
-  'no-watch': { type: 'boolean' },
-  'audit-records': { type: 'string' },
-  'metrics-listen': { type: 'string' },
-  'web-config-file': { type: 'string' },
-  'timeline-window': { type: 'string' },
-} as const satisfies Options;
-
-/**
- * parseArgs with plain messages. A value that starts with '-' (`--blocked-poll -1s`) would be
- * taken for an option ("argument is ambiguous"): a number after a flag that takes a value is
- * joined to it, so that the value's own check says what is wrong with it.
- */
-function parseFlags<O extends Options>(command: string, args: string[], options: O, positionals: boolean) {
-  const joined: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    if (a === '--') {
-      joined.push(...args.slice(i));
-      break;
-    }
-    const spec = a.startsWith('--') && !a.includes('=') ? options[a.slice(2)] : undefined;
-    if (spec?.type === 'string' && i + 1 < args.length && /^-[\d.]/.test(args[i + 1])) joined.push(`${a}=${args[++i]}`);
-    else joined.push(a);
-  }
-  try {
-    return parseArgs({ args: joined, options, allowPositionals: positionals, strict: true, tokens: true });
-  } catch (err) {
-    const e = err as Error & { code?: string };
-    const name = /'(-[^' ]*)/.exec(e.message)?.[1] ?? '';
-    switch (e.code) {
-      case 'ERR_PARSE_ARGS_UNKNOWN_OPTION': {
-        const near = nearest(name.replace(/^-+/, ''), Object.keys(options));
-        throw new ConfigError(
-          `${command}: unknown option ${name}${near !== null ? ` (did you mean --${near}?)` : ''}`,
-          true,
-        );
-      }
-      case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
-        if (options[name.replace(/^-+/, '')]?.type === 'boolean') throw new ConfigError(`${name} takes no value`, true);
-        throw new ConfigError(`${name} needs a value (one that starts with '-' is written ${name}=VALUE)`, true);
-      case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
-        throw new ConfigError(`${command}: unexpected argument ${name || e.message} (${command} takes no FILE)`, true);
-      default:
-        throw new ConfigError(e.message, true);
-    }
-  }
-}
-
 async function replayCommand(args: string[]): Promise<number> {
   const { values: v, positionals } = parseFlags('replay', args, REPLAY_FLAGS, true);
   if (v.help) {
@@ -155,7 +66,6 @@ async function replayCommand(args: string[]): Promise<number> {
   const traces = exporters.traces;
   if (metrics && traces) registerTraceCounters(metrics.registry, () => [traces]);
   const bar = (cfg.progress ?? process.stderr.isTTY === true) ? progressBar() : null;
-  let barStarted = false;
   let report;
   try {
     report = await replay(cfg.files, {
@@ -169,18 +79,7 @@ async function replayCommand(args: string[]): Promise<number> {
       onPipeline: (pipeline) => exporters.metrics?.attach(pipeline),
       // Replay reads faster than any collector takes spans: wait for the exporter rather than drop.
       pace: traces ? () => traces.backpressure() : undefined,
-      onProgress: bar
-        ? (done, total) => {
-            const mb = (n: number) => Math.round(n / 1e5) / 10;
-            // A pipe has no total: bytes read so far.
-            if (total === null) return void process.stderr.write(`\rreplay: ${mb(done)} MB read`);
-            if (!barStarted) {
-              bar.start(mb(total), 0);
-              barStarted = true;
-            }
-            bar.update(mb(done));
-          }
-        : undefined,
+      onProgress: bar ? progressTo(bar) : undefined,
     });
   } finally {
     bar?.stop();
@@ -196,14 +95,7 @@ async function replayCommand(args: string[]): Promise<number> {
       throw new InputError(`--metrics-out ${cfg.metricsOut}: ${(err as Error).message}`);
     }
   }
-  if (timeline && cfg.html !== null) {
-    try {
-      const bytes = await writeTimelineHtml(cfg.html, timeline, report);
-      process.stderr.write(`pollscope: timeline written to ${cfg.html} (${Math.ceil(bytes / 1024)} kB)\n`);
-    } catch (err) {
-      throw new InputError(`--html ${cfg.html}: ${(err as Error).message}`);
-    }
-  }
+  if (timeline && cfg.html !== null) await writeHtml(cfg.html, timeline, report);
   const summary = traces ? traceSummary(traces, cfg.traces.endpoint ?? '', cfg.traces.jaegerUi ?? undefined) : null;
   process.stdout.write(
     cfg.json
@@ -214,6 +106,29 @@ async function replayCommand(args: string[]): Promise<number> {
   for (const e of report.inputErrors) process.stderr.write(`pollscope: ${e.path}: ${e.error}\n`);
   const status = unrecognisedFiles(report.files);
   return report.inputErrors.length > 0 ? 1 : status;
+}
+
+/** The replay's progress on the bar; a pipe has no total, so bytes read so far instead. */
+function progressTo(bar: SingleBar): (done: number, total: number | null) => void {
+  let started = false;
+  const mb = (n: number) => Math.round(n / 1e5) / 10;
+  return (done, total) => {
+    if (total === null) return void process.stderr.write(`\rreplay: ${mb(done)} MB read`);
+    if (!started) {
+      bar.start(mb(total), 0);
+      started = true;
+    }
+    bar.update(mb(done));
+  };
+}
+
+async function writeHtml(file: string, timeline: TimelineSink, report: ReplayReport): Promise<void> {
+  try {
+    const bytes = await writeTimelineHtml(file, timeline, report);
+    process.stderr.write(`pollscope: timeline written to ${file} (${Math.ceil(bytes / 1024)} kB)\n`);
+  } catch (err) {
+    throw new InputError(`--html ${file}: ${(err as Error).message}`);
+  }
 }
 
 /** Says which files had no recognisable line; exit status 1 when none had one. */

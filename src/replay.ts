@@ -96,47 +96,15 @@ export async function replay(paths: string[], opts: ReplayOptions = {}): Promise
   let worker: ParseWorker | null = null;
   try {
     for (const f of inputs) {
-      const tracker = new FileTracker();
-      const trackRecord = (rec: LogRecord): void => tracker.record(rec);
-      const maxLineBytes = opts.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
-      let read;
-      let envelope: string | null;
-      let progressed = 0;
-      const onProgress = (b: number): void => {
-        progressed = b;
-        opts.onProgress?.(doneBytes + b, totalBytes);
-      };
-      try {
-        if (jobs > 1 && f.regular && f.size !== null && f.size >= minBytes) {
-          worker ??= new ParseWorker();
-          const sink = pipeline.fileSink(f.path, trackRecord);
-          read = await worker.parse(f.arg, opts.date ?? f.mtime, maxLineBytes, sink, {
-            progress: onProgress,
-            pace: opts.pace,
-          });
-          envelope = read.envelope;
-        } else {
-          const assembler = pipeline.openFile(f.path, opts.date ?? f.mtime, trackRecord);
-          read = await readInputLines(f, assembler, { maxLineBytes, onProgress, pace: opts.pace });
-          assembler.flush();
-          envelope = assembler.envelope?.id ?? null;
-        }
-      } catch (err) {
-        throw new InputError(`${f.path}: ${describeFsError(err)}`);
-      }
+      const onProgress = (b: number): void => opts.onProgress?.(doneBytes + b, totalBytes);
+      const useWorker = jobs > 1 && f.regular && f.size !== null && f.size >= minBytes;
+      if (useWorker) worker ??= new ParseWorker();
+      const { read, summary, progressed } = await readInput(f, pipeline, useWorker ? worker : null, opts, onProgress);
       doneBytes += f.size ?? progressed;
       readBytes += read.bytes;
       lines += read.lines;
       if (read.error !== null) inputErrors.push({ path: f.path, error: read.error });
-      files.push({
-        path: f.path,
-        envelope,
-        bytes: read.bytes,
-        lines: read.lines,
-        firstTime: tracker.first,
-        lastTime: tracker.lastTime,
-        timestampDigits: tracker.timed ? tracker.minDigits : null,
-      });
+      files.push(summary);
     }
   } finally {
     await worker?.close();
@@ -169,6 +137,50 @@ export async function replay(paths: string[], opts: ReplayOptions = {}): Promise
     ),
   );
   return { ...report, inputErrors };
+}
+
+/** One input through the pipeline: on this thread, or parsed by the worker when one is given. */
+async function readInput(
+  f: InputSpec,
+  pipeline: RelayPipeline,
+  worker: ParseWorker | null,
+  opts: ReplayOptions,
+  onProgress: (bytes: number) => void,
+): Promise<{ read: { bytes: number; lines: number; error: string | null }; summary: FileSummary; progressed: number }> {
+  const tracker = new FileTracker();
+  const trackRecord = (rec: LogRecord): void => tracker.record(rec);
+  const maxLineBytes = opts.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
+  let progressed = 0;
+  const progress = (b: number): void => {
+    progressed = b;
+    onProgress(b);
+  };
+  let read;
+  let envelope: string | null;
+  try {
+    if (worker !== null) {
+      const sink = pipeline.fileSink(f.path, trackRecord);
+      read = await worker.parse(f.arg, opts.date ?? f.mtime, maxLineBytes, sink, { progress, pace: opts.pace });
+      envelope = read.envelope;
+    } else {
+      const assembler = pipeline.openFile(f.path, opts.date ?? f.mtime, trackRecord);
+      read = await readInputLines(f, assembler, { maxLineBytes, onProgress: progress, pace: opts.pace });
+      assembler.flush();
+      envelope = assembler.envelope?.id ?? null;
+    }
+  } catch (err) {
+    throw new InputError(`${f.path}: ${describeFsError(err)}`);
+  }
+  const summary: FileSummary = {
+    path: f.path,
+    envelope,
+    bytes: read.bytes,
+    lines: read.lines,
+    firstTime: tracker.first,
+    lastTime: tracker.lastTime,
+    timestampDigits: tracker.timed ? tracker.minDigits : null,
+  };
+  return { read, summary, progressed };
 }
 
 /** Layouts tried on a file that matched none: for the error message. */

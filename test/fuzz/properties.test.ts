@@ -141,7 +141,11 @@ describe('the reactor model under clock jumps', () => {
         expect(st.durationNs).toBeLessThanOrEqual(st.end.sec === 0 ? MAX_FORWARD_STEP_NS : covered);
         if (st.kind === 'slow_poll') continue;
         const seg = model.counters.clockJumpsBack + model.counters.clockJumpsForward;
-        if (last !== null && seg === segment && model.counters.clockJumpsBack === 0)
+        // A stall of lines before the first time is placed at 1970-01-01T00:00:00Z, which ends
+        // before any real log's time; a generated log may start before 1970 (dt < 0 from 2022),
+        // and then its stalls come after that placeholder in the list but not in time.
+        const placeholder = last !== null && last.end.sec === 0 && last.end.nsec === 0;
+        if (last !== null && !placeholder && seg === segment && model.counters.clockJumpsBack === 0)
           expect((st.start.sec - last.end.sec) * S + (st.start.nsec - last.end.nsec)).toBeGreaterThanOrEqual(0);
         segment = seg;
         last = st;

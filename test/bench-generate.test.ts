@@ -1,5 +1,11 @@
 import { createHash } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { LIBP2P_ENVELOPE_IDS, type Libp2pEnvelopeId } from '../src/bench/generate-libp2p.js';
+import { generateLogFile } from '../src/bench/generate.js';
+import { replay } from '../src/replay.js';
 import {
   ENVELOPE_IDS,
   generateLog,
@@ -32,7 +38,7 @@ const E8 = new RegExp(R`^ (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z) ${LV} +(\S+) 
 const TS = R`(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:Z|[+-]\d\d:\d\d)|[A-Z][a-z]{2} \d\d \d\d:\d\d:\d\d\.\d{3}| *\d+\.\d{9}s)`;
 const T1 = new RegExp(R`^(?:${TS} )? *${LV} (?:ThreadId\((\d+)\) )?(.*)$`);
 
-const ENVELOPE_RE: Record<Exclude<EnvelopeId, 't4-json'>, RegExp> = {
+const ENVELOPE_RE: Record<Exclude<EnvelopeId, 't4-json' | Libp2pEnvelopeId>, RegExp> = {
   'e1-seconds': E1,
   'e2-module': E1,
   'e3-micros': E1,
@@ -87,7 +93,7 @@ describe('generateLog: determinism', () => {
 });
 
 describe('generateLog: envelope layouts (log-formats.md 3.1)', () => {
-  it.each(Object.keys(ENVELOPE_RE) as Exclude<EnvelopeId, 't4-json'>[])(
+  it.each(Object.keys(ENVELOPE_RE) as Exclude<EnvelopeId, 't4-json' | Libp2pEnvelopeId>[])(
     '%s: every line is an envelope line or a continuation line',
     (env) => {
       const { text, stats } = sample(env);
@@ -208,8 +214,11 @@ function countMarkers(env: EnvelopeId, text: string): { waits: number; cycles: n
   return { waits, cycles, ready };
 }
 
+/** The env_logger and t1/t4 envelopes: reactor lines and four induced stall kinds (t5 is tested below). */
+const CLASSIC_IDS = ENVELOPE_IDS.filter((e) => !e.startsWith('t5-'));
+
 describe('generateLog: stats', () => {
-  it.each(ENVELOPE_IDS)('%s: stats match the text', (env) => {
+  it.each(CLASSIC_IDS)('%s: stats match the text', (env) => {
     const { text, stats } = sample(env);
     expect(stats.envelope).toBe(env);
     expect(stats.lines).toBeGreaterThanOrEqual(N);
@@ -276,5 +285,60 @@ describe('generateLog: stats', () => {
     }
     expect(stats.stalls).toEqual({ slow_poll: 1, blocked_poll: 1, starved: 1, silent: 1 });
     expect(found).toEqual(stats.stalls);
+  });
+});
+
+describe('generateLog: t5 envelopes (rust-libp2p 0.53–0.56 on tokio, FmtSpan::CLOSE)', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'pollscope-t5-'));
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('writes the shapes of the real-relay-tokio fixtures', () => {
+    const full = linesOf(gen({ envelope: 't5-libp2p-full', lines: 3000, seed: 3 }).text);
+    expect(
+      full.some((l) => /^\S+Z DEBUG Swarm::poll: libp2p_swarm: close time\.busy=\S+ time\.idle=\S+$/.test(l)),
+    ).toBe(true);
+    expect(
+      full.some((l) =>
+        /^\S+Z DEBUG new_established_connection\{remote_addr=\/ip4\/\S+ id=\d+ peer=12D3KooW\w+\}:Connection::poll: libp2p_swarm::connection: close time\.busy=/.test(
+          l,
+        ),
+      ),
+    ).toBe(true);
+    const compact = linesOf(gen({ envelope: 't5-libp2p-compact', lines: 3000, seed: 3 }).text);
+    expect(
+      compact.some((l) =>
+        /^\S+Z TRACE new_established_connection:Connection::poll:ConnectionHandler::poll: libp2p_relay::behaviour::handler: close time\.busy=\S+ time\.idle=\S+ remote_addr=\S+ id=\d+ peer=12D3KooW\w+$/.test(
+          l,
+        ),
+      ),
+    ).toBe(true);
+    const json = linesOf(gen({ envelope: 't5-libp2p-json', lines: 3000, seed: 3 }).text).map(
+      (l) => JSON.parse(l) as { fields: { message: string }; span?: { name: string }; spans: { name: string }[] },
+    );
+    // a span's own close names it in `span` only, its ancestors in `spans`
+    const swarmClose = json.find((o) => o.fields.message === 'close' && o.span?.name === 'Swarm::poll');
+    expect(swarmClose?.spans).toEqual([]);
+    const connClose = json.find((o) => o.fields.message === 'close' && o.span?.name === 'Connection::poll');
+    expect(connClose?.spans.map((s) => s.name)).toEqual(['new_established_connection']);
+  });
+
+  it.each(LIBP2P_ENVELOPE_IDS)('%s: pollscope replay finds what the generator induced', async (env) => {
+    const file = path.join(dir, `${env}.log`);
+    const stats = generateLogFile(file, { envelope: env, lines: 20_000, seed: 7 });
+    expect(stats.stalls.blocked_poll).toBe(1);
+    expect(stats.slowConnectionPolls).toBe(3);
+    const r = await replay([file]);
+    expect(r.lines).toMatchObject({ decoded: stats.lines, malformed: 0 });
+    expect(r.pollCycles.count).toBe(stats.pollCycles);
+    expect(r.stalls.counts).toEqual({ slow_poll: 0, blocked_poll: 1, starved: 0, silent: 0 });
+    expect(r.stalls.list[0]?.kind).toBe('blocked_poll');
+    // the close line's busy (1.5 s) plus its idle (< 2 µs)
+    expect(r.stalls.list[0]?.durationNs).toBeGreaterThanOrEqual(1_500_000_000);
+    expect(r.stalls.list[0]?.durationNs).toBeLessThan(1_500_002_000);
+    expect(r.connections?.polls['Connection::poll']?.slow).toBe(stats.slowConnectionPolls);
+    expect(r.connections?.established).toBe(stats.connectionsEstablished);
+    expect(r.connections?.closed).toBe(stats.connectionsClosed);
   });
 });

@@ -35,9 +35,18 @@ import { closeSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:f
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { generateLibp2pLog, isLibp2pEnvelope, type Libp2pEnvelopeId } from './generate-libp2p.js';
 
 export type EnvelopeId =
-  'e1-seconds' | 'e3-micros' | 'e3-nanos' | 'e2-module' | 'e7-fork' | 'e8-pretty' | 't1-full' | 't4-json';
+  | 'e1-seconds'
+  | 'e3-micros'
+  | 'e3-nanos'
+  | 'e2-module'
+  | 'e7-fork'
+  | 'e8-pretty'
+  | 't1-full'
+  | 't4-json'
+  | Libp2pEnvelopeId;
 
 export const ENVELOPE_IDS: readonly EnvelopeId[] = [
   'e1-seconds',
@@ -48,6 +57,10 @@ export const ENVELOPE_IDS: readonly EnvelopeId[] = [
   'e8-pretty',
   't1-full',
   't4-json',
+  // listed literally (not spread from generate-libp2p.ts): the two modules import each other
+  't5-libp2p-full',
+  't5-libp2p-compact',
+  't5-libp2p-json',
 ];
 
 /** Same names as the reactor model's StallKind. */
@@ -83,6 +96,11 @@ export interface GenerateStats {
   pollCyclesReady: number;
   /** Induced stalls whose lines were completely written, by kind. */
   stalls: Record<InducedStallKind, number>;
+  /** t5 envelopes: induced slow `Connection::poll`s (5–20 ms busy) whose close line was written. */
+  slowConnectionPolls?: number;
+  /** t5 envelopes: connections whose "Connection established" and a `Connection::poll` close were written; "Connection closed" lines written. */
+  connectionsEstablished?: number;
+  connectionsClosed?: number;
   /** Log time of the first and last line (Unix seconds, fractional). */
   firstTime: number;
   lastTime: number;
@@ -371,6 +389,9 @@ const DEFAULT_START: Record<EnvelopeId, string> = {
   'e8-pretty': '2021-06-02T11:40:07Z',
   't1-full': '2024-03-05T17:02:11Z',
   't4-json': '2024-03-05T17:02:11Z',
+  't5-libp2p-full': '2026-05-04T09:00:00Z',
+  't5-libp2p-compact': '2026-05-04T09:00:00Z',
+  't5-libp2p-json': '2026-05-04T09:00:00Z',
 };
 
 const LOCAL_ADDR = '/ip4/10.0.3.7/tcp/4001';
@@ -1847,6 +1868,7 @@ class Generator {
  */
 export function generateLog(opts: GenerateOptions, write: (chunk: string) => void): GenerateStats {
   if (!ENVELOPE_IDS.includes(opts.envelope)) throw new Error(`unknown envelope '${opts.envelope}'`);
+  if (isLibp2pEnvelope(opts.envelope)) return generateLibp2pLog({ ...opts, envelope: opts.envelope }, write);
   return new Generator(opts, write).run();
 }
 

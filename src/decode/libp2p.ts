@@ -109,6 +109,13 @@ export class ConnectionContexts {
   private lastRoot = '';
   private lastRef: ConnectionRef | null = null;
 
+  /**
+   * Refs by the text they were read from: a Full/JSON root span (`new_established_connection{…}`)
+   * or a Compact message's field tail (see compactTailStart). A hit costs one
+   * slice and one lookup instead of three field searches and a key string.
+   */
+  private readonly byText = new Map<string, ConnectionRef>();
+
   /** The connection whose root span `rec` is logged in, or null. */
   of(rec: LogRecord): ConnectionRef | null {
     const spans = rec.spans;
@@ -119,16 +126,48 @@ export class ConnectionContexts {
       if (this.lastRef !== null && spans.startsWith(this.lastRoot)) return this.lastRef;
       const close = spans.indexOf('}', n);
       const end = close < 0 ? spans.length : close;
-      const ref = this.ref(spans, n, end);
+      const root = spans.slice(0, end + 1);
+      let ref = this.byText.get(root) ?? null;
+      if (ref === null) {
+        ref = this.ref(spans, n, end);
+        if (ref !== null) this.remember(root, ref);
+      }
       if (ref !== null) {
-        this.lastRoot = Buffer.from(spans.slice(0, end + 1)).toString();
+        this.lastRoot = ref === this.lastRef ? this.lastRoot : (this.rootCopy.get(ref) ?? root);
         this.lastRef = ref;
       }
       return ref;
     }
     if (c !== 58 /* : */ && !Number.isNaN(c)) return null; // another span whose name merely starts so
     // Compact: the fields are at the end of the message.
-    return this.ref(rec.message, 0, rec.message.length);
+    const m = rec.message;
+    const t = compactTailStart(m);
+    if (t < 0) return this.ref(m, 0, m.length);
+    const tail = m.slice(t);
+    const ref = this.byText.get(tail);
+    if (ref === undefined) {
+      const r = this.ref(m, 0, m.length);
+      if (r === null) return null;
+      // only when the tail alone names the same connection (no id=/peer= earlier in the message)
+      const again = this.ref(tail, 0, tail.length);
+      if (again === r) this.remember(tail, r);
+      return r;
+    }
+    return ref;
+  }
+
+  /** The copied root text per ref (a Full root span), so lastRoot never holds a chunk slice. */
+  private readonly rootCopy = new Map<ConnectionRef, string>();
+
+  private remember(text: string, ref: ConnectionRef): void {
+    if (this.byText.size >= MAX_CACHED_CONNECTIONS * 2) {
+      this.byText.clear();
+      this.rootCopy.clear();
+    }
+    // Copy: the text is a slice of a chunk string, which it would keep alive as a key.
+    const key = Buffer.from(text).toString();
+    this.byText.set(key, ref);
+    if (key.startsWith(ESTABLISHED)) this.rootCopy.set(ref, key);
   }
 
   private ref(text: string, from: number, end: number): ConnectionRef | null {
@@ -150,6 +189,20 @@ export class ConnectionContexts {
     }
     return ref;
   }
+}
+
+/**
+ * Where a Compact line's span fields start (the space before them): the first `id=`, `peer=` or
+ * `remote_addr=` anywhere in the message, when a space precedes it; else -1. No field key occurs
+ * before it, so the fields read from the tail alone are the fields read from the whole message.
+ */
+function compactTailStart(m: string): number {
+  let t = m.indexOf('id=');
+  const p = m.indexOf('peer=');
+  const r = m.indexOf('remote_addr=');
+  if (p >= 0 && (t < 0 || p < t)) t = p;
+  if (r >= 0 && (t < 0 || r < t)) t = r;
+  return t > 0 && m.charCodeAt(t - 1) === 32 ? t - 1 : -1;
 }
 
 const copy = (s: string | null): string | null => (s === null ? null : Buffer.from(s).toString());
@@ -191,7 +244,16 @@ export class Libp2pDecoder implements Decoder {
     const spans = rec.spans;
     const kind = libp2pSpanAt(spans, innermostSpanStart(spans));
     if (kind === null) return false;
-    const ev: SpanEvent = { kind: 'span', span: kind, phase, conn: this.contexts.of(rec) };
+    // every property set up front: one object shape for all span events
+    const ev: SpanEvent = {
+      kind: 'span',
+      span: kind,
+      phase,
+      busyNs: undefined,
+      idleNs: undefined,
+      conn: this.contexts.of(rec),
+      tid: undefined,
+    };
     if (phase === 'close') {
       const m = rec.message;
       const b = fieldStart(m, 'time.busy=', 5);

@@ -301,6 +301,23 @@ export function spanNameIs(spans: string, start: number, name: string): boolean 
 }
 
 /**
+ * The timing of a FmtSpan `close time.busy=… time.idle=…` message, into `ev` (a field stays
+ * unset when the message lacks it or it is not a duration).
+ */
+export function spanTimingInto(m: string, ev: { busyNs?: number; idleNs?: number }): void {
+  const b = fieldStart(m, 'time.busy=', 5);
+  if (b >= 0) {
+    const v = durationAt(m, b);
+    if (!Number.isNaN(v)) ev.busyNs = v;
+  }
+  const i = fieldStart(m, 'time.idle=', b >= 0 ? scan.end : 5);
+  if (i >= 0) {
+    const v = durationAt(m, i);
+    if (!Number.isNaN(v)) ev.idleNs = v;
+  }
+}
+
+/**
  * `m` is the word `w` alone or followed by a space: FmtSpan lifecycle messages (`new`, `close
  * time.busy=…`; the Compact layout appends span fields after a space).
  */

@@ -20,7 +20,7 @@
  */
 import type { ConnectionRef, Decoder, Libp2pSpan, ReactorEvent, ReactorEventSink, SpanPhase } from './events.js';
 import type { LogRecord } from '../parse/record.js';
-import { durationAt, fieldStart, innermostSpanStart, intAt, isWordMessage, scan, spanNameIs } from './fields.js';
+import { fieldStart, innermostSpanStart, intAt, isWordMessage, spanNameIs, spanTimingInto } from './fields.js';
 
 // Character codes the scanners below compare with. Module constants: V8 folds them like
 // literals (imported ones it does not: a load per comparison, ~30% slower in a switch).
@@ -254,19 +254,7 @@ export class Libp2pDecoder implements Decoder {
       conn: this.contexts.of(rec),
       tid: undefined,
     };
-    if (phase === 'close') {
-      const m = rec.message;
-      const b = fieldStart(m, 'time.busy=', 5);
-      if (b >= 0) {
-        const v = durationAt(m, b);
-        if (!Number.isNaN(v)) ev.busyNs = v;
-      }
-      const i = fieldStart(m, 'time.idle=', b >= 0 ? scan.end : 5);
-      if (i >= 0) {
-        const v = durationAt(m, i);
-        if (!Number.isNaN(v)) ev.idleNs = v;
-      }
-    }
+    if (phase === 'close') spanTimingInto(rec.message, ev);
     if (rec.thread !== '') ev.tid = rec.thread;
     sink.event(ev, rec);
     return true;

@@ -18,7 +18,6 @@
 import type { Decoder, PollerKind, ReactorEvent, ReactorEventSink, SpanPhase } from './events.js';
 import type { LogRecord } from '../parse/record.js';
 import {
-  durationAt,
   eventAt,
   evScratch,
   fdValueAt,
@@ -29,6 +28,7 @@ import {
   optionDurationAt,
   spanNameIs,
   timeoutOrUnknown,
+  spanTimingInto,
 } from './fields.js';
 
 // Character codes the scanners below compare with. Module constants: V8 folds them like
@@ -216,16 +216,7 @@ export class Polling3Decoder implements Decoder {
     } else if (lc === 'close') {
       if (this.endedByEvents.delete(fd)) return true;
       const ev: Extract<ReactorEvent, { kind: 'wait_end' }> = { kind: 'wait_end', poller, fd, res: null };
-      const b = fieldStart(m, 'time.busy=', 5);
-      if (b >= 0) {
-        const v = durationAt(m, b);
-        if (!Number.isNaN(v)) ev.busyNs = v;
-      }
-      const i = fieldStart(m, 'time.idle=', 5);
-      if (i >= 0) {
-        const v = durationAt(m, i);
-        if (!Number.isNaN(v)) ev.idleNs = v;
-      }
+      spanTimingInto(m, ev);
       sink.event(ev, rec);
     }
     return true;

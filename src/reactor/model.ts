@@ -3,21 +3,13 @@
  * tracking and stall detection (log-formats.md section 6). It is fed decoded events in file
  * order and turns them into observations. It never reads the wall clock: every time is the log's.
  */
-import type { ReactorEvent, ReactorEventSink, PollerKind } from '../decode/events.js';
-import { NOTIFY_KEY } from '../decode/events.js';
+import type { ReactorEvent, ReactorEventSink } from '../decode/events.js';
 import type { LogRecord } from '../parse/record.js';
-import { addNs, diffNs, logTime, NS_PER_SEC, resolutionNs, type LogTime } from '../time.js';
-import { requestedMask } from './flags.js';
+import { diffNs, logTime, resolutionNs, type LogTime } from '../time.js';
+import { LogClock } from './clock.js';
 import { ConnectionModel } from './connections.js';
-import {
-  classify,
-  formatTimeout,
-  openWait,
-  PollerState,
-  type OpenPoll,
-  type OpenWait,
-  type PendingClassification,
-} from './wait-state.js';
+import { classify, formatTimeout, type OpenPoll } from './wait-state.js';
+import { Waits } from './waits.js';
 import type { ObservationSink, SourcePos, StallKind, WaitObservation } from './observations.js';
 
 export interface Thresholds {
@@ -58,7 +50,7 @@ export interface ModelCounters {
   maxInversionNs: number;
   /**
    * Clock steps back by more than any thread race (> 1 s), confirmed by the next line: log time
-   * restarts from the new value (a new segment, see clock steps below).
+   * restarts from the new value (a new segment: clock.ts).
    */
   clockJumpsBack: number;
   /** Clock steps forward by more than a day, confirmed by the next line: a new segment. */
@@ -77,50 +69,17 @@ export interface ModelCounters {
   overlappingStalls: number;
 }
 
-const SECOND_PROCESS_TIMERS_WINDOW = 64; // lines to wait for async-io's react verdict
-/** Lines stamped before they are written go back by µs, at most ms; beyond this it is a clock step. */
-const MAX_INVERSION_NS = 1_000_000_000;
+export { MAX_FORWARD_STEP_NS } from './clock.js';
+
 /**
- * A forward step between two lines longer than this is the clock (or a joined log) jumping, not a
- * silence: nothing is measured across it.
+ * The coordinator: the log clock (clock.ts) and the epoll waits (waits.ts) are its components; it
+ * keeps the swarm's poll cycles, readiness and stalls, which all of them feed.
  */
-export const MAX_FORWARD_STEP_NS = 86_400 * NS_PER_SEC;
-
 export class ReactorModel implements ReactorEventSink {
-  private readonly pollers = new Map<number, PollerState>();
+  /** Log time as the lines give it; calls back into the model for what a step cuts and a gap means. */
+  private readonly clock: LogClock;
+  private readonly waits: Waits;
   private readonly polls = new Map<string, OpenPoll>();
-  private pending: PendingClassification | null = null;
-  /** Most recent poller whose wait woke: the fork's `wait: list[i]` lines carry no fd. */
-  private lastWoken: PollerState | null = null;
-
-  /** Latest log time seen (lines may go back in time by µs across threads: never sort). Kept as numbers: set per line. */
-  private hasNow = false;
-  private nowSec = 0;
-  private nowNsec = 0;
-  private nowDigits = 0;
-  /** Log time between the previous line and the current one (null before the second timed line). */
-  private gapBeforeNs: number | null = null;
-  /** Position of the previous record (a silence is placed at the line before it). */
-  private prevFile = '';
-  private prevLine = 0;
-  private prevOffset = 0;
-  /** The current record's own time is used (it has one and it is not a clock jump); else it counts as `now`. */
-  private recTimed = false;
-  /**
-   * First trusted time of the current clock segment (the log's start, or the line a confirmed clock
-   * step moved to): span timings (`time.busy`) never reach back before it.
-   */
-  private segSec = 0;
-  private segNsec = 0;
-  /** A line outside the plausible window of `now`: an outlier or the first line after a clock step. */
-  private hasJump = false;
-  private jumpSec = 0;
-  private jumpNsec = 0;
-  private jumpDigits = 0;
-  private jumpLine = 0;
-  private jumpFile = '';
-  /** Events came from lines without a time before any line had one (they carry time 0). */
-  private untimedEvents = false;
   /** The swarm's last poll end in this clock segment (lastPollEnd, but cut at clock steps). */
   private segPollEnd: LogTime | null = null;
   private silentCandidate: { start: LogTime; end: LogTime; pos: SourcePos } | null = null;
@@ -129,7 +88,6 @@ export class ReactorModel implements ReactorEventSink {
   /** Poll spans and connections of span-based relays (rust-libp2p ≥ 0.53 on tokio). */
   readonly connections: ConnectionModel;
 
-  private reactorSeen = false;
   private swarmSeen = false;
   private readiness: { at: LogTime; pos: SourcePos } | null = null;
   private lastPollStart: LogTime | null = null;
@@ -160,130 +118,78 @@ export class ReactorModel implements ReactorEventSink {
     private readonly sink: ObservationSink,
     private readonly thresholds: Thresholds = DEFAULT_THRESHOLDS,
   ) {
+    // Callbacks bound once here: nothing is allocated per line.
+    this.clock = new LogClock(
+      this.counters,
+      (at, firstTimed) => this.clockCut(at, firstTimed),
+      (rec, gapNs) => this.timedGap(rec, gapNs),
+      () => {
+        this.silentCandidate = null;
+      },
+    );
+    this.waits = new Waits(sink, this.counters, this.clock, {
+      pollStarts: () => this.pollStarts,
+      sincePollEndNs: (wake) =>
+        this.polls.size === 0 && this.segPollEnd !== null ? Math.max(0, diffNs(this.segPollEnd, wake)) : null,
+      emit: (obs, pollStartsAtEnd) => this.emitWait(obs, pollStartsAtEnd),
+      midWait: () => {
+        this.silentCandidate = null;
+      },
+    });
     // The same thresholds object: a SIGHUP reload changes it in place for both.
     this.connections = new ConnectionModel(
       sink,
       thresholds,
       (kind, start, end, pos, detail) => this.stall(kind, start, end, pos, detail),
-      (end, totalNs) => this.spanStart(end, totalNs),
+      (end, totalNs) => this.clock.spanStart(end, totalNs),
     );
   }
 
   /**
-   * Called for every record, decoded or not, before its events: advances log time and finds
-   * silences (a gap between two lines while the reactor was neither waiting nor polling).
+   * Called for every record, decoded or not, before its events: advances log time (clock.ts) and
+   * finds silences (a gap between two lines while the reactor was neither waiting nor polling).
    */
   advance(rec: LogRecord): void {
-    // Per line: numbers only; a LogTime is made when something needs to keep the time.
-    if (!rec.hasTime) {
-      this.recTimed = false;
-      return;
-    }
-    if (!this.hasNow) {
-      this.hasNow = true;
-      this.recTimed = true;
-      this.setNow(rec);
-      this.segSec = rec.sec;
-      this.segNsec = rec.nsec;
-      // Lines without a time before this one were placed at 1970: nothing is measured from them.
-      if (this.untimedEvents) {
-        // (Stalls stay in order: the 1970 ones end before anything a real log holds.)
-        const lastStallEnd = this.lastStallEnd;
-        this.cutAtClockStep(this.nowTime());
-        this.lastStallEnd = lastStallEnd;
-      }
-      return;
-    }
-    const gap = (rec.sec - this.nowSec) * NS_PER_SEC + (rec.nsec - this.nowNsec);
-    // `!(a && b)`: a NaN gap (no valid time) is outside the window too.
-    if (!(gap >= -MAX_INVERSION_NS && gap <= MAX_FORWARD_STEP_NS)) {
-      this.clockStep(rec);
-      return;
-    }
-    this.recTimed = true;
-    if (this.hasJump) {
-      // The line before was far from both neighbours: its time was wrong, not the clock.
-      this.hasJump = false;
-      this.counters.clockOutliers++;
-    }
-    this.timedGap(rec, gap);
+    this.clock.advance(rec);
   }
 
-  /** A plausible step (−1 s … +1 day) from `now` to rec's time: inversions and silences. */
-  private timedGap(rec: LogRecord, gap: number): void {
-    if (gap < 0) {
-      this.gapBeforeNs = 0;
-      this.counters.timeInversions++;
-      if (-gap > this.counters.maxInversionNs) this.counters.maxInversionNs = -gap;
+  /** The clock stepped (or the first timed line followed lines without a time): see cutAtClockStep. */
+  private clockCut(at: LogTime, firstTimed: boolean): void {
+    if (!firstTimed) {
+      this.cutAtClockStep(at);
       return;
     }
-    this.gapBeforeNs = gap;
+    // (Stalls stay in order: the 1970 ones end before anything a real log holds.)
+    const lastStallEnd = this.lastStallEnd;
+    this.cutAtClockStep(at);
+    this.lastStallEnd = lastStallEnd;
+  }
+
+  /** A plausible forward gap from `now` to rec's time (`now` not moved yet): a silence or a quiet stretch? */
+  private timedGap(rec: LogRecord, gap: number): void {
+    const clock = this.clock;
     if (
-      gap - resolutionNs(Math.min(this.nowDigits, rec.digits)) >= this.thresholds.silentNs &&
-      this.reactorSeen &&
+      gap - resolutionNs(Math.min(clock.nowDigits, rec.digits)) >= this.thresholds.silentNs &&
+      this.waits.reactorSeen &&
       this.stateAt() === 'running'
     ) {
       this.silentCandidate = {
-        start: this.nowTime(),
+        start: clock.nowTime(),
         end: logTime(rec.sec, rec.nsec, rec.digits),
-        pos: { file: this.prevFile, line: this.prevLine, offset: this.prevOffset },
+        pos: clock.prevPos(),
       };
     } else if (
-      !this.reactorSeen &&
+      !this.waits.reactorSeen &&
       this.polls.size === 0 && // inside an open Swarm::poll the poll model reports the gap (blocked_poll)
       this.connections.openCount > 0 &&
-      gap - resolutionNs(Math.min(this.nowDigits, rec.digits)) >= this.thresholds.silentNs
+      gap - resolutionNs(Math.min(clock.nowDigits, rec.digits)) >= this.thresholds.silentNs
     ) {
       this.quietCandidate = {
-        start: this.nowTime(),
+        start: clock.nowTime(),
         end: logTime(rec.sec, rec.nsec, rec.digits),
-        pos: { file: this.prevFile, line: this.prevLine, offset: this.prevOffset },
+        pos: clock.prevPos(),
       };
     }
-    this.setNow(rec);
-  }
-
-  /**
-   * rec's time is outside the plausible window of `now` (> 1 s back, > 1 day ahead). One line
-   * cannot tell an outlier from a clock step, the next one can: until then the line counts as
-   * logged at `now`. A second line near the first confirms a step: what was open is not measured
-   * across it (cutAtClockStep) and log time restarts there.
-   */
-  private clockStep(rec: LogRecord): void {
-    this.recTimed = false;
-    this.gapBeforeNs = null;
-    this.silentCandidate = null;
-    if (this.hasJump) {
-      const fromJump = (rec.sec - this.jumpSec) * NS_PER_SEC + (rec.nsec - this.jumpNsec);
-      if (fromJump >= -MAX_INVERSION_NS && fromJump <= MAX_FORWARD_STEP_NS) {
-        this.hasJump = false;
-        if (this.jumpSec < this.nowSec) this.counters.clockJumpsBack++;
-        else this.counters.clockJumpsForward++;
-        const at = logTime(this.jumpSec, this.jumpNsec, this.jumpDigits);
-        this.cutAtClockStep(at);
-        this.nowSec = at.sec;
-        this.nowNsec = at.nsec;
-        this.nowDigits = at.digits;
-        this.segSec = at.sec;
-        this.segNsec = at.nsec;
-        this.recTimed = true;
-        this.timedGap(rec, fromJump);
-        return;
-      }
-      // Far from `now` and from the line before: that one was an outlier; this one may be a step.
-      this.counters.clockOutliers++;
-    }
-    this.hasJump = true;
-    this.jumpSec = rec.sec;
-    this.jumpNsec = rec.nsec;
-    this.jumpDigits = rec.digits;
-    this.jumpLine = rec.line;
-    this.jumpFile = rec.file;
-  }
-
-  /** Was the pending clock-jump line the one at `pos`? (Its events were applied at the time before it.) */
-  private isJumpLine(pos: SourcePos): boolean {
-    return pos.line === this.jumpLine && pos.file === this.jumpFile;
   }
 
   /**
@@ -292,22 +198,9 @@ export class ReactorModel implements ReactorEventSink {
    * (a wait then ends with its start unknown; a poll end finds no start; readiness is dropped).
    */
   private cutAtClockStep(at: LogTime): void {
-    if (this.pending !== null) this.resolvePending();
-    for (const p of this.pollers.values()) {
-      const w = p.open;
-      if (w === null) continue;
-      if (w.start !== null && this.isJumpLine(w.pos)) {
-        w.start = at;
-        if (w.wake !== null) w.wake = at;
-        continue;
-      }
-      // Its end, when it comes, is a wait whose start the log did not show.
-      this.counters.cutByClockStep++;
-      p.open = null;
-      if (this.lastWoken === p) this.lastWoken = null;
-    }
+    this.waits.cutAtClockStep(at);
     for (const [thread, poll] of this.polls) {
-      if (this.isJumpLine(poll.pos)) poll.start = at;
+      if (this.clock.isJumpLine(poll.pos)) poll.start = at;
       else {
         this.counters.cutByClockStep++;
         this.polls.delete(thread);
@@ -325,25 +218,11 @@ export class ReactorModel implements ReactorEventSink {
 
   /**
    * Start of a span whose own timing says it lasted `totalNs` up to `end` (FmtSpan close), never
-   * before the clock segment's first line: the log cannot vouch for time it does not cover. With
-   * no timestamps at all (segment unknown) a span is taken up to a day. Public for other span
-   * consumers of the same log (span-based poll models) to apply the same rule.
+   * before the clock segment's first line (clock.ts). Public for other span consumers of the same
+   * log (span-based poll models) to apply the same rule.
    */
   spanStart(end: LogTime, totalNs: number): LogTime {
-    const covered = this.hasNow
-      ? Math.max(0, (end.sec - this.segSec) * NS_PER_SEC + (end.nsec - this.segNsec))
-      : MAX_FORWARD_STEP_NS;
-    return addNs(end, -(totalNs > covered ? covered : totalNs));
-  }
-
-  private setNow(rec: LogRecord): void {
-    this.nowSec = rec.sec;
-    this.nowNsec = rec.nsec;
-    this.nowDigits = rec.digits;
-  }
-
-  private nowTime(): LogTime {
-    return logTime(this.nowSec, this.nowNsec, this.nowDigits);
+    return this.clock.spanStart(end, totalNs);
   }
 
   /** Called after a record's events: a silence ended by the wake of a wait we never saw start was that wait. */
@@ -373,18 +252,16 @@ export class ReactorModel implements ReactorEventSink {
         });
       }
     }
-    if (this.pending !== null && --this.pending.linesLeft <= 0) this.resolvePending();
-    this.prevFile = rec.file;
-    this.prevLine = rec.line;
-    this.prevOffset = rec.offset;
+    this.waits.afterRecord();
+    this.clock.recordDone(rec);
   }
 
   /** Current state, as a live watchdog needs it. */
   stateAt(): ReactorState {
     if (this.polls.size > 0) return 'polling';
-    for (const p of this.pollers.values()) if (p.open !== null && p.open.wake === null) return 'waiting';
+    if (this.waits.waiting()) return 'waiting';
     if (this.readiness !== null) return 'readiness_pending';
-    return this.reactorSeen ? 'running' : 'unknown';
+    return this.waits.reactorSeen ? 'running' : 'unknown';
   }
 
   /**
@@ -404,58 +281,51 @@ export class ReactorModel implements ReactorEventSink {
     }
     if (this.readiness !== null)
       return { state: 'readiness_pending', since: this.starvedSince(this.readiness), pos: this.readiness.pos };
-    for (const p of this.pollers.values()) if (p.open !== null && p.open.wake === null) return null;
-    if (!this.reactorSeen || !this.hasNow) return null;
+    if (this.waits.waiting()) return null;
+    if (!this.waits.reactorSeen || !this.clock.hasNow) return null;
     return {
       state: 'running',
-      since: this.nowTime(),
-      pos: { file: this.prevFile, line: this.prevLine, offset: this.prevOffset },
+      since: this.clock.nowTime(),
+      pos: this.clock.prevPos(),
     };
   }
 
   event(ev: ReactorEvent, rec: LogRecord): void {
-    const t = this.recTimed ? logTime(rec.sec, rec.nsec, rec.digits) : this.nowTime();
-    if (!this.hasNow) this.untimedEvents = true;
+    const t = this.clock.eventTime(rec);
     const pos: SourcePos = { file: rec.file, line: rec.line, offset: rec.offset };
     const thread = 'tid' in ev && ev.tid ? ev.tid : rec.thread;
     switch (ev.kind) {
       case 'wait_start':
-        this.waitStart(ev, t, pos, thread);
+        this.waits.waitStart(ev, t, pos, thread);
         break;
       case 'wait_block':
         break;
       case 'wait_wake':
-        this.waitWake(ev, t, pos);
+        this.waits.waitWake(ev, t, pos);
         break;
       case 'wait_ready':
-        this.waitReady(ev);
+        this.waits.waitReady(ev);
         break;
       case 'wait_end':
-        this.waitEnd(ev, t, pos, thread);
+        this.waits.waitEnd(ev, t, pos, thread);
         break;
       case 'interest':
-        this.interest(ev);
+        this.waits.interest(ev);
         break;
-      case 'poller_new': {
-        const p = this.poller(ev.poller, ev.fd);
-        p.eventFd = ev.eventFd;
-        p.timerFd = ev.timerFd;
+      case 'poller_new':
+        this.waits.pollerNew(ev);
         break;
-      }
       case 'notify':
-        this.notify(ev);
+        this.waits.notify(ev);
         break;
-      case 'notify_drained': {
-        const w = this.pollers.get(ev.fd)?.open;
-        if (w) w.drained = ev.pending;
+      case 'notify_drained':
+        this.waits.notifyDrained(ev);
         break;
-      }
       case 'timers_processed':
-        // A second process_timers after the wait ended and before react: no user events returned.
-        if (this.pending !== null) this.pending.noUserEvents = true;
+        this.waits.timersProcessed();
         break;
       case 'react_done':
-        if (this.pending !== null) this.resolvePending(true);
+        this.waits.reactDone();
         break;
       case 'io_runner':
         break;
@@ -475,184 +345,6 @@ export class ReactorModel implements ReactorEventSink {
         this.connections.activity(ev.conn, t, pos);
         break;
     }
-  }
-
-  private waitStart(
-    ev: Extract<ReactorEvent, { kind: 'wait_start' }>,
-    t: LogTime,
-    pos: SourcePos,
-    thread: string,
-  ): void {
-    this.reactorSeen = true;
-    const p = this.poller(ev.poller, ev.fd);
-    if (this.pending !== null && this.pending.obs.fd === ev.fd) this.resolvePending();
-    if (p.open !== null) {
-      if (p.open.wake !== null) this.finishWait(p, p.open.wake, p.open.res, p.open.wake, thread, undefined);
-      else this.counters.waitStartsWithoutEnd++;
-    }
-    p.open = openWait(t, pos, ev.timeoutNs, thread, null);
-    p.open.notified = p.notifiedSinceEnd;
-    p.notifiedSinceEnd = false;
-  }
-
-  private waitWake(ev: Extract<ReactorEvent, { kind: 'wait_wake' }>, t: LogTime, pos: SourcePos): void {
-    this.reactorSeen = true;
-    const p = this.poller('epoll', ev.fd);
-    const w = p.open ?? this.openMidWait(p, pos);
-    w.wake = t;
-    w.res = ev.res;
-    this.lastWoken = p;
-  }
-
-  private waitReady(ev: Extract<ReactorEvent, { kind: 'wait_ready' }>): void {
-    const p = ev.fd !== null ? this.pollers.get(ev.fd) : this.lastWoken;
-    if (p?.open)
-      p.open.ready.push({
-        key: ev.key,
-        flags: ev.flags,
-        fd: ev.key === NOTIFY_KEY ? null : (p.keyToFd.get(ev.key) ?? null),
-      });
-  }
-
-  private waitEnd(ev: Extract<ReactorEvent, { kind: 'wait_end' }>, t: LogTime, pos: SourcePos, thread: string): void {
-    this.reactorSeen = true;
-    const p = this.poller(ev.poller, ev.fd);
-    if (p.open === null) {
-      if (ev.busyNs !== undefined) {
-        // FmtSpan close: the span's own timing gives the start (log-formats.md 5.3).
-        p.open = openWait(this.spanStart(t, ev.busyNs + (ev.idleNs ?? 0)), pos, undefined, thread, null);
-      } else {
-        this.openMidWait(p, pos);
-      }
-    }
-    const w = p.open!;
-    this.finishWait(p, w.wake ?? t, ev.res ?? w.res, t, thread, ev.busyNs);
-  }
-
-  private notify(ev: Extract<ReactorEvent, { kind: 'notify' }>): void {
-    if (ev.fd === null) return; // `Poller::notify()` is the API entry, logged even for no-ops
-    const p = this.poller('epoll', ev.fd);
-    if (p.open !== null && p.open.wake === null) p.open.notified = true;
-    else p.notifiedSinceEnd = true;
-    if (this.pending !== null && this.pending.obs.fd === ev.fd && p.open === null) this.pending.notified = true;
-  }
-
-  private poller(kind: PollerKind, fd: number): PollerState {
-    let p = this.pollers.get(fd);
-    if (p === undefined) {
-      p = new PollerState(kind, fd);
-      this.pollers.set(fd, p);
-    }
-    return p;
-  }
-
-  /** A wake or end for a wait whose start we never saw (log began mid-wait; polling 3.x logs no start). */
-  private openMidWait(p: PollerState, pos: SourcePos): OpenWait {
-    this.counters.waitEndsWithoutStart++;
-    // The quiet stretch before this line was this wait, not a silence.
-    this.silentCandidate = null;
-    p.open = openWait(null, pos, undefined, '', this.gapBeforeNs);
-    return p.open;
-  }
-
-  private interest(ev: Extract<ReactorEvent, { kind: 'interest' }>): void {
-    const p = this.poller('epoll', ev.fd);
-    if (ev.targetFd !== null && ev.key !== null) {
-      if (ev.op === 'delete') p.keyToFd.delete(ev.key);
-      else if (ev.key !== NOTIFY_KEY) p.keyToFd.set(ev.key, ev.targetFd);
-    }
-    if (ev.op === 'delete' || ev.key !== NOTIFY_KEY) return;
-    const w = p.open;
-    if (w !== null && ev.tid) w.tidSeen = ev.tid;
-    if (w === null) {
-      // polling 2.x: the key-MAX modify right after a wait ended is the eventfd re-arm.
-      if (ev.targetFd !== null && this.pending?.obs.fd === ev.fd) {
-        p.eventFd = ev.targetFd;
-        const flags = ev.flags ?? (ev.readable !== undefined ? requestedMask(ev.readable, ev.writable ?? false) : null);
-        if (this.pending.obs.notifierRearm === null) this.pending.obs.notifierRearm = { fd: ev.targetFd, flags };
-      }
-      return;
-    }
-    if (w.wake === null) {
-      // Before the wake: the timerfd armed for this wait (polling 2.x), block starts right after.
-      if (ev.targetFd !== null && p.timerFd === null && ev.targetFd !== p.eventFd) p.timerFd = ev.targetFd;
-      return;
-    }
-    // After the wake: the notifier (eventfd) re-armed; keep the literal requested mask when logged.
-    const flags = ev.flags ?? (ev.readable !== undefined ? requestedMask(ev.readable, ev.writable ?? false) : null);
-    if (w.rearm === null) w.rearm = { fd: ev.targetFd, flags };
-    else {
-      if (w.rearm.fd === null) w.rearm.fd = ev.targetFd;
-      if (ev.flags !== null) w.rearm.flags = ev.flags;
-    }
-    if (ev.targetFd !== null) p.eventFd = ev.targetFd;
-  }
-
-  private finishWait(
-    p: PollerState,
-    wake: LogTime,
-    res: number | null,
-    end: LogTime,
-    thread: string,
-    busyNs: number | undefined,
-  ): void {
-    const w = p.open!;
-    p.open = null;
-    if (this.lastWoken === p) this.lastWoken = null;
-    // A span's own busy time, but no longer than the log shows since the wait's start (or, start
-    // unknown, since the segment's first line).
-    const durationNs =
-      busyNs !== undefined
-        ? Math.min(busyNs, Math.max(0, diffNs(w.start ?? this.spanStart(wake, busyNs), wake)))
-        : w.start !== null
-          ? Math.max(0, diffNs(w.start, wake))
-          : null;
-    const mismatch = w.startThread !== '' && thread !== '' && w.startThread !== thread;
-    if (mismatch) this.counters.threadMismatches++;
-    const obs: WaitObservation = {
-      poller: p.kind,
-      fd: p.fd,
-      start: w.start,
-      wake,
-      end,
-      durationNs,
-      gapBeforeNs: w.gapBeforeNs,
-      sincePollEndNs:
-        this.polls.size === 0 && this.segPollEnd !== null ? Math.max(0, diffNs(this.segPollEnd, wake)) : null,
-      timeoutNs: w.timeoutNs,
-      res,
-      reasons: [],
-      ready: w.ready,
-      notifierRearm: w.rearm,
-      thread: thread || w.startThread || w.tidSeen,
-      threadMismatch: mismatch,
-      imprecise: durationNs !== null && durationNs < resolutionNs(wake.digits),
-      pos: w.pos,
-    };
-    if (p.eventFd !== null && obs.notifierRearm && obs.notifierRearm.fd === null) obs.notifierRearm.fd = p.eventFd;
-    const needsAsyncIo = w.ready.length === 0 && res !== null && res > 0 && w.drained === null;
-    if (this.pending !== null) this.resolvePending();
-    if (needsAsyncIo) {
-      // polling 2.x does not log keys: async-io's next lines tell whether user events came back.
-      this.pending = {
-        obs,
-        notified: w.notified,
-        noUserEvents: false,
-        linesLeft: SECOND_PROCESS_TIMERS_WINDOW,
-        pollStarts: this.pollStarts,
-      };
-      return;
-    }
-    obs.reasons = classify(obs, w.notified, w.drained, null);
-    this.emitWait(obs);
-  }
-
-  /** verdict: async-io's `react:` closed the cycle; otherwise (new wait, window passed, end of input) it was not seen. */
-  private resolvePending(verdict = false): void {
-    const pc = this.pending!;
-    this.pending = null;
-    pc.obs.reasons = classify(pc.obs, pc.notified, null, verdict ? (pc.noUserEvents ? 'no_io' : 'io') : null);
-    this.emitWait(pc.obs, pc.pollStarts);
   }
 
   private emitWait(obs: WaitObservation, pollStartsAtEnd = this.pollStarts): void {
@@ -759,31 +451,11 @@ export class ReactorModel implements ReactorEventSink {
 
   /** End of input: whatever is still open is unfinished, with how much log time followed it. */
   finish(): void {
-    if (this.hasJump) {
-      // The last timed line was far from the one before and nothing followed to confirm a step.
-      this.hasJump = false;
-      this.counters.clockOutliers++;
-    }
-    if (this.pending !== null) this.resolvePending();
-    const last = this.nowTime();
+    this.clock.finish();
+    this.waits.resolveAtEnd();
+    const last = this.clock.nowTime();
     const followed = (since: LogTime): number => Math.max(0, diffNs(since, last));
-    for (const p of this.pollers.values()) {
-      const w = p.open;
-      if (w === null) continue;
-      const since = w.start ?? w.wake!;
-      this.sink.unfinished?.({
-        what: 'wait',
-        since,
-        followedByNs: followed(since),
-        fd: p.fd,
-        pos: w.pos,
-        detail:
-          w.wake !== null
-            ? `epoll_fd ${p.fd}: woke (res=${w.res}) but the wait's end was not logged`
-            : `epoll_fd ${p.fd}: waiting (timeout ${formatTimeout(w.timeoutNs)}) when the log ended`,
-      });
-      p.open = null;
-    }
+    this.waits.finish(last);
     for (const poll of this.polls.values()) {
       this.sink.unfinished?.({
         what: 'poll',

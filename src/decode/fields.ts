@@ -175,6 +175,13 @@ export function durationAt(text: string, pos: number): number {
   if (u === 115 /* s */) {
     unit = 1_000_000_000;
     i += 1;
+  } else if (
+    // a raw record's `µs` / `μs`: the sign's two UTF-8 bytes as two chars (LogRecord.raw)
+    ((u === 0xc2 && text.charCodeAt(i + 1) === 0xb5) || (u === 0xce && text.charCodeAt(i + 1) === 0xbc)) &&
+    text.charCodeAt(i + 2) === 115
+  ) {
+    unit = 1_000;
+    i += 3;
   } else if (text.charCodeAt(i + 1) !== 115) {
     scan.end = i;
     return NaN;

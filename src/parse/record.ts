@@ -44,6 +44,23 @@ export interface LogRecord {
    * given). Set once per file by its RecordAssembler on the record objects it reuses.
    */
   file: string;
+  /**
+   * The strings of this record hold the line's bytes one char per byte (latin1), not decoded
+   * UTF-8: set for lines of a chunk that is not pure ASCII (decoding UTF-8 costs ~10x more than
+   * latin1 and most of a modern relay's lines carry a `µ`). Structure characters are ASCII, so
+   * parsers and decoders read raw and decoded text alike; a `µ` reads as `\u00c2\u00b5`. Anything
+   * kept beyond the record (a peer id, a thread name, a message shown to people) goes through
+   * keepText(), which decodes it.
+   */
+  raw: boolean;
+}
+
+/**
+ * A string of a record made fit to keep: decoded from UTF-8 when the record is raw, and a fresh
+ * copy either way (a slice would keep the whole chunk string it was cut from alive).
+ */
+export function keepText(s: string, raw: boolean): string {
+  return raw ? Buffer.from(s, 'latin1').toString('utf8') : Buffer.from(s, 'utf8').toString('utf8');
 }
 
 export type Level = 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
@@ -63,6 +80,7 @@ export function newRecord(): LogRecord {
     offset: 0,
     lines: 1,
     file: '',
+    raw: false,
   };
 }
 
@@ -80,4 +98,5 @@ export function copyRecord(from: LogRecord, to: LogRecord): void {
   to.offset = from.offset;
   to.lines = from.lines;
   to.file = from.file;
+  to.raw = from.raw;
 }

@@ -16,6 +16,7 @@ import { closeSync, fstatSync, ftruncateSync, openSync, statSync, writeSync } fr
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { fanOut, RelayPipeline } from './pipeline.js';
+import { keepText } from './parse/record.js';
 import type { RunConfig } from './config.js';
 import type { Thresholds } from './reactor/model.js';
 import { forwardingSink, type ActiveStallObservation, type ObservationSink } from './reactor/observations.js';
@@ -416,7 +417,7 @@ export class Daemon {
     const audit = this.audit;
     return pipeline.openFile(file, baseDate, (rec) => {
       const nl = rec.message.indexOf('\n');
-      audit.push(`${relay}\t${nl < 0 ? rec.message : rec.message.slice(0, nl)}`);
+      audit.push(`${relay}\t${keepText(nl < 0 ? rec.message : rec.message.slice(0, nl), rec.raw)}`);
     });
   }
 

@@ -83,9 +83,9 @@ export function runTarget(data: Buffer, opts: TargetOptions = {}): TargetResult 
     budget === undefined
       ? assembler
       : {
-          line(text, offset, lineNo) {
+          line(text, offset, lineNo, raw) {
             const t0 = performance.now();
-            assembler.line(text, offset, lineNo);
+            assembler.line(text, offset, lineNo, raw);
             const ms = performance.now() - t0;
             if (ms > slowest) slowest = ms;
             if (ms > budget)

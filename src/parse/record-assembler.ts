@@ -6,7 +6,7 @@
  */
 import type { LineSink } from '../source/file-lines.js';
 import { ENVELOPES, type Envelope } from './envelopes.js';
-import { newRecord, type LogRecord } from './record.js';
+import { keepText, newRecord, type LogRecord } from './record.js';
 import { PartialTimeContext } from './timestamp.js';
 
 /** Receives complete records and lines that could not be read. */
@@ -53,8 +53,8 @@ export class RecordAssembler implements LineSink {
     return this.primary ?? this.bestSoFar();
   }
 
-  line(raw: string, offset: number, lineNo: number): void {
-    let text = raw;
+  line(line: string, offset: number, lineNo: number, raw = false): void {
+    let text = line;
     let end = text.length;
     let c = text.charCodeAt(end - 1);
     while (c === 32 || c === 13 || c === 9) c = text.charCodeAt(--end - 1);
@@ -62,6 +62,7 @@ export class RecordAssembler implements LineSink {
     if (text.indexOf('\x1b') >= 0) text = text.replace(ANSI, '');
 
     const rec = this.spare;
+    rec.raw = raw;
     let parsed: boolean;
     try {
       parsed = this.parse(text, rec);
@@ -71,6 +72,7 @@ export class RecordAssembler implements LineSink {
       return;
     }
     if (parsed) {
+      if (raw && rec.thread !== '') rec.thread = this.threadText(rec.thread);
       rec.line = lineNo;
       rec.offset = offset;
       rec.lines = 1;
@@ -83,10 +85,22 @@ export class RecordAssembler implements LineSink {
     if (this.hasPending && this.primary?.id !== 'tracing_json') {
       const p = this.pending;
       p.lines++;
-      if (p.message.length < MAX_RECORD_CHARS) p.message += '\n' + text;
+      if (p.message.length < MAX_RECORD_CHARS) p.message += '\n' + sameForm(text, raw, p.raw);
       return;
     }
     this.sink.malformed(lineNo, offset, text === '' ? 'empty line' : 'matches no known log layout', 1);
+  }
+
+  /** Last raw thread name and its decoded form: a thread name is kept (a model key, a report row). */
+  private rawThread = '';
+  private threadDecoded = '';
+
+  private threadText(thread: string): string {
+    if (thread !== this.rawThread) {
+      this.rawThread = thread;
+      this.threadDecoded = keepText(thread, true);
+    }
+    return this.threadDecoded;
   }
 
   oversize(offset: number, lineNo: number, bytes: number): void {
@@ -148,4 +162,10 @@ export class RecordAssembler implements LineSink {
       }
     return best;
   }
+}
+
+/** A continuation line in the form (raw or decoded) of the record it joins: rare, at chunk borders. */
+function sameForm(text: string, raw: boolean, recordRaw: boolean): string {
+  if (raw === recordRaw) return text;
+  return recordRaw ? Buffer.from(text, 'utf8').toString('latin1') : keepText(text, true);
 }

@@ -1,14 +1,20 @@
 /**
  * Reads a file as physical lines, streaming in 512 KiB reads split in 64 KiB pieces: memory
- * does not grow with the file. Bytes are split on '\n' before decoding (a UTF-8 sequence never contains 0x0a), so a
- * multi-byte character is never cut; invalid UTF-8 becomes U+FFFD and NUL bytes pass through.
+ * does not grow with the file. Bytes are split on '\n' before decoding (a UTF-8 sequence never
+ * contains 0x0a), so a multi-byte character is never cut. A piece that is not pure ASCII is
+ * decoded latin1 and its lines handed out raw (LogRecord.raw: one char per byte, UTF-8 decoded
+ * only where a string is kept, by keepText); NUL bytes pass through.
  */
 import { isAscii } from 'node:buffer';
 import { open } from 'node:fs/promises';
 
 export interface LineSink {
-  /** One physical line without its '\n'. offset = byte offset of its first byte; lineNo is 1-based. */
-  line(text: string, offset: number, lineNo: number): void;
+  /**
+   * One physical line without its '\n'. offset = byte offset of its first byte; lineNo is
+   * 1-based. raw: the text holds the line's bytes one char per byte, UTF-8 not decoded (see
+   * LogRecord.raw); else it is decoded (and then, from a file, pure ASCII).
+   */
+  line(text: string, offset: number, lineNo: number, raw: boolean): void;
   /** A line longer than the limit: skipped, never buffered whole. */
   oversize(offset: number, lineNo: number, bytes: number): void;
 }
@@ -146,7 +152,7 @@ export class LineSplitter {
       const tail = this.carry;
       this.carry = null;
       this.lineNo++;
-      this.sink.line(tail.toString('utf8'), this.offset, this.lineNo);
+      this.sink.line(tail.toString('utf8'), this.offset, this.lineNo, false);
       this.offset += tail.length;
     }
   }
@@ -181,7 +187,7 @@ export class LineSplitter {
     const tail = this.carry;
     this.carry = null;
     this.lineNo++;
-    this.sink.line(tail.toString('utf8'), this.offset, this.lineNo);
+    this.sink.line(tail.toString('utf8'), this.offset, this.lineNo, false);
     this.offset += tail.length;
     return true;
   }
@@ -189,50 +195,23 @@ export class LineSplitter {
   private emitLines(data: Buffer, end: number): void {
     const view = data.subarray(0, end);
     // ASCII decodes fastest; otherwise latin1 (one char per byte, so char index = byte offset,
-    // exact even for invalid UTF-8) with only the lines holding bytes ≥ 0x80 decoded as UTF-8.
-    // Decoding the whole chunk as UTF-8 was ~15x slower and made every line a two-byte string.
-    const ascii = isAscii(view);
-    const text = ascii ? view.toString('ascii') : view.toString('latin1');
+    // exact even for invalid UTF-8) and the lines go out raw. Decoding UTF-8 costs ~1.4 ns a
+    // byte against latin1's 0.1: on a modern relay's log, where most lines carry a `µ`, per-line
+    // UTF-8 decoding was a sixth of replay's time (docs/performance.md).
+    const raw = !isAscii(view);
+    const text = raw ? view.toString('latin1') : view.toString('ascii');
     const sink = this.sink;
     const max = this.maxLineBytes;
     const base = this.offset;
-    // Bytes before this index are known to be ASCII. Logs with a rare `µ` are mostly ASCII:
-    // native isAscii over 4 KiB blocks skips them (a regex scan for [\x80-\xff] cost ~2 ms/MB).
-    let asciiUntil = ascii ? end : 0;
     let start = 0;
     for (;;) {
       const nl = text.indexOf('\n', start);
       if (nl < 0) break;
       this.lineNo++;
-      if (nl - start > max) {
-        sink.oversize(base + start, this.lineNo, nl - start);
-      } else if (nl <= asciiUntil) {
-        sink.line(text.slice(start, nl), base + start, this.lineNo);
-      } else {
-        const lineAscii = this.asciiRange(data, start, nl, end);
-        asciiUntil = this.asciiEnd;
-        sink.line(lineAscii ? text.slice(start, nl) : data.toString('utf8', start, nl), base + start, this.lineNo);
-      }
+      if (nl - start > max) sink.oversize(base + start, this.lineNo, nl - start);
+      else sink.line(text.slice(start, nl), base + start, this.lineNo, raw);
       start = nl + 1;
     }
     this.offset += end;
   }
-
-  /** Where the ASCII stretch proven by the last asciiRange() call ends. */
-  private asciiEnd = 0;
-
-  /** Whether bytes [start, nl) are ASCII; sets asciiEnd to how far ASCII is proven from start. */
-  private asciiRange(data: Buffer, start: number, nl: number, end: number): boolean {
-    const blockEnd = Math.min(end, Math.max(start + ASCII_BLOCK, nl));
-    if (isAscii(data.subarray(start, blockEnd))) {
-      this.asciiEnd = blockEnd;
-      return true;
-    }
-    const lineAscii = isAscii(data.subarray(start, nl));
-    this.asciiEnd = lineAscii ? nl : start;
-    return lineAscii;
-  }
 }
-
-/** Bytes checked at once for high bytes in a chunk that is not all ASCII. */
-const ASCII_BLOCK = 4096;

@@ -15,7 +15,7 @@ export const ROW_OVERSIZE = 3;
 export const F_KIND = 0;
 export const F_SEC = 1;
 export const F_NSEC = 2;
-export const F_DIGITS = 3; // record: digits | hasTime << 4 | level << 5
+export const F_DIGITS = 3; // record: digits | hasTime << 4 | level << 5 | raw << 8
 export const F_TARGET = 4; // record: target string id; malformed: reason string id; oversize: bytes
 export const F_THREAD = 5;
 export const F_SPANS = 6;
@@ -37,7 +37,7 @@ export type WorkerMessage =
       /** The records' messages, one after the other, encoded (F_MSG_END: char offsets in the decoded text). */
       text: ArrayBuffer;
       textLength: number;
-      textEncoding: 'latin1' | 'utf8';
+      textEncoding: 'latin1' | 'ucs2';
       /** Strings first used in this batch; their ids continue the table. */
       strings: string[];
       /** The string table starts over with this batch (before its `strings`). */
@@ -80,7 +80,8 @@ export function fillRecord(
   rec.nsec = rows[base + F_NSEC];
   rec.digits = packed & 15;
   rec.hasTime = (packed & 16) !== 0;
-  rec.level = LEVELS[packed >> 5];
+  rec.level = LEVELS[(packed >> 5) & 7];
+  rec.raw = (packed & 256) !== 0;
   rec.target = strings[rows[base + F_TARGET]];
   rec.thread = strings[rows[base + F_THREAD]];
   rec.spans = strings[rows[base + F_SPANS]];

@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { keepText } from '../../src/parse/record.js';
 import { readFileLines, type LineSink } from '../../src/source/file-lines.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'pollscope-lines-'));
@@ -12,7 +13,12 @@ async function read(bytes: Buffer, chunkBytes: number, maxLineBytes = 1 << 20) {
   const lines: Array<[string, number, number]> = [];
   const oversize: Array<[number, number, number]> = [];
   const sink: LineSink = {
-    line: (t, off, n) => lines.push([t, off, n]),
+    // A raw line holds its bytes one char per byte: it must be exactly the file's bytes there,
+    // and decode (keepText) to what a UTF-8 decoder makes of them.
+    line: (t, off, n, raw) => {
+      if (raw) expect(Buffer.from(t, 'latin1').equals(bytes.subarray(off, off + t.length))).toBe(true);
+      lines.push([raw ? keepText(t, true) : t, off, n]);
+    },
     oversize: (off, n, b) => oversize.push([off, n, b]),
   };
   const stats = await readFileLines(file, sink, { maxLineBytes, chunkBytes });

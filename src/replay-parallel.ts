@@ -6,17 +6,21 @@
  * stalls, metrics and trace ids are the same by construction (test/replay-parallel.test.ts
  * compares them on every fixture). docs/replay.md says why the file is not cut into byte ranges.
  */
+import { isAscii } from 'node:buffer';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { RecordSink } from './parse/record-assembler.js';
 import { newRecord } from './parse/record.js';
+import { SPLIT_BYTES } from './source/file-lines.js';
 import type { InputReadStats } from './source/inputs.js';
 import {
   F_KIND,
   F_LINE,
   F_LINES,
+  F_MSG_AT,
   F_MSG_END,
+  F_MSG_LEN,
   F_OFFSET,
   F_TARGET,
   fillRecord,
@@ -73,9 +77,9 @@ export class ParseWorker {
               hooks.progress(m.progress);
               const wait = hooks.pace?.();
               if (wait) await wait;
-              // The row buffer goes back for the worker's next batch (no allocation per batch).
-              const ack: MainMessage = { type: 'ack', rows: m.rows, text: m.text };
-              worker.postMessage(ack, [m.rows, m.text]);
+              // The buffers go back for the worker's next batch (no allocation per batch).
+              const ack: MainMessage = { type: 'ack', rows: m.rows, text: m.text, bytes: m.bytes };
+              worker.postMessage(ack, [m.rows, m.text, m.bytes]);
               return;
             }
             cleanup();
@@ -113,12 +117,17 @@ export class ParseWorker {
     for (const s of m.strings) strings.push(s);
     const rows = new Float64Array(m.rows);
     const text = Buffer.from(m.text, 0, m.textLength).toString(m.textEncoding);
+    const lines = new BytesWindow(Buffer.from(m.bytes, 0, m.bytesLength));
     let msgStart = 0;
     for (let i = 0, b = 0; i < m.rowCount; i++, b += ROW_WIDTH) {
       const kind = rows[b + F_KIND];
       const msgEnd = rows[b + F_MSG_END];
       if (kind === ROW_RECORD) {
-        fillRecord(rec, rows, b, strings, text.slice(msgStart, msgEnd));
+        const at = rows[b + F_MSG_AT];
+        if (at >= 0) {
+          fillRecord(rec, rows, b, strings, lines.slice(at, at + rows[b + F_MSG_LEN]));
+          if (lines.raw) rec.raw = true;
+        } else fillRecord(rec, rows, b, strings, text.slice(msgStart, msgEnd));
         sink.record(rec);
       } else if (kind === ROW_MALFORMED) {
         sink.malformed(rows[b + F_LINE], rows[b + F_OFFSET], strings[rows[b + F_TARGET]], rows[b + F_LINES]);
@@ -133,5 +142,38 @@ export class ParseWorker {
     const bye: MainMessage = { type: 'exit' };
     this.worker.postMessage(bye);
     await this.worker.terminate();
+  }
+}
+
+/**
+ * A batch's file bytes as strings, decoded a 64 KiB window at a time when a message is sliced
+ * from it: a whole 1 MiB batch as one string would land in V8's large-object space, freed only
+ * by full GCs (see SPLIT_BYTES in file-lines.ts). latin1 (raw) unless the window is pure ASCII.
+ */
+class BytesWindow {
+  private start = -1;
+  private text = '';
+  /** Whether the last slice is raw (LogRecord.raw): its bytes were decoded latin1. */
+  raw = false;
+  private windowRaw = false;
+
+  constructor(private readonly bytes: Buffer) {}
+
+  slice(from: number, to: number): string {
+    const w = from - (from % SPLIT_BYTES);
+    if (to > w + SPLIT_BYTES) {
+      // a line across two windows: decoded alone
+      const view = this.bytes.subarray(from, to);
+      this.raw = !isAscii(view);
+      return view.toString(this.raw ? 'latin1' : 'ascii');
+    }
+    if (w !== this.start) {
+      const view = this.bytes.subarray(w, Math.min(this.bytes.length, w + SPLIT_BYTES));
+      this.windowRaw = !isAscii(view);
+      this.text = view.toString(this.windowRaw ? 'latin1' : 'ascii');
+      this.start = w;
+    }
+    this.raw = this.windowRaw;
+    return this.text.slice(from - w, to - w);
   }
 }

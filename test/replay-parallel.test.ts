@@ -131,6 +131,28 @@ describe('replay --jobs 2 equals --jobs 1', () => {
     expect(one.problems.length).toBeGreaterThan(0);
   });
 
+  it('raw (µ) tracing lines sliced from the batch bytes across pieces and 1 MiB batches: same results', async () => {
+    // ~3 MB of the tokio Full fixture (nearly every line a raw µ line whose message the main
+    // thread slices from the shipped file bytes), with odd lines in between that go as text.
+    const base = readFileSync(path.join(ROOT, 'test/real-relay-tokio/fixtures/stalls.full.log'), 'utf8').split('\n');
+    const out: Buffer[] = [];
+    for (let i = 0; i < 3; i++)
+      for (let k = 0; k < base.length - 1; k++) {
+        out.push(Buffer.from(base[k] + '\n'));
+        if (k % 499 === 0) out.push(Buffer.from('  at wörker.rs:12 (continuation, 1.5µs)\n'));
+        if (k % 1009 === 0) out.push(Buffer.from('\x1b[2m' + base[k] + '\x1b[0m\n')); // ANSI: text path
+        if (k % 1303 === 0) out.push(Buffer.from([0x62, 0xff, 0xfe, 0x0a]));
+      }
+    const file = path.join(tmp, 'raw.log');
+    writeFileSync(file, Buffer.concat(out));
+    const opts = (jobs: number) => ({ jobs, parallelMinBytes: 0 });
+    const one = await replay([file], opts(1));
+    const two = await replay([file], opts(2));
+    expect(withoutTiming(two)).toEqual(withoutTiming(one));
+    expect(one.run.bytes).toBeGreaterThan(2.5e6);
+    expect(one.pollCycles.count).toBeGreaterThan(0);
+  });
+
   it('the CLI: --jobs 2 on a file over the 8 MiB threshold prints what --jobs 1 prints; --jobs 0 is a usage error', async () => {
     // The real-relay µs fixture over and over (each copy a clock jump back): ~9.5 MB.
     const piece = readFileSync(path.join(ROOT, 'test/real-relay/fixtures/mixed.env-micros.log'));

@@ -35,6 +35,15 @@ export class RecordAssembler implements LineSink {
   private firstLogSec = Number.NaN;
 
   /**
+   * While sink.record() runs (trackMessageAt on): where the handed-out record's message starts
+   * in its physical line — the message is then exactly that line's chars from there on, so a
+   * reader holding the line's bytes can slice it (the parse worker's batches) —, or -1 when it
+   * is not (continuation lines folded in, ANSI stripped, a JSON record's rebuilt text).
+   */
+  messageAt = -1;
+  private pendingMessageAt = -1;
+
+  /**
    * file: the name every record of this reader carries (`LogRecord.file`): set once here on the
    * two record objects it reuses, so the lines cost nothing for it.
    */
@@ -42,6 +51,7 @@ export class RecordAssembler implements LineSink {
     private readonly sink: RecordSink,
     baseDate: Date,
     readonly file = '',
+    private readonly trackMessageAt = false,
   ) {
     this.ctx = new PartialTimeContext(baseDate);
     this.pending.file = file;
@@ -59,7 +69,11 @@ export class RecordAssembler implements LineSink {
     let c = text.charCodeAt(end - 1);
     while (c === 32 || c === 13 || c === 9) c = text.charCodeAt(--end - 1);
     if (end !== text.length) text = text.slice(0, end);
-    if (text.indexOf('\x1b') >= 0) text = text.replace(ANSI, '');
+    let plain = true;
+    if (text.indexOf('\x1b') >= 0) {
+      text = text.replace(ANSI, '');
+      plain = false;
+    }
 
     const rec = this.spare;
     rec.raw = raw;
@@ -77,6 +91,10 @@ export class RecordAssembler implements LineSink {
       rec.offset = offset;
       rec.lines = 1;
       this.flush();
+      if (this.trackMessageAt) {
+        const m = rec.message;
+        this.pendingMessageAt = plain && text.endsWith(m) ? text.length - m.length : -1;
+      }
       this.spare = this.pending;
       this.pending = rec;
       this.hasPending = true;
@@ -85,6 +103,7 @@ export class RecordAssembler implements LineSink {
     if (this.hasPending && this.primary?.id !== 'tracing_json') {
       const p = this.pending;
       p.lines++;
+      this.pendingMessageAt = -1;
       if (p.message.length < MAX_RECORD_CHARS) p.message += '\n' + sameForm(text, raw, p.raw);
       return;
     }
@@ -121,6 +140,7 @@ export class RecordAssembler implements LineSink {
       this.hasPending = false;
       const rec = this.pending;
       if (rec.hasTime && Number.isNaN(this.firstLogSec)) this.firstLogSec = rec.sec + rec.nsec / 1e9;
+      this.messageAt = this.pendingMessageAt;
       this.sink.record(rec);
     }
   }

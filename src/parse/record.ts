@@ -49,8 +49,8 @@ export interface LogRecord {
    * UTF-8: set for lines of a chunk that is not pure ASCII (decoding UTF-8 costs ~10x more than
    * latin1 and most of a modern relay's lines carry a `µ`). Structure characters are ASCII, so
    * parsers and decoders read raw and decoded text alike; a `µ` reads as `\u00c2\u00b5`. Anything
-   * kept beyond the record (a peer id, a thread name, a message shown to people) goes through
-   * keepText(), which decodes it.
+   * kept beyond the record (a peer id, a message shown to people) goes through keepText(), which
+   * decodes it. `thread` is the exception: RecordAssembler hands it out decoded.
    */
   raw: boolean;
 }

@@ -12,7 +12,7 @@ export interface LineSink {
   /**
    * One physical line without its '\n'. offset = byte offset of its first byte; lineNo is
    * 1-based. raw: the text holds the line's bytes one char per byte, UTF-8 not decoded (see
-   * LogRecord.raw); else it is decoded (and then, from a file, pure ASCII).
+   * LogRecord.raw); else the line is pure ASCII. Either way char index = byte index.
    */
   line(text: string, offset: number, lineNo: number, raw: boolean): void;
   /** A line longer than the limit: skipped, never buffered whole. */
@@ -34,6 +34,12 @@ export interface ReadOptions {
    * (a slower consumer, e.g. a trace exporter's full queue, holds the reader back).
    */
   pace?: () => Promise<void> | null;
+  /**
+   * Called with each piece of the file before its lines are handed out: `offset` is the byte
+   * offset of its first byte. The bytes are only valid during the call (buffers are reused).
+   * The parse worker ships them to the main thread, which slices messages out of them.
+   */
+  onPiece?: (bytes: Buffer, offset: number) => void;
 }
 
 /** Bytes per read: few reads (each costs a round trip through libuv's thread pool). */
@@ -62,8 +68,13 @@ export async function readFileLines(path: string, sink: LineSink, opts: ReadOpti
       pos += bytesRead;
       which ^= 1;
       next = fh.read(buffers[which], 0, chunkBytes, pos);
-      for (let at = 0; at < bytesRead; at += SPLIT_BYTES)
-        splitter.push(chunk.subarray(at, Math.min(bytesRead, at + SPLIT_BYTES)));
+      const onPiece = opts.onPiece;
+      const chunkStart = pos - bytesRead;
+      for (let at = 0; at < bytesRead; at += SPLIT_BYTES) {
+        const piece = chunk.subarray(at, Math.min(bytesRead, at + SPLIT_BYTES));
+        onPiece?.(piece, chunkStart + at);
+        splitter.push(piece);
+      }
       opts.onProgress?.(pos);
       const wait = opts.pace?.();
       if (wait) await wait;
@@ -151,9 +162,7 @@ export class LineSplitter {
     if (this.carry !== null && this.carry.length > 0) {
       const tail = this.carry;
       this.carry = null;
-      this.lineNo++;
-      this.sink.line(tail.toString('utf8'), this.offset, this.lineNo, false);
-      this.offset += tail.length;
+      this.lineOf(tail);
     }
   }
 
@@ -186,10 +195,16 @@ export class LineSplitter {
     if (this.carry === null || this.carry.length === 0) return false;
     const tail = this.carry;
     this.carry = null;
-    this.lineNo++;
-    this.sink.line(tail.toString('utf8'), this.offset, this.lineNo, false);
-    this.offset += tail.length;
+    this.lineOf(tail);
     return true;
+  }
+
+  /** Hands out a held tail as a line, in the same form as emitLines' lines (raw unless ASCII). */
+  private lineOf(tail: Buffer): void {
+    const raw = !isAscii(tail);
+    this.lineNo++;
+    this.sink.line(tail.toString(raw ? 'latin1' : 'ascii'), this.offset, this.lineNo, raw);
+    this.offset += tail.length;
   }
 
   private emitLines(data: Buffer, end: number): void {

@@ -16,7 +16,9 @@ import {
   F_KIND,
   F_LINE,
   F_LINES,
+  F_MSG_AT,
   F_MSG_END,
+  F_MSG_LEN,
   F_NSEC,
   F_OFFSET,
   F_SEC,
@@ -32,7 +34,10 @@ import {
   type WorkerMessage,
 } from './record-batch.js';
 
+/** Rows of a pooled row buffer; a batch grows past it only within one piece (64 KiB of short lines). */
 const ROWS_PER_BATCH = 16384;
+/** File bytes per batch (whole pieces of SPLIT_BYTES); pooled, so the main thread's ack returns them. */
+const BATCH_BYTES = 1 << 20;
 /** A batch is sent early once its messages hold this many chars (long multi-line records). */
 const TEXT_CHARS = 1 << 19;
 /** Pooled text buffers: TEXT_CHARS in UTF-16 fits (2 bytes per char) but for one long record. */
@@ -45,6 +50,14 @@ if (port === null) throw new Error('parse-worker runs as a worker thread');
 
 class BatchWriter implements RecordSink {
   private rows = new Float64Array(ROWS_PER_BATCH * ROW_WIDTH);
+  private rowCapacity = ROWS_PER_BATCH;
+  /** The batch's file bytes: bytesUsed of them, from file offset bytesOffset. */
+  private bytes: Buffer = Buffer.from(new ArrayBuffer(BATCH_BYTES));
+  private bytesUsed = 0;
+  private bytesOffset = 0;
+  readonly freeBytes: ArrayBuffer[] = [];
+  /** Set once the assembler exists: its messageAt says whether a record's message is its line's tail. */
+  assembler: RecordAssembler | null = null;
   private text = '';
   private count = 0;
   private textEnd = 0;
@@ -58,39 +71,77 @@ class BatchWriter implements RecordSink {
   /** Row buffers the main thread gave back (transferred with its acknowledgements). */
   readonly freeRows: ArrayBuffer[] = [];
   readonly freeText: ArrayBuffer[] = [];
-  private lastString = '';
-  private lastId = -1;
+  private readonly lastStrings = ['', '', '', ''];
+  private readonly lastIds = [-1, -1, -1, -1];
   progress = 0;
   inFlight = 0;
   private release: (() => void) | null = null;
 
+  /**
+   * A piece of the file, before its lines reach the assembler: batches end at piece borders, so
+   * every line a batch's records come from is in its bytes (but a record held back across the
+   * border, whose message then goes as text).
+   */
+  piece(bytes: Buffer, offset: number): void {
+    if (this.bytesUsed + bytes.length > this.bytes.length || this.count >= ROWS_PER_BATCH || this.textEnd >= TEXT_CHARS)
+      this.send();
+    if (this.bytesUsed === 0) this.bytesOffset = offset;
+    if (bytes.length > this.bytes.length) return; // never: pieces are SPLIT_BYTES at most
+    bytes.copy(this.bytes, this.bytesUsed);
+    this.bytesUsed += bytes.length;
+  }
+
   record(rec: LogRecord): void {
-    // Messages travel as one text per batch that the main thread decodes once and slices. A record whose target
-    // no decoder reads goes without: only decoders read messages (Ingest), and 40 % of a
-    // relay's lines are such noise — unless it has a span context, which the span-context
-    // decoder reads for any target (a libp2p connection's lines; Compact puts its fields in the message).
-    if (rec.spans.length !== 0 || this.decoded(rec.target)) {
-      this.text += rec.message;
-      this.textEnd += rec.message.length;
-    }
+    if (this.count === this.rowCapacity) this.growRows();
     const r = this.rows;
     const b = this.count * ROW_WIDTH;
+    // A message that is its line's tail goes as a position in the batch's bytes (no copy); others
+    // (folded lines, ANSI, JSON) as text. A record whose target no decoder reads goes without:
+    // only decoders read messages (Ingest), and 40 % of a relay's lines are such noise — unless
+    // it has a span context, which the span-context decoder reads for any target (a libp2p
+    // connection's lines; Compact puts its fields in the message).
+    r[b + F_MSG_AT] = -1;
+    if (rec.spans.length !== 0 || this.decoded(rec.target)) {
+      const at = this.assembler !== null ? this.assembler.messageAt : -1;
+      const start = rec.offset + at - this.bytesOffset;
+      const len = rec.message.length;
+      if (at >= 0 && start >= 0 && start + len <= this.bytesUsed) {
+        r[b + F_MSG_AT] = start;
+        r[b + F_MSG_LEN] = len;
+      } else {
+        this.text += rec.message;
+        this.textEnd += len;
+      }
+    }
     r[b + F_KIND] = ROW_RECORD;
     r[b + F_SEC] = rec.sec;
     r[b + F_NSEC] = rec.nsec;
     r[b + F_DIGITS] = rec.digits | (rec.hasTime ? 16 : 0) | (LEVEL_INDEX[rec.level] << 5) | (rec.raw ? 256 : 0);
-    r[b + F_TARGET] = this.id(rec.target);
-    r[b + F_THREAD] = this.id(rec.thread);
-    r[b + F_SPANS] = this.id(rec.spans);
+    r[b + F_TARGET] = this.id(rec.target, 0);
+    r[b + F_THREAD] = this.id(rec.thread, 1);
+    r[b + F_SPANS] = this.id(rec.spans, 2);
     r[b + F_LINE] = rec.line;
     r[b + F_OFFSET] = rec.offset;
     r[b + F_LINES] = rec.lines;
     r[b + F_MSG_END] = this.textEnd;
-    if (++this.count === ROWS_PER_BATCH || this.textEnd >= TEXT_CHARS) this.send();
+    this.count++;
+  }
+
+  /** After a read: a full batch goes (inputs read as streams, .gz and pipes, have no pieces). */
+  sendWhenFull(): void {
+    if (this.count >= ROWS_PER_BATCH || this.textEnd >= TEXT_CHARS) this.send();
+  }
+
+  /** More rows than a pooled buffer holds within one piece: a bigger buffer (not pooled). */
+  private growRows(): void {
+    const grown = new Float64Array(this.rows.length * 2);
+    grown.set(this.rows);
+    this.rows = grown;
+    this.rowCapacity *= 2;
   }
 
   malformed(line: number, offset: number, reason: string, lines: number): void {
-    this.other(ROW_MALFORMED, line, offset, this.id(reason), lines);
+    this.other(ROW_MALFORMED, line, offset, this.id(reason, 3), lines);
   }
 
   oversize(line: number, offset: number, bytes: number): void {
@@ -98,15 +149,17 @@ class BatchWriter implements RecordSink {
   }
 
   private other(kind: number, line: number, offset: number, value: number, lines: number): void {
+    if (this.count === this.rowCapacity) this.growRows();
     const r = this.rows;
     const b = this.count * ROW_WIDTH;
+    r[b + F_MSG_AT] = -1;
     r[b + F_KIND] = kind;
     r[b + F_TARGET] = value;
     r[b + F_LINE] = line;
     r[b + F_OFFSET] = offset;
     r[b + F_LINES] = lines;
     r[b + F_MSG_END] = this.textEnd;
-    if (++this.count === ROWS_PER_BATCH) this.send();
+    this.count++;
   }
 
   /** Whether a decoder reads this target (the same registry lookup Ingest makes). */
@@ -123,9 +176,14 @@ class BatchWriter implements RecordSink {
     return known;
   }
 
-  private id(s: string): number {
-    // Most records repeat the previous record's thread and spans (often ''): skip the hash.
-    if (s === this.lastString) return this.lastId;
+  /**
+   * The string table id of `s`; `slot` (0 target, 1 thread, 2 spans, 3 reason) keeps the last
+   * string per field: most records repeat the previous record's target, thread and spans (often
+   * ''), and comparing with it spares hashing a fresh slice.
+   */
+  private id(s: string, slot: number): number {
+    const last = this.lastIds[slot];
+    if (last >= 0 && s === this.lastStrings[slot]) return last;
     let id = this.ids.get(s);
     if (id === undefined) {
       id = this.ids.size;
@@ -134,13 +192,16 @@ class BatchWriter implements RecordSink {
       this.ids.set(own, id);
       this.newStrings.push(own);
     }
-    this.lastString = s;
-    this.lastId = id;
+    this.lastStrings[slot] = s;
+    this.lastIds[slot] = id;
     return id;
   }
 
   send(): void {
-    if (this.count === 0 && this.newStrings.length === 0) return;
+    if (this.count === 0 && this.newStrings.length === 0) {
+      this.bytesUsed = 0;
+      return;
+    }
     const rows = this.rows.buffer;
     // The text goes as bytes in a transferred buffer: V8's structured clone of a string was the
     // worker's largest cost (~2 ms per batch). Pure ASCII (the usual case) is copied as latin1;
@@ -161,14 +222,19 @@ class BatchWriter implements RecordSink {
       text,
       textLength,
       textEncoding: encoding,
+      bytes: this.bytes.buffer as ArrayBuffer,
+      bytesLength: this.bytesUsed,
       strings: this.newStrings,
       resetStrings: this.resetNext,
       progress: this.progress,
     };
-    port!.postMessage(msg, [rows, text]);
+    port!.postMessage(msg, [rows, text, msg.bytes]);
     this.inFlight++;
     const reuse = this.freeRows.pop();
     this.rows = reuse !== undefined ? new Float64Array(reuse) : new Float64Array(ROWS_PER_BATCH * ROW_WIDTH);
+    this.rowCapacity = ROWS_PER_BATCH;
+    this.bytes = Buffer.from(this.freeBytes.pop() ?? new ArrayBuffer(BATCH_BYTES));
+    this.bytesUsed = 0;
     this.count = 0;
     this.text = '';
     this.textEnd = 0;
@@ -178,8 +244,8 @@ class BatchWriter implements RecordSink {
     // forever: both sides start over at a batch boundary.
     if (this.ids.size > MAX_STRINGS) {
       this.ids.clear();
-      this.lastString = '';
-      this.lastId = -1;
+      this.lastStrings.fill('');
+      this.lastIds.fill(-1);
       this.resetNext = true;
     }
   }
@@ -190,9 +256,10 @@ class BatchWriter implements RecordSink {
     return new Promise((resolve) => (this.release = resolve));
   }
 
-  acked(rows: ArrayBuffer | undefined, text: ArrayBuffer | undefined): void {
+  acked(rows: ArrayBuffer | undefined, text: ArrayBuffer | undefined, bytes: ArrayBuffer | undefined): void {
     if (rows !== undefined && rows.byteLength === ROWS_PER_BATCH * ROW_WIDTH * 8) this.freeRows.push(rows);
     if (text !== undefined && text.byteLength === TEXT_BYTES) this.freeText.push(text);
+    if (bytes !== undefined && bytes.byteLength === BATCH_BYTES) this.freeBytes.push(bytes);
     this.inFlight--;
     if (this.release !== null && this.inFlight < MAX_IN_FLIGHT) {
       const r = this.release;
@@ -207,16 +274,21 @@ let writer: BatchWriter | null = null;
 async function parseFile(job: Extract<MainMessage, { type: 'file' }>): Promise<void> {
   const w = new BatchWriter();
   writer = w;
-  const assembler = new RecordAssembler(w, new Date(job.baseDateMs));
+  const assembler = new RecordAssembler(w, new Date(job.baseDateMs), '', true);
+  w.assembler = assembler;
   const read = await readInputLines(
     { arg: job.path, path: job.path, regular: true, size: null, mtime: new Date(job.baseDateMs) },
     assembler,
     {
       maxLineBytes: job.maxLineBytes,
       onProgress: (b) => (w.progress = b),
+      onPiece: (bytes, offset) => w.piece(bytes, offset),
       // Batches go when full (each postMessage costs ~0.5 ms of this thread); the reader waits
       // here while MAX_IN_FLIGHT of them are still with the main thread.
-      pace: () => w.room(),
+      pace: () => {
+        w.sendWhenFull();
+        return w.room();
+      },
     },
   );
   assembler.flush();
@@ -233,7 +305,7 @@ async function parseFile(job: Extract<MainMessage, { type: 'file' }>): Promise<v
 }
 
 port.on('message', (m: MainMessage) => {
-  if (m.type === 'ack') writer?.acked(m.rows, m.text);
+  if (m.type === 'ack') writer?.acked(m.rows, m.text, m.bytes);
   else if (m.type === 'exit') port.close();
   else
     parseFile(m).catch((err: unknown) => {

@@ -1,8 +1,10 @@
 /**
  * The compact form in which a parse worker hands records to the main thread: one Float64Array
- * of fixed-width rows (numbers only) and the batch's messages one after the other as bytes, both
- * transferred (not copied) with postMessage (the receiver decodes the text once, then slices); repeated strings (targets, threads, spans, reasons) go by
- * number, each new one sent once in the batch that first uses it.
+ * of fixed-width rows (numbers only), the file bytes the batch's lines came from, and the
+ * messages that are not their line's tail one after the other as text, all transferred (not
+ * copied) with postMessage. The receiver decodes bytes and text once each, then slices the
+ * messages out; repeated strings (targets, threads, spans, reasons) go by number, each new one
+ * sent once in the batch that first uses it.
  */
 import type { Level, LogRecord } from '../parse/record.js';
 
@@ -23,7 +25,10 @@ export const F_LINE = 7;
 export const F_OFFSET = 8;
 export const F_LINES = 9;
 export const F_MSG_END = 10; // end of the message in the batch's text (start = previous row's end)
-export const ROW_WIDTH = 11;
+/** Where the message starts in the batch's bytes (then F_MSG_LEN chars long); -1: it is in the text. */
+export const F_MSG_AT = 11;
+export const F_MSG_LEN = 12;
+export const ROW_WIDTH = 13;
 
 export const LEVELS: readonly Level[] = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'];
 export const LEVEL_INDEX: Readonly<Record<Level, number>> = { TRACE: 0, DEBUG: 1, INFO: 2, WARN: 3, ERROR: 4 };
@@ -38,6 +43,12 @@ export type WorkerMessage =
       text: ArrayBuffer;
       textLength: number;
       textEncoding: 'latin1' | 'ucs2';
+      /**
+       * The file's bytes the batch's lines came from (from byte `bytesOffset` of the file), for
+       * the messages that are their line's tail (F_MSG_AT): decoded once, then sliced.
+       */
+      bytes: ArrayBuffer;
+      bytesLength: number;
       /** Strings first used in this batch; their ids continue the table. */
       strings: string[];
       /** The string table starts over with this batch (before its `strings`). */
@@ -64,7 +75,7 @@ export type MainMessage =
       maxLineBytes: number;
     }
   /** The main thread finished a batch: the worker may have one more in flight. */
-  | { type: 'ack'; rows?: ArrayBuffer; text?: ArrayBuffer }
+  | { type: 'ack'; rows?: ArrayBuffer; text?: ArrayBuffer; bytes?: ArrayBuffer }
   | { type: 'exit' };
 
 /** Reads rows back into one reused LogRecord (the model never keeps records, see record.ts). */

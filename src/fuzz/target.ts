@@ -83,9 +83,9 @@ export function runTarget(data: Buffer, opts: TargetOptions = {}): TargetResult 
     budget === undefined
       ? assembler
       : {
-          line(text, offset, lineNo, raw) {
+          line(text, offset, lineNo, raw, escapes) {
             const t0 = performance.now();
-            assembler.line(text, offset, lineNo, raw);
+            assembler.line(text, offset, lineNo, raw, escapes);
             const ms = performance.now() - t0;
             if (ms > slowest) slowest = ms;
             if (ms > budget)

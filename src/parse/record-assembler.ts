@@ -63,14 +63,14 @@ export class RecordAssembler implements LineSink {
     return this.primary ?? this.bestSoFar();
   }
 
-  line(line: string, offset: number, lineNo: number, raw = false): void {
+  line(line: string, offset: number, lineNo: number, raw = false, escapes = true): void {
     let text = line;
     let end = text.length;
     let c = text.charCodeAt(end - 1);
     while (c === 32 || c === 13 || c === 9) c = text.charCodeAt(--end - 1);
     if (end !== text.length) text = text.slice(0, end);
     let plain = true;
-    if (text.indexOf('\x1b') >= 0) {
+    if (escapes && text.indexOf('\x1b') >= 0) {
       text = text.replace(ANSI, '');
       plain = false;
     }

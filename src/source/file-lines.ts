@@ -13,8 +13,9 @@ export interface LineSink {
    * One physical line without its '\n'. offset = byte offset of its first byte; lineNo is
    * 1-based. raw: the text holds the line's bytes one char per byte, UTF-8 not decoded (see
    * LogRecord.raw); else the line is pure ASCII. Either way char index = byte index.
+   * escapes: false when the line holds no ESC byte (no ANSI colour to strip; known per piece).
    */
-  line(text: string, offset: number, lineNo: number, raw: boolean): void;
+  line(text: string, offset: number, lineNo: number, raw: boolean, escapes: boolean): void;
   /** A line longer than the limit: skipped, never buffered whole. */
   oversize(offset: number, lineNo: number, bytes: number): void;
 }
@@ -203,7 +204,7 @@ export class LineSplitter {
   private lineOf(tail: Buffer): void {
     const raw = !isAscii(tail);
     this.lineNo++;
-    this.sink.line(tail.toString(raw ? 'latin1' : 'ascii'), this.offset, this.lineNo, raw);
+    this.sink.line(tail.toString(raw ? 'latin1' : 'ascii'), this.offset, this.lineNo, raw, tail.includes(27));
     this.offset += tail.length;
   }
 
@@ -215,6 +216,7 @@ export class LineSplitter {
     // UTF-8 decoding was a sixth of replay's time (docs/performance.md).
     const raw = !isAscii(view);
     const text = raw ? view.toString('latin1') : view.toString('ascii');
+    const escapes = view.includes(27); // one memchr here spares each line its own search
     const sink = this.sink;
     const max = this.maxLineBytes;
     const base = this.offset;
@@ -224,7 +226,7 @@ export class LineSplitter {
       if (nl < 0) break;
       this.lineNo++;
       if (nl - start > max) sink.oversize(base + start, this.lineNo, nl - start);
-      else sink.line(text.slice(start, nl), base + start, this.lineNo, raw);
+      else sink.line(text.slice(start, nl), base + start, this.lineNo, raw, escapes);
       start = nl + 1;
     }
     this.offset += end;

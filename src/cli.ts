@@ -5,39 +5,29 @@
  * exporters are built by src/export/exporters.ts. Errors are thrown as ConfigError (exit 2) or
  * InputError (exit 2); only `main` turns them into messages and exit codes.
  */
-import { parseArgs } from 'node:util';
-import { parseFlags, REPLAY_FLAGS, RUN_FLAGS } from './cli-flags.js';
+import { parseFlags, REPLAY_FLAGS } from './cli-flags.js';
 import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { SingleBar, Presets } from 'cli-progress';
+import type { SingleBar } from 'cli-progress';
 import { formatReport, type ReplayReport } from './export/report.js';
 import { InputError, layoutsTried, replay } from './replay.js';
 import {
   ConfigError,
   envSettings,
-  fileSettings,
   flagSettings,
   mergeSettings,
   nearest,
-  parseLogArg,
   validateConfig,
-  type Given,
   type ReplayConfig,
-  type RunConfig,
 } from './config.js';
-import { planReload } from './config-reload.js';
 import { HELP } from './cli-help.js';
-import { Daemon, installLastResort } from './daemon.js';
-import type { LogSpec } from './source/tailer.js';
-import type { TurnTraceSink } from './export/traces.js';
+import type { TimelineSink } from './export/timeline.js';
 import { formatTraceSummary, traceSummary } from './export/report-traces.js';
-import { registerTraceCounters } from './export/trace-metrics.js';
 import { exportersFor, loadTraceExporter, traceOptions } from './export/exporters.js';
-import { PollscopeMetrics } from './export/metrics.js';
-import { sourcesReadOnce, startMetricsServer } from './export/metrics-server.js';
-import { loadWebConfig } from './export/web-config.js';
-import { TimelineSink } from './export/timeline.js';
-import { timelineRoutes, writeTimelineHtml } from './export/timeline-html.js';
+
+// What only some runs use is imported when used: `run` (src/cli-run.ts: the daemon, chokidar,
+// proper-lockfile, the metrics server), prom-client, the timeline, the progress bar. A replay's
+// start-up was a fifth of its wall time on a 1M-line log while it compiled them all.
 
 async function replayCommand(args: string[]): Promise<number> {
   const { values: v, positionals } = parseFlags('replay', args, REPLAY_FLAGS, true);
@@ -58,14 +48,15 @@ async function replayCommand(args: string[]): Promise<number> {
     'replay',
     positionals,
   );
-  const metrics = cfg.metricsOut !== null ? new PollscopeMetrics() : null;
+  const metrics = cfg.metricsOut !== null ? new (await import('./export/metrics.js')).PollscopeMetrics() : null;
   const traceOpts = traceOptions(cfg.traces);
   if (traceOpts !== null) await loadTraceExporter();
   const exporters = exportersFor(cfg.relay, { report: true, metrics, traces: traceOpts });
-  const timeline = cfg.html !== null ? new TimelineSink() : null;
+  const timeline = cfg.html !== null ? new (await import('./export/timeline.js')).TimelineSink() : null;
   const traces = exporters.traces;
-  if (metrics && traces) registerTraceCounters(metrics.registry, () => [traces]);
-  const bar = (cfg.progress ?? process.stderr.isTTY === true) ? progressBar() : null;
+  if (metrics && traces)
+    (await import('./export/trace-metrics.js')).registerTraceCounters(metrics.registry, () => [traces]);
+  const bar = (cfg.progress ?? process.stderr.isTTY === true) ? await progressBar() : null;
   let report;
   try {
     report = await replay(cfg.files, {
@@ -124,6 +115,7 @@ function progressTo(bar: SingleBar): (done: number, total: number | null) => voi
 
 async function writeHtml(file: string, timeline: TimelineSink, report: ReplayReport): Promise<void> {
   try {
+    const { writeTimelineHtml } = await import('./export/timeline-html.js');
     const bytes = await writeTimelineHtml(file, timeline, report);
     process.stderr.write(`pollscope: timeline written to ${file} (${Math.ceil(bytes / 1024)} kB)\n`);
   } catch (err) {
@@ -149,7 +141,8 @@ function unrecognisedFiles(files: ReplayReport['files']): number {
  * A bar on a terminal; elsewhere (an explicit --progress with stderr in a file or pipe) a plain
  * line every 2 s, which cli-progress prints with `noTTYOutput`.
  */
-function progressBar(): SingleBar {
+async function progressBar(): Promise<SingleBar> {
+  const { SingleBar, Presets } = await import('cli-progress');
   const tty = process.stderr.isTTY === true;
   return new SingleBar(
     {
@@ -166,161 +159,6 @@ function progressBar(): SingleBar {
   );
 }
 
-/** `pollscope run`: defaults < config file < environment < flags; runs until SIGTERM/SIGINT (or stdin ends). */
-async function runCommand(args: string[]): Promise<number> {
-  const { values: v, tokens } = parseFlags('run', args, RUN_FLAGS, false);
-  if (v.help) {
-    process.stdout.write(HELP);
-    return 0;
-  }
-  const flags = flagSettings(v, [...sourceSettings(tokens), ...(v['no-watch'] ? [watchOff] : [])]);
-  // The file and the environment are read again on SIGHUP; the flags still override them.
-  const build = (): RunConfig =>
-    validateConfig(
-      mergeSettings(v.config !== undefined ? fileSettings(v.config) : new Map<string, Given>(), envSettings(), flags),
-      'run',
-    );
-  let cfg = build();
-  const traceSinks: TurnTraceSink[] = [];
-  const metrics = new PollscopeMetrics({ live: true });
-  const traces = traceOptions(cfg.traces);
-  if (traces !== null) await loadTraceExporter();
-  if (traces !== null) registerTraceCounters(metrics.registry, () => traceSinks);
-  let done: (code: number) => void = () => {};
-  const finished = new Promise<number>((resolve) => {
-    done = resolve;
-  });
-  const daemon = new Daemon(cfg, {
-    // The live timeline is kept where it is served: on the metrics listener.
-    timelineWindowNs: cfg.metrics.listen !== null ? cfg.timelineWindowNs : undefined,
-    inputEnded: () => {
-      void shutdown();
-    },
-    sinksFor: (relay, pipeline) => {
-      const e = exportersFor(relay, { metrics: cfg.metrics.listen !== null ? metrics : null, traces, pipeline });
-      if (e.traces) traceSinks.push(e.traces);
-      return e.sinks;
-    },
-  });
-  let stopping = false;
-  async function shutdown(): Promise<void> {
-    if (stopping) return;
-    stopping = true;
-    const force = setTimeout(() => {
-      note('did not stop within 5 s');
-      done(1);
-    }, 4800);
-    await daemon.stop();
-    // The relays' last turns were closed by stop(); send what is queued, within the stop deadline.
-    await Promise.all(traceSinks.map((t) => t.shutdown(2_500)));
-    clearTimeout(force);
-    note(
-      daemon.savedAtStop
-        ? 'stopped, checkpoint saved'
-        : 'stopped; the checkpoint could not be saved (see above): the next start reads again from the last saved position',
-    );
-    done(0);
-  }
-  process.on('SIGTERM', () => void shutdown());
-  process.on('SIGINT', () => void shutdown());
-  process.on('SIGHUP', () => {
-    if (v.config === undefined)
-      note('SIGHUP: nothing to reload (no --config file; the settings come from the command line)');
-    else cfg = reload(daemon, cfg, build);
-  });
-  if (cfg.metrics.listen !== null) {
-    metrics.attachSource(daemon.tailer.counters);
-    metrics.attachFaults(daemon.faults);
-    await serveMetrics(
-      metrics,
-      cfg.metrics,
-      sourcesReadOnce(daemon.tailer, () => cfg.logs),
-      () => daemon.health(),
-      timelineRoutes(() => daemon.timelines()),
-    );
-  }
-  installLastResort(daemon, (line) => process.stderr.write(line));
-  daemon.start();
-  const sources = [
-    ...cfg.logs.map((l) => (l.relay ? `${l.pattern}=${l.relay}` : l.pattern)),
-    ...(cfg.stdin !== null ? [`stdin=${cfg.stdin}`] : []),
-  ];
-  note(`following ${sources.join(', ')}; checkpoint ${cfg.checkpointPath}`);
-  return finished;
-}
-
-const note = (line: string) => process.stderr.write(`pollscope: run: ${line}\n`);
-const watchOff: [string, unknown, string] = ['watch', false, '--no-watch'];
-
-/** --log, --stdin and the --relay after each (or, before any source, for all of them) as settings. */
-function sourceSettings(tokens: ReturnType<typeof parseArgs>['tokens']): Array<[string, unknown, string]> {
-  const logs: LogSpec[] = [];
-  let stdin = false;
-  let stdinRelay: string | null = null;
-  let defaultRelay: string | null = null;
-  let last: 'log' | 'stdin' | null = null;
-  for (const t of tokens ?? []) {
-    if (t.kind !== 'option') continue;
-    if (t.name === 'log') {
-      logs.push(parseLogArg(t.value ?? '', null));
-      last = 'log';
-    } else if (t.name === 'stdin') {
-      stdin = true;
-      last = 'stdin';
-    } else if (t.name === 'relay') {
-      if (last === 'log' && logs[logs.length - 1].relay === null) logs[logs.length - 1].relay = t.value ?? null;
-      else if (last === 'stdin' && stdinRelay === null) stdinRelay = t.value ?? null;
-      else defaultRelay = t.value ?? null;
-      last = null;
-    }
-  }
-  const out: Array<[string, unknown, string]> = [];
-  if (logs.length > 0)
-    out.push(['logs', logs.map((l) => ({ path: l.pattern, relay: l.relay ?? defaultRelay })), '--log']);
-  if (stdin) out.push(['stdin', stdinRelay ?? defaultRelay ?? 'stdin', '--stdin']);
-  return out;
-}
-
-/**
- * SIGHUP with --config: the file list and thresholds apply, every other change is named as
- * needing a restart; a file that does not validate changes nothing. Returns the running config.
- */
-function reload(daemon: Daemon, running: RunConfig, build: () => RunConfig): RunConfig {
-  let next: RunConfig;
-  try {
-    next = build();
-  } catch (err) {
-    note(`reload failed, keeping the running configuration: ${(err as Error).message}`);
-    return running;
-  }
-  const plan = planReload(running, next);
-  for (const m of plan.needRestart) note(m);
-  daemon.reload(plan.config);
-  note(`configuration reloaded${plan.changed.length > 0 ? ` (${plan.changed.join(', ')} changed)` : ''}`);
-  return plan.config;
-}
-
-/** The metrics endpoint: failing to listen is fatal where the user asked for the address, else a warning. */
-async function serveMetrics(
-  metrics: PollscopeMetrics,
-  m: RunConfig['metrics'],
-  ready: () => boolean,
-  problem: () => string | null,
-  routes: ReturnType<typeof timelineRoutes>,
-): Promise<void> {
-  const listen = m.listen!;
-  // A web config that cannot be used is a configuration error (exit 2), never plain HTTP instead.
-  const webConfig = m.webConfigFile === null ? null : loadWebConfig(m.webConfigFile);
-  try {
-    const server = await startMetricsServer(metrics, { ...listen, ready, problem, routes, webConfig });
-    note(`metrics on ${server.url}/metrics`);
-  } catch (err) {
-    const msg = `metrics endpoint ${listen.host}:${listen.port}: ${(err as Error).message}`;
-    if (m.explicit) throw new InputError(msg);
-    process.stderr.write(`pollscope: warning: ${msg}; metrics are not served (--metrics-listen HOST:PORT or off)\n`);
-  }
-}
-
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
   return pkg.version;
@@ -332,7 +170,7 @@ async function command(argv: string[]): Promise<number> {
     case 'replay':
       return replayCommand(rest);
     case 'run':
-      return runCommand(rest);
+      return (await import('./cli-run.js')).runCommand(rest);
     case '--version':
     case '-V':
       process.stdout.write(`pollscope ${version()}\n`);

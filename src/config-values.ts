@@ -4,7 +4,7 @@
  * unknown keys and flags. src/config.ts decides which key has which kind.
  */
 import { accessSync, constants } from 'node:fs';
-import { parseListen } from './export/metrics-server.js';
+import { parseListen } from './export/metrics-listen.js';
 import { describeFsError } from './source/fs-errors.js';
 import type { LogSpec } from './source/tailer.js';
 import { parseDuration } from './time.js';

@@ -10,14 +10,18 @@
  * environment variable NAME when the file is read (also on SIGHUP reload).
  */
 import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
+import { createRequire } from 'node:module';
 import { DEFAULT_SLOW_CONNECTION_POLL_NS, DEFAULT_THRESHOLDS, type Thresholds } from './reactor/model.js';
 import { defaultCheckpointPath } from './source/state-dir.js';
 import { DEFAULT_TIMELINE_WINDOW_NS } from './export/timeline.js';
 import type { LogSpec } from './source/tailer.js';
 import { describeFsError } from './source/fs-errors.js';
-import { DEFAULT_METRICS_HOST, DEFAULT_METRICS_PORT } from './export/metrics-server.js';
+import { DEFAULT_METRICS_HOST, DEFAULT_METRICS_PORT } from './export/metrics-listen.js';
 import { ConfigError, convert, describeValue, isMapping, unknownKey, type Given, type Kind } from './config-values.js';
+
+/** The YAML parser, loaded when a config file is read (not on every replay's start-up). */
+const loadCommonJs = createRequire(import.meta.url);
+const yaml = (): typeof import('yaml') => loadCommonJs('yaml') as typeof import('yaml');
 
 export { ConfigError, nearest, parseLogArg, unknownKey, type Given } from './config-values.js';
 
@@ -223,7 +227,7 @@ export function fileSettings(file: string): Settings {
   }
   let doc: unknown;
   try {
-    doc = parseYaml(text);
+    doc = yaml().parse(text);
   } catch (err) {
     throw new ConfigError(`${file}: not YAML or JSON: ${(err as Error).message}`);
   }

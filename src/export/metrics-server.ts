@@ -14,8 +14,9 @@ import { hasGlob, type LogSpec, type Tailer } from '../source/tailer.js';
 import { CONTENT_TYPES, type MetricsFormat, type PollscopeMetrics } from './metrics.js';
 import { tlsServerOptions, withWebConfig, WebConfigWatcher, type WebConfig } from './web-config.js';
 
-export const DEFAULT_METRICS_HOST = '127.0.0.1';
-export const DEFAULT_METRICS_PORT = 9464;
+import { DEFAULT_METRICS_HOST, DEFAULT_METRICS_PORT, parseListen } from './metrics-listen.js';
+
+export { DEFAULT_METRICS_HOST, DEFAULT_METRICS_PORT, parseListen };
 
 export interface MetricsServer {
   readonly server: Server;
@@ -44,26 +45,6 @@ export interface MetricsServerOptions {
 
 /** Served without credentials under a web config's basic_auth_users, so liveness probes need no secret. */
 const OPEN_PATHS: ReadonlySet<string> = new Set(['/healthz']);
-
-/** `HOST:PORT`, `:PORT`, `PORT` or `[v6]:PORT` → host and port; throws on anything else. */
-export function parseListen(value: string): { host: string; port: number } {
-  let host = DEFAULT_METRICS_HOST;
-  let portText = value;
-  const v6 = /^\[([0-9a-fA-F:.]+)\]:(\d+)$/.exec(value);
-  if (v6) {
-    host = v6[1];
-    portText = v6[2];
-  } else {
-    const colon = value.lastIndexOf(':');
-    if (colon > 0) host = value.slice(0, colon);
-    if (colon >= 0) portText = value.slice(colon + 1);
-  }
-  const port = Number(portText);
-  if (!/^\d{1,5}$/.test(portText) || port > 65535 || (!v6 && host.includes(':'))) {
-    throw new Error(`'${value}' is not HOST:PORT (e.g. 127.0.0.1:9464, [::1]:9464)`);
-  }
-  return { host, port };
-}
 
 /**
  * The format a scraper asked for: OpenMetrics when its Accept ranks application/openmetrics-text

@@ -23,6 +23,8 @@ const DATA = path.join(ROOT, 'bench-data');
 
 /** Targets printed next to the figures. */
 const TARGET_LINES_PER_SEC = 1_000_000; // env_logger envelopes
+/** Issue 14: the 3M-line env_logger µs file with two jobs. */
+const TARGET_LINES_PER_SEC_2_JOBS = 1_800_000;
 /** Peak RSS targets on the 3M-line file: one thread, and with the parse worker (--jobs 2+). */
 const TARGET_RSS_MB_1 = 150;
 const TARGET_RSS_MB_2 = 200;
@@ -303,7 +305,11 @@ async function main(argv: string[]): Promise<number> {
     const secs = run.elapsedMs / 1000;
     const lps = secs > 0 ? run.lines / secs : 0;
     const targets: string[] = [];
-    const target = r.spec.envLogger ? TARGET_LINES_PER_SEC : r.spec.target;
+    const target = r.spec.envLogger
+      ? jobs > 1 && r.spec.lines >= 3_000_000
+        ? TARGET_LINES_PER_SEC_2_JOBS
+        : TARGET_LINES_PER_SEC
+      : r.spec.target;
     if (run.ok && target !== undefined) {
       const pass = lps >= target;
       missed ||= !pass;

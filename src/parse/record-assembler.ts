@@ -6,6 +6,7 @@
  */
 import type { LineSink } from '../source/file-lines.js';
 import { ENVELOPES, type Envelope } from './envelopes.js';
+import { tracingJson } from './envelope-json.js';
 import { keepText, newRecord, type LogRecord } from './record.js';
 import { PartialTimeContext } from './timestamp.js';
 
@@ -77,7 +78,7 @@ export class RecordAssembler implements LineSink {
 
     const rec = this.spare;
     rec.raw = raw;
-    let parsed: boolean;
+    let parsed: Envelope | null;
     try {
       parsed = this.parse(text, rec);
     } catch (err) {
@@ -85,15 +86,23 @@ export class RecordAssembler implements LineSink {
       this.sink.malformed(lineNo, offset, `layout parser error: ${(err as Error).message}`, 1);
       return;
     }
-    if (parsed) {
+    if (parsed !== null) {
       if (raw && rec.thread !== '') rec.thread = this.threadText(rec.thread);
       rec.line = lineNo;
       rec.offset = offset;
       rec.lines = 1;
       this.flush();
       if (this.trackMessageAt) {
+        // Every layout but JSON cuts the message as the rest of the line (checked once here
+        // rather than compared per line); a JSON record's text is rebuilt from its fields.
         const m = rec.message;
-        this.pendingMessageAt = plain && text.endsWith(m) ? text.length - m.length : -1;
+        this.pendingMessageAt = !plain
+          ? -1
+          : parsed !== tracingJson
+            ? text.length - m.length
+            : text.endsWith(m)
+              ? text.length - m.length
+              : -1;
       }
       this.spare = this.pending;
       this.pending = rec;
@@ -156,15 +165,16 @@ export class RecordAssembler implements LineSink {
     return sec;
   }
 
-  private parse(text: string, rec: LogRecord): boolean {
+  /** The layout that read the line into `rec`, or null. */
+  private parse(text: string, rec: LogRecord): Envelope | null {
     const primary = this.primary;
-    if (primary !== null && primary.parse(text, rec, this.ctx)) return true;
+    if (primary !== null && primary.parse(text, rec, this.ctx)) return primary;
     for (const env of ENVELOPES) {
       if (env === primary || !env.parse(text, rec, this.ctx)) continue;
       if (primary === null) this.count(env);
-      return true;
+      return env;
     }
-    return false;
+    return null;
   }
 
   private count(env: Envelope): void {

@@ -18,7 +18,7 @@
  * leaves the line to it: on an escape, a control character, a key it does not expect, a nested
  * or duplicate field, whitespace, anything that is not the compact shape above.
  */
-import type { LogRecord } from './record.js';
+import { newRecord, type LogRecord } from './record.js';
 import { clear, isDigit, levelAt, levelLength } from './envelope-scan.js';
 import { scanJsonTimestamp } from './envelope-json.js';
 import type { PartialTimeContext } from './timestamp.js';
@@ -41,6 +41,7 @@ const C_QUOTE = 34,
 
 /** Reads a compact tracing JSON line into rec; false when the line needs the JSON.parse path. */
 export function parseTracingJsonFast(s: string, rec: LogRecord, ctx: PartialTimeContext): boolean {
+  if (s.charCodeAt(0) !== C_OPEN_BRACE) return false;
   let i = 1;
   let tsEnd = -1;
   if (s.charCodeAt(2) === C_LOWER_T && s.indexOf('"timestamp":"', 1) === 1) {
@@ -62,8 +63,15 @@ export function parseTracingJsonFast(s: string, rec: LogRecord, ctx: PartialTime
   const message = objectMain === '' ? objectRest : objectRest === '' ? objectMain : objectMain + ' ' + objectRest;
   const tail = tailAt(s, i, bs);
   if (tail === undefined) return false;
+  // Nothing is written to rec before the line is known good: JSON.parse may yet reject it.
+  if (tsEnd >= 0 && !scanTimestamp(s, tsEnd, ctx)) return false;
   clear(rec);
-  if (tsEnd >= 0 && !scanTimestamp(s, tsEnd, rec, ctx)) return false;
+  if (tsEnd >= 0) {
+    rec.sec = ts.sec;
+    rec.nsec = ts.nsec;
+    rec.digits = ts.digits;
+    rec.hasTime = true;
+  }
   rec.level = level;
   rec.target = tail.target;
   rec.message = message;
@@ -76,13 +84,15 @@ export function parseTracingJsonFast(s: string, rec: LogRecord, ctx: PartialTime
 // µs precision a relay writes thousands of lines a second.
 let tsSecond = '';
 let tsSecondSec = 0;
+/** The timestamp scanTimestamp read (sec, nsec, digits). */
+const ts = newRecord();
 const POW10 = [1e9, 1e8, 1e7, 1e6, 1e5, 1e4, 1e3, 1e2, 1e1, 1];
 
 /**
- * The timestamp s[14..tsEnd) into rec, as scanJsonTimestamp reads it; false unless that takes the
- * whole string (what it leaves could hold a character JSON rejects).
+ * The timestamp s[14..tsEnd) into `ts`, as scanJsonTimestamp reads it; false unless that takes
+ * the whole string (what it leaves could hold a character JSON rejects).
  */
-function scanTimestamp(s: string, tsEnd: number, rec: LogRecord, ctx: PartialTimeContext): boolean {
+function scanTimestamp(s: string, tsEnd: number, ctx: PartialTimeContext): boolean {
   if (
     tsSecond !== '' &&
     tsEnd >= 35 &&
@@ -95,22 +105,21 @@ function scanTimestamp(s: string, tsEnd: number, rec: LogRecord, ctx: PartialTim
     let n = 0;
     for (let j = 34; j < tsEnd - 1; j++) {
       const c = s.charCodeAt(j) - 48;
-      if (!(c >= 0 && c <= 9)) return scanJsonTimestamp(s, 14, rec, ctx) === tsEnd;
+      if (!(c >= 0 && c <= 9)) return scanJsonTimestamp(s, 14, ts, ctx) === tsEnd;
       if (n < 9) {
         v = v * 10 + c;
         n++;
       }
     }
-    rec.sec = tsSecondSec;
-    rec.nsec = v * POW10[n];
-    rec.digits = n;
-    rec.hasTime = true;
+    ts.sec = tsSecondSec;
+    ts.nsec = v * POW10[n];
+    ts.digits = n;
     return true;
   }
-  if (scanJsonTimestamp(s, 14, rec, ctx) !== tsEnd) return false;
+  if (scanJsonTimestamp(s, 14, ts, ctx) !== tsEnd) return false;
   if (s.charCodeAt(18) === C_MINUS && s.charCodeAt(tsEnd - 1) === C_UPPER_Z) {
     tsSecond = copyOf(s.slice(14, 33));
-    tsSecondSec = rec.sec;
+    tsSecondSec = ts.sec;
   }
   return true;
 }
@@ -325,11 +334,12 @@ function tailAt(s: string, i: number, bs: number): Tail | undefined {
   return tail;
 }
 
-// Top-level keys the tail may hold, each once (bits of scanTail's `seen`).
+// Top-level keys the tail reads, each once (bits of scanTail's `seen`), and any other.
 const TAIL_KEYS = ['target', 'filename', 'line_number', 'span', 'spans', 'threadName', 'threadId'];
+const OTHER_KEY = TAIL_KEYS.length;
 
 /**
- * Reads a tail not seen before: `,"key":value` members (TAIL_KEYS only) and the closing `}` at
+ * Reads a tail not seen before: `,"key":value` members and the closing `}` at
  * the end of the line. Renders the span context and thread as parseTracingJsonSlow does.
  */
 function scanTail(s: string, i: number, bs: number): Tail | undefined {
@@ -342,8 +352,15 @@ function scanTail(s: string, i: number, bs: number): Tail | undefined {
   const start = i;
   while (s.charCodeAt(i) === C_COMMA) {
     const q = s.indexOf('":', i + 2);
-    const k = s.charCodeAt(i + 1) === C_QUOTE && q > 0 ? TAIL_KEYS.indexOf(s.slice(i + 2, q)) : -1;
-    if (k < 0 || (seen & (1 << k)) !== 0) return undefined;
+    if (s.charCodeAt(i + 1) !== C_QUOTE || q < 0) return undefined;
+    const key = s.slice(i + 2, q);
+    let k = TAIL_KEYS.indexOf(key);
+    if (k < 0) {
+      // Another key is ignored there too, unless it repeats one of the head's (its last value wins).
+      if (s.indexOf('"', i + 2) !== q || (bs >= 0 && bs < q) || !plainText(s, i + 2, q)) return undefined;
+      if (key === 'timestamp' || key === 'level' || key === 'fields') return undefined;
+      k = OTHER_KEY;
+    } else if ((seen & (1 << k)) !== 0) return undefined;
     seen |= 1 << k;
     i = q + 2;
     const c = s.charCodeAt(i);

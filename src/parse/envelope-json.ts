@@ -15,13 +15,13 @@ export const tracingJson: Envelope = {
   id: 'tracing_json',
   description: 'tracing-subscriber JSON `{"timestamp":…,"level":"TRACE","fields":{…},"target":…}`',
   parse(s, rec, ctx) {
-    if (s.charCodeAt(0) !== 123) return false;
     return parseTracingJsonFast(s, rec, ctx) || parseTracingJsonSlow(s, rec, ctx);
   },
 };
 
 /** The reference reading of a tracing JSON line: JSON.parse, then the object's fields. */
 export function parseTracingJsonSlow(s: string, rec: LogRecord, ctx: PartialTimeContext): boolean {
+  if (s.charCodeAt(0) !== 123) return false;
   let o: unknown;
   try {
     o = JSON.parse(s);

@@ -134,18 +134,28 @@ interface Key {
   /** `key=`, what a message or span gets before the value. */
   readonly part: string;
   readonly name: string;
+  readonly isMessage: boolean;
+  readonly isLog: boolean;
+  readonly isName: boolean;
   /** The key that followed this one last time, tried first. */
   next: Key | undefined;
 }
 
-const MAX_KEYS = 64;
+/** Known keys; when full, the line goes to JSON.parse and the next object starts afresh. */
+const MAX_KEYS = 256;
 const keys: Key[] = [];
-let keyNext = 0;
+/** More members in one object go to JSON.parse. */
+const MAX_OBJECT_KEYS = 64;
 /** Keys of the object being read (a duplicate goes to JSON.parse, which keeps the last value). */
 const objectKeys: Key[] = [];
 /** The first key of the last `fields` and span object. */
 let firstFieldKey: Key | undefined;
 let firstSpanKey: Key | undefined;
+
+function dropKeys(): void {
+  keys.length = 0;
+  firstFieldKey = firstSpanKey = undefined;
+}
 
 // scanObject's results. Fields: the message and the other fields rendered `k=v k=v`;
 // a span: its name and its fields.
@@ -159,13 +169,14 @@ let objectRest = '';
  * `}`, or -1 for the JSON.parse path.
  */
 function scanObject(s: string, i: number, bs: number, span: boolean): number {
+  if (keys.length === MAX_KEYS) dropKeys();
   objectMain = '';
   objectRest = '';
   let nKeys = 0;
   let named = false;
   let prev: Key | undefined;
   for (;;) {
-    if (s.charCodeAt(i) !== C_QUOTE || nKeys === MAX_KEYS) return -1;
+    if (s.charCodeAt(i) !== C_QUOTE || nKeys === MAX_OBJECT_KEYS) return -1;
     const predicted = prev === undefined ? (span ? firstSpanKey : firstFieldKey) : prev.next;
     const key =
       predicted !== undefined &&
@@ -179,13 +190,14 @@ function scanObject(s: string, i: number, bs: number, span: boolean): number {
     else if (span) firstSpanKey = key;
     else firstFieldKey = key;
     prev = key;
-    for (let k = 0; k < nKeys; k++) if (objectKeys[k].name === key.name) return -1;
+    // One Key per name (keys are only dropped between objects), so a repeat is the same object.
+    for (let k = 0; k < nKeys; k++) if (objectKeys[k] === key) return -1;
     objectKeys[nKeys++] = key;
     i += key.length + 3;
     let value: string;
     let next: number;
     const c = s.charCodeAt(i);
-    const main = span ? key.name === 'name' : key.name === 'message';
+    const main = span ? key.isName : key.isMessage;
     if (c === C_QUOTE) {
       next = s.indexOf('"', i + 1);
       if (next < 0 || (bs >= 0 && bs < next) || !plainText(s, i + 1, next)) return -1;
@@ -200,7 +212,7 @@ function scanObject(s: string, i: number, bs: number, span: boolean): number {
     if (main) {
       objectMain = value;
       named = true;
-    } else if (span || !key.name.startsWith('log.')) {
+    } else if (span || !key.isLog) {
       objectRest = objectRest === '' ? key.part + value : objectRest + ' ' + key.part + value;
     }
     const after = s.charCodeAt(next);
@@ -228,15 +240,22 @@ function keyAt(s: string, i: number): Key | undefined {
   }
   // An integer-like key comes first in JSON.parse's object whatever its place in the line, and
   // `__proto__` is special to object literals; neither is worth a fast path.
-  if (isDigit(first) || !plainText(s, i + 1, q)) return undefined;
+  if (keys.length === MAX_KEYS || isDigit(first) || !plainText(s, i + 1, q)) return undefined;
   const name = copyOf(s.slice(i + 1, q));
   if (name === '__proto__' || name.indexOf('\\') >= 0) return undefined;
-  const key: Key = { raw: name + '":', first, last, length, part: name + '=', name, next: undefined };
-  if (keys.length < MAX_KEYS) keys.push(key);
-  else {
-    keys[keyNext] = key;
-    keyNext = (keyNext + 1) % MAX_KEYS;
-  }
+  const key: Key = {
+    raw: name + '":',
+    first,
+    last,
+    length,
+    part: name + '=',
+    name,
+    isMessage: name === 'message',
+    isLog: name.startsWith('log.'),
+    isName: name === 'name',
+    next: undefined,
+  };
+  keys.push(key);
   return key;
 }
 

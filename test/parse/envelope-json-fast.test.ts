@@ -113,6 +113,14 @@ describe('tracing JSON fast path on real lines', () => {
     expectSameAsJsonParse(line, false);
   });
 
+  it('keeps agreeing when more field names than it keeps come by, and takes the usual lines again', () => {
+    for (let n = 0; n < 600; n++)
+      expectSameAsJsonParse(`${head}{"message":"x","k${n}":"${n}","k${n}b":${n}}${tail}`, false);
+    const usual = `${head}{"message":"x","time.busy":"1.00µs"}${tail}`;
+    expect(read(parseTracingJsonFast, usual, false).ok).toBe(true);
+    expectSameAsJsonParse(usual, false);
+  });
+
   it('rejects what JSON.parse rejects even when the line ends in a tail it knows', () => {
     // Numbers as JSON.stringify(JSON.parse(n)) renders them: -0 → 0, 1.50e1 → 15, 1e999 → null …
     const good = `${head}{"message":"x","n":-0,"ok":true,"none":null,"f":1.50e1,"g":1e999,"h":12345678901234567890,"i":1.5e-7}${tail}`;

@@ -319,14 +319,17 @@ interface Tail {
 }
 
 /**
- * Tails by a hash of their length and four of their chars (peer ids and ports differ anywhere),
- * most recent first; a bucket holds TAIL_WAYS.
+ * Tails by a hash of their length and four of their chars (peer ids and ports differ anywhere):
+ * bucket h is slots h * TAIL_WAYS … + TAIL_WAYS - 1, most recent first. The texts sit in an array
+ * of their own, as flat strings: a lookup in the middle of the pipeline is bound by cache misses,
+ * and this way it follows one pointer per candidate.
  */
 const TAIL_BUCKETS = 1024;
 const TAIL_WAYS = 4;
 /** Longer tails are read every time, not kept. */
 const MAX_TAIL = 2048;
-const tailBuckets: Tail[][] = Array.from({ length: TAIL_BUCKETS }, () => []);
+const tailTexts: string[] = new Array<string>(TAIL_BUCKETS * TAIL_WAYS).fill('');
+const tailSlots: Tail[] = new Array<Tail>(TAIL_BUCKETS * TAIL_WAYS);
 
 /** The tail from s[i] to the end of the line; undefined: JSON.parse path. */
 function tailAt(s: string, i: number, bs: number): Tail | undefined {
@@ -339,16 +342,17 @@ function tailAt(s: string, i: number, bs: number): Tail | undefined {
       s.charCodeAt(end - (len >> 2)) * 3 +
       s.charCodeAt(end - 1 - (len >> 3))) &
     (TAIL_BUCKETS - 1);
-  const bucket = tailBuckets[h];
+  const first = h * TAIL_WAYS;
   const raw = s.slice(i);
-  for (let k = 0; k < bucket.length; k++) {
-    const t = bucket[k];
-    if (t.raw === raw) return t;
-  }
+  for (let k = first; k < first + TAIL_WAYS; k++) if (tailTexts[k] === raw) return tailSlots[k];
   const tail = scanTail(s, i, bs);
   if (tail !== undefined && len <= MAX_TAIL) {
-    if (bucket.length === TAIL_WAYS) bucket.pop();
-    bucket.unshift(tail);
+    for (let k = first + TAIL_WAYS - 1; k > first; k--) {
+      tailTexts[k] = tailTexts[k - 1];
+      tailSlots[k] = tailSlots[k - 1];
+    }
+    tailTexts[first] = tail.raw;
+    tailSlots[first] = tail;
   }
   return tail;
 }
@@ -418,7 +422,7 @@ function scanTail(s: string, i: number, bs: number): Tail | undefined {
     threadName !== undefined ? threadName : threadId !== undefined ? threadId.replace(/^ThreadId\((\d+)\)$/, '$1') : '';
   // Kept strings must not be slices of the line (a `join` result is a new string already).
   return {
-    raw: copyOf(s.slice(start)),
+    raw: flatCopyOf(s.slice(start)),
     target: knownTarget(target),
     spans: spans === own && spans !== '' ? copyOf(spans) : spans,
     thread: thread === '' ? '' : copyOf(thread),
@@ -505,4 +509,10 @@ function scanSpanList(s: string, i: number, bs: number, list: string[]): number 
  */
 function copyOf(x: string): string {
   return (' ' + x).slice(1);
+}
+
+/** copyOf as a flat string (chars right after its header): a raw line's chars are all latin1. */
+function flatCopyOf(x: string): string {
+  const latin1 = Buffer.from(x, 'latin1').toString('latin1');
+  return latin1 === x ? latin1 : copyOf(x);
 }

@@ -17,15 +17,16 @@ import { ROOT } from '../helpers.js';
 
 const BASE_DATE = new Date('2026-05-04T00:00:00Z');
 
-function fixtureLines(rel: string): string[] {
+/** The JSON lines of a file of the repository (path from its root). */
+function repoJsonLines(rel: string): string[] {
   return readFileSync(path.join(ROOT, rel), 'utf8')
     .split('\n')
     .filter((l) => l.startsWith('{'));
 }
 
 const REAL_LINES = [
-  ...fixtureLines('test/real-relay-tokio/fixtures/stalls.json.log'),
-  ...fixtureLines('test/fixtures/real/quilkin-660.jsonl'),
+  ...repoJsonLines('test/real-relay-tokio/fixtures/stalls.json.log'),
+  ...repoJsonLines('test/fixtures/real/quilkin-660.jsonl'),
 ];
 
 /** The line as the reader hands it: decoded, or its UTF-8 bytes one char per byte (raw). */

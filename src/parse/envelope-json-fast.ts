@@ -18,8 +18,8 @@
  * leaves the line to it: on an escape, a control character, a key it does not expect, a nested
  * or duplicate field, whitespace, anything that is not the compact shape above.
  */
-import { newRecord, type LogRecord } from './record.js';
-import { clear, isDigit, levelAt, levelLength } from './envelope-scan.js';
+import { newRecord, type Level, type LogRecord } from './record.js';
+import { clear, isDigit, levelLength } from './envelope-scan.js';
 import { scanJsonTimestamp } from './envelope-json.js';
 import type { PartialTimeContext } from './timestamp.js';
 
@@ -30,7 +30,11 @@ const C_QUOTE = 34,
   C_DOT = 46,
   C_ZERO = 48,
   C_COLON = 58,
+  C_UPPER_D = 68,
   C_UPPER_E = 69,
+  C_UPPER_I = 73,
+  C_UPPER_T = 84,
+  C_UPPER_W = 87,
   C_UPPER_Z = 90,
   C_OPEN_BRACKET = 91,
   C_CLOSE_BRACKET = 93,
@@ -51,11 +55,9 @@ export function parseTracingJsonFast(s: string, rec: LogRecord, ctx: PartialTime
     i = tsEnd + 2;
   } else if (s.indexOf('"level":"', 1) !== 1) return false;
   i += 9;
-  const level = levelAt(s, i);
+  const level = levelFieldsAt(s, i);
   if (level === undefined) return false;
-  i += levelLength(level);
-  if (s.indexOf('","fields":{', i) !== i) return false;
-  i += 12;
+  i += levelLength(level) + 12;
   const bs = s.indexOf('\\', i);
   objectMain = objectRest = '';
   i = s.charCodeAt(i) === C_CLOSE_BRACE ? i + 1 : scanObject(s, i, bs, false);
@@ -78,6 +80,24 @@ export function parseTracingJsonFast(s: string, rec: LogRecord, ctx: PartialTime
   rec.spans = tail.spans;
   rec.thread = tail.thread;
   return true;
+}
+
+/** levelAt(s, i) when `","fields":{` follows the level (one native compare for both). */
+function levelFieldsAt(s: string, i: number): Level | undefined {
+  switch (s.charCodeAt(i)) {
+    case C_UPPER_T:
+      return s.indexOf('TRACE","fields":{', i) === i ? 'TRACE' : undefined;
+    case C_UPPER_D:
+      return s.indexOf('DEBUG","fields":{', i) === i ? 'DEBUG' : undefined;
+    case C_UPPER_I:
+      return s.indexOf('INFO","fields":{', i) === i ? 'INFO' : undefined;
+    case C_UPPER_W:
+      return s.indexOf('WARN","fields":{', i) === i ? 'WARN' : undefined;
+    case C_UPPER_E:
+      return s.indexOf('ERROR","fields":{', i) === i ? 'ERROR' : undefined;
+    default:
+      return undefined;
+  }
 }
 
 // The `YYYY-MM-DDTHH:MM:SS` of the last `…Z` timestamp scanIsoTimestamp read, and its seconds: at

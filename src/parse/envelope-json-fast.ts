@@ -22,7 +22,7 @@ import { newRecord, type Level, type LogRecord } from './record.js';
 import { clear, isDigit, levelLength } from './envelope-scan.js';
 import { scanJsonTimestamp } from './envelope-json.js';
 import type { PartialTimeContext } from './timestamp.js';
-import { copyOf, flatCopyOf, literalEnd, literalText, plainText } from './json-tokens.js';
+import { copyOf, flatCopyOf, literalEnd, literalText, plainText, stringEnd } from './json-tokens.js';
 
 const C_QUOTE = 34,
   C_COMMA = 44,
@@ -217,8 +217,8 @@ function scanObject(s: string, i: number, bs: number, span: boolean): number {
     const c = s.charCodeAt(i);
     const main = span ? key.isName : key.isMessage;
     if (c === C_QUOTE) {
-      next = s.indexOf('"', i + 1);
-      if (next < 0 || (bs >= 0 && bs < next) || !plainText(s, i + 1, next)) return -1;
+      next = stringEnd(s, i + 1, bs);
+      if (next < 0) return -1;
       value = s.slice(i + 1, next);
       next++;
     } else {

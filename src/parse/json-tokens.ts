@@ -5,11 +5,13 @@
  */
 import { isDigit } from './envelope-scan.js';
 
-const C_PLUS = 43,
+const C_QUOTE = 34,
+  C_PLUS = 43,
   C_MINUS = 45,
   C_DOT = 46,
   C_ZERO = 48,
   C_UPPER_E = 69,
+  C_BACKSLASH = 92,
   C_LOWER_E = 101,
   C_LOWER_F = 102,
   C_LOWER_N = 110,
@@ -25,6 +27,21 @@ export function plainText(s: string, a: number, b: number): boolean {
   if (b - a > 16) return !CONTROL_CHAR.test(s.slice(a, b));
   for (; a < b; a++) if (s.charCodeAt(a) < 32) return false;
   return true;
+}
+
+/**
+ * The closing quote of the string whose contents start at s[a], or -1 if it holds an escape or a
+ * control character; bs is the first backslash at or after a (-1: none).
+ */
+export function stringEnd(s: string, a: number, bs: number): number {
+  // A short string (most field values) in one pass: each char read once, no native call.
+  for (let j = a; j < a + 16; j++) {
+    const c = s.charCodeAt(j);
+    if (c === C_QUOTE) return j;
+    if (c < 32 || c === C_BACKSLASH) return -1; // NaN past the end fails both: the loop is bounded
+  }
+  const q = s.indexOf('"', a + 16);
+  return q < 0 || (bs >= 0 && bs < q) || !plainText(s, a + 16, q) ? -1 : q;
 }
 
 /** End of the number, `true`, `false` or `null` at s[i], or -1 (not one, or not JSON's grammar). */

@@ -20,8 +20,7 @@
  */
 import { newRecord, type Level, type LogRecord } from './record.js';
 import { clear, isDigit, levelLength } from './envelope-scan.js';
-import { scanJsonTimestamp } from './envelope-json.js';
-import type { PartialTimeContext } from './timestamp.js';
+import { scanIsoTimestamp, scanUptime, type PartialTimeContext } from './timestamp.js';
 import { copyOf, flatCopyOf, literalEnd, literalText, plainText, stringEnd } from './json-tokens.js';
 
 const C_QUOTE = 34,
@@ -78,6 +77,15 @@ export function parseTracingJsonFast(s: string, rec: LogRecord, ctx: PartialTime
   rec.spans = tail.spans;
   rec.thread = tail.thread;
   return true;
+}
+
+/**
+ * The timestamp string at s[i] (any of tracing's timers): sets the record's time, returns the
+ * index after it or -1.
+ */
+export function scanJsonTimestamp(s: string, i: number, rec: LogRecord, ctx: PartialTimeContext): number {
+  const c = s.charCodeAt(i + 4);
+  return isDigit(c) ? scanUptime(s, i, rec) : c === 45 ? scanIsoTimestamp(s, i, rec) : ctx.scanChronoLocal(s, i, rec);
 }
 
 /** levelAt(s, i) when `","fields":{` follows the level (one native compare for both). */

@@ -1,8 +1,8 @@
 import type { Envelope } from './envelopes.js';
 import type { LogRecord } from './record.js';
-import { clear, isDigit, levelAt } from './envelope-scan.js';
-import { parseTracingJsonFast } from './envelope-json-fast.js';
-import { scanIsoTimestamp, scanUptime, type PartialTimeContext } from './timestamp.js';
+import { clear, levelAt } from './envelope-scan.js';
+import { parseTracingJsonFast, scanJsonTimestamp } from './envelope-json-fast.js';
+import type { PartialTimeContext } from './timestamp.js';
 
 /**
  * tracing-subscriber JSON (T4): one object per line. Structured fields are appended to the
@@ -46,15 +46,6 @@ export function parseTracingJsonSlow(s: string, rec: LogRecord, ctx: PartialTime
   rec.spans = renderSpanContext(obj);
   rec.thread = threadOf(obj);
   return true;
-}
-
-/**
- * The timestamp string at s[i] (any of tracing's timers): sets the record's time, returns the
- * index after it or -1.
- */
-export function scanJsonTimestamp(s: string, i: number, rec: LogRecord, ctx: PartialTimeContext): number {
-  const c = s.charCodeAt(i + 4);
-  return isDigit(c) ? scanUptime(s, i, rec) : c === 45 ? scanIsoTimestamp(s, i, rec) : ctx.scanChronoLocal(s, i, rec);
 }
 
 /**

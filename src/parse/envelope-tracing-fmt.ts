@@ -286,6 +286,17 @@ const contextCheckMessage = new Uint8Array(CONTEXT_HASHES * CONTEXT_WAYS);
 const lastWay = new Uint8Array(CONTEXT_HASHES);
 const nextWay = new Uint8Array(CONTEXT_HASHES);
 
+/** Forgets every remembered context (tests and benchmarks that want a parser as fresh as at start). */
+export function forgetContexts(): void {
+  contextText.fill('');
+  contextLength.fill(0);
+  contextTarget.fill('');
+  contextSpans.fill('');
+  contextCheckMessage.fill(0);
+  lastWay.fill(0);
+  nextWay.fill(0);
+}
+
 function contextHash(s: string, i: number): number {
   const space = s.indexOf(' ', i);
   if (space < 0) return -1;

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
 import { ENVELOPES } from '../../src/parse/envelopes.js';
+import { forgetContexts } from '../../src/parse/envelope-tracing-fmt.js';
 import { newRecord, type LogRecord } from '../../src/parse/record.js';
 import { PartialTimeContext } from '../../src/parse/timestamp.js';
 import { ROOT } from '../helpers.js';
@@ -18,8 +19,12 @@ import { tracingFullReference } from './tracing-fmt-reference.js';
 const fast = ENVELOPES.find((e) => e.id === 'tracing_fmt')!;
 const FIELDS = ['sec', 'nsec', 'digits', 'hasTime', 'level', 'target', 'thread', 'spans', 'message'] as const;
 
-/** Parses each line with both parsers (records reused, as the assembler reuses them); returns the first difference. */
-function firstDifference(lines: readonly string[]): string | null {
+/**
+ * Parses each line with both parsers (records reused, as the assembler reuses them); returns the
+ * first difference. The fast parser starts with no remembered context unless `keepContexts`.
+ */
+function firstDifference(lines: readonly string[], keepContexts = false): string | null {
+  if (!keepContexts) forgetContexts();
   const ref = newRecord();
   const got = newRecord();
   const ctxRef = new PartialTimeContext(new Date('2024-03-05T00:00:00Z'));
@@ -61,6 +66,8 @@ const thread = fc.constantFrom(
   'tokio-runtime-worker ',
   'async-io ThreadId(02) ',
   'a=b ',
+  'ThreadId(07) main ',
+  'ThreadId(3) tokio-rt ',
 );
 /** Chars that mean something to the splitter, and a few that do not (µ is two chars when raw). */
 const valueChar = fc.constantFrom(
@@ -128,6 +135,15 @@ const message = fc.oneof(
     '',
     ':',
     ': x',
+    'yamux::connection::stream: x',
+    'hyper: y',
+    'async_std::task: z',
+    'netlink_proto: q',
+    'multistream_select: r',
+    'mio::poll: s',
+    'libp2p: t',
+    'tracing: u',
+    'async_io: v',
   ),
   value,
 );
@@ -171,22 +187,27 @@ const anyLine = fc.oneof(
   { weight: 2, arbitrary: mutated(fc.constantFrom(...realLines)) },
 );
 
-/** Sequences that repeat lines and their contexts with other messages, as a log does. */
+/**
+ * Sequences that repeat lines and their contexts as a log does: the same line again, the text
+ * before one of its ": " with another message (after ": ", or glued on after ':'), the line
+ * without its thread prefix, or with one added after the level.
+ */
 const sequence = fc
   .tuple(
     fc.array(anyLine, { minLength: 1, maxLength: 12 }),
-    fc.array(fc.tuple(fc.nat(), message, fc.boolean()), { maxLength: 30 }),
+    fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 4 }), fc.nat(), message, thread), { maxLength: 30 }),
   )
   .map(([pool, picks]) => {
     const out: string[] = [];
-    for (const [k, msg, sameMessage] of picks.length === 0 ? [[0, '', true] as const] : picks) {
+    for (const [k, kind, at, msg, prefix] of picks) {
       const line = pool[k % pool.length];
-      if (sameMessage) out.push(line);
-      else {
-        // Same context, other message: cut after the last ": " that is not in the message.
-        const cut = line.lastIndexOf(': ');
-        out.push(cut < 0 ? line : `${line.slice(0, cut)}: ${msg}`);
-      }
+      const cuts = [...line.matchAll(/: /g)].map((m) => m.index);
+      const cut = cuts.length === 0 ? -1 : cuts[at % cuts.length];
+      if (kind === 1 && cut >= 0) out.push(`${line.slice(0, cut)}: ${msg}`);
+      else if (kind === 2 && cut >= 0) out.push(`${line.slice(0, cut)}:${msg}`);
+      else if (kind === 3) out.push(line.replace(/ (ThreadId\(\d+\)|main|[a-z]+-[a-z-]+) /, ' '));
+      else if (kind === 4) out.push(line.replace(/(TRACE|DEBUG|INFO|WARN|ERROR) +/, `$1 ${prefix}`));
+      else out.push(line);
     }
     return out;
   });
@@ -198,6 +219,8 @@ describe('tracing fmt: fast parser = reference parser', () => {
     expect(firstDifference(realLines.map(latin1))).toBeNull();
     // Every line twice in a row: the second is split from the remembered context.
     expect(firstDifference(realLines.flatMap((l) => [l, l]))).toBeNull();
+    // Contexts remembered from the decoded lines, met again in raw ones.
+    expect(firstDifference(realLines.map(latin1), true)).toBeNull();
   });
 
   test.prop([sequence], { numRuns: 400 })('on generated and mutated lines in sequence', (lines) => {
@@ -213,6 +236,9 @@ describe('tracing fmt: fast parser = reference parser', () => {
     const lines = [
       `${context}: new events`,
       `${context}: tokio::x: y`, // the message's first chunk names a known crate: `polling::epoll` is a span
+      `${context}: yamux::connection::stream: y`,
+      `${context}: async_std: y`,
+      `${context}:x: y`, // the context's last chunk goes on
       `${context}:`,
       `${context}: polling::epoll: z`,
       context.replace('=3', '=4') + ': new events',

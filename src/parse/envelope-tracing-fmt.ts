@@ -264,11 +264,13 @@ function rememberTarget(t: string): string {
  * replaces the ways in turn. Nothing is moved (storing a string into these old arrays costs a
  * write barrier). Only contexts where the thread-name probe finds no name are kept, so a hit at
  * the start of the line also settles that there is none. The texts are flat copies: a slice would
- * keep the line's whole chunk string alive.
+ * keep the line's whole chunk string alive. At most CONTEXT_HASHES * CONTEXT_WAYS contexts of at
+ * most CONTEXT_MAX_CHARS chars are kept (~1.5 MB for a libp2p relay's ~180-char contexts, 4 MB at
+ * worst); a longer one is split anew each time.
  */
 const CONTEXT_HASHES = 1024;
 const CONTEXT_WAYS = 8;
-const CONTEXT_MAX_CHARS = 1024;
+const CONTEXT_MAX_CHARS = 512;
 /** Context texts ('' for an empty slot), CONTEXT_WAYS per hash. */
 const contextText: string[] = new Array<string>(CONTEXT_HASHES * CONTEXT_WAYS).fill('');
 /** Length of each context text (0 for an empty slot): read before the text itself. */

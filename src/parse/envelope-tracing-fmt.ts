@@ -41,6 +41,7 @@ export const tracingFull: Envelope = {
     if (s.charCodeAt(i) !== 32) return false;
     i = skipSpaces(s, i);
     const head = i;
+    hashedAt = -1;
     if (!isThreadIdAt(s, i)) {
       // A context seen before settles the thread name (there is none) and the split at once.
       if (splitKnownContext(s, i, rec)) {
@@ -79,13 +80,14 @@ function isThreadIdAt(s: string, i: number): boolean {
  * the space after the name, or -1 when s[i..] does not start with one.
  */
 function threadNameEnd(s: string, i: number): number {
-  const space = s.indexOf(' ', i);
+  const space = hashedAt === i ? hashedSpace : s.indexOf(' ', i);
   if (space <= i) return -1;
-  // Nearly every line has a ':' before its first space (`target: `, `span::name: `, `a::b:c: `).
-  const colon = s.indexOf(':', i);
-  if (colon >= 0 && colon < space) return -1;
+  // The '{' is searched for the split anyway; then nearly every line has a ':' before its first
+  // space (`target: `, `span::name: `, `a::b:c: `).
   if (nextOpenBrace < i) nextOpenBrace = find(s, '{', i);
   if (nextOpenBrace < space) return -1;
+  const colon = s.indexOf(':', i);
+  if (colon >= 0 && colon < space) return -1;
   const eq = s.indexOf('=', i);
   return eq >= 0 && eq < space ? -1 : space;
 }
@@ -299,14 +301,26 @@ export function forgetContexts(): void {
   nextWay.fill(0);
 }
 
+/*
+ * The last contextHash of the line being parsed (hashedAt is reset per line): the thread-name
+ * probe and rememberContext reuse the first space and the hash the lookup found.
+ */
+let hashedAt = -1;
+let hashedSpace = -1;
+let hashedValue = -1;
+
 function contextHash(s: string, i: number): number {
+  if (hashedAt === i) return hashedValue;
   const space = s.indexOf(' ', i);
-  if (space < 0) return -1;
+  hashedAt = i;
+  hashedSpace = space;
   // NaN (a char before the line) hashes as 0: it only costs a miss.
-  return (
-    ((space - i) * 131 + s.charCodeAt(space - 1) * 17 + s.charCodeAt(space - 2) * 3 + s.charCodeAt(space - 3)) &
-    (CONTEXT_HASHES - 1)
-  );
+  hashedValue =
+    space < 0
+      ? -1
+      : ((space - i) * 131 + s.charCodeAt(space - 1) * 17 + s.charCodeAt(space - 2) * 3 + s.charCodeAt(space - 3)) &
+        (CONTEXT_HASHES - 1);
+  return hashedValue;
 }
 
 /** If s[i..] holds a known context followed by ": ", fills spans, target and message and returns true. */

@@ -9,19 +9,41 @@ const C_D = 68,
   C_T = 84,
   C_W = 87;
 
-/** Level at s[i]: returns the level constant, or undefined. Length is LEVEL_LEN[level]. */
+/**
+ * Level at s[i]: returns the level constant, or undefined. Length is LEVEL_LEN[level].
+ * Char by char: startsWith costs a native call (~30 ns) even for five chars.
+ */
 export function levelAt(s: string, i: number): Level | undefined {
   switch (s.charCodeAt(i)) {
-    case C_T:
-      return s.startsWith('TRACE', i) ? 'TRACE' : undefined;
-    case C_D:
-      return s.startsWith('DEBUG', i) ? 'DEBUG' : undefined;
-    case C_I:
-      return s.startsWith('INFO', i) ? 'INFO' : undefined;
-    case C_W:
-      return s.startsWith('WARN', i) ? 'WARN' : undefined;
-    case C_E:
-      return s.startsWith('ERROR', i) ? 'ERROR' : undefined;
+    case C_T: // TRACE
+      return s.charCodeAt(i + 1) === 82 &&
+        s.charCodeAt(i + 2) === 65 &&
+        s.charCodeAt(i + 3) === 67 &&
+        s.charCodeAt(i + 4) === C_E
+        ? 'TRACE'
+        : undefined;
+    case C_D: // DEBUG
+      return s.charCodeAt(i + 1) === C_E &&
+        s.charCodeAt(i + 2) === 66 &&
+        s.charCodeAt(i + 3) === 85 &&
+        s.charCodeAt(i + 4) === 71
+        ? 'DEBUG'
+        : undefined;
+    case C_I: // INFO
+      return s.charCodeAt(i + 1) === 78 && s.charCodeAt(i + 2) === 70 && s.charCodeAt(i + 3) === 79
+        ? 'INFO'
+        : undefined;
+    case C_W: // WARN
+      return s.charCodeAt(i + 1) === 65 && s.charCodeAt(i + 2) === 82 && s.charCodeAt(i + 3) === 78
+        ? 'WARN'
+        : undefined;
+    case C_E: // ERROR
+      return s.charCodeAt(i + 1) === 82 &&
+        s.charCodeAt(i + 2) === 82 &&
+        s.charCodeAt(i + 3) === 79 &&
+        s.charCodeAt(i + 4) === 82
+        ? 'ERROR'
+        : undefined;
     default:
       return undefined;
   }

@@ -329,14 +329,25 @@ export function spanTimingInto(m: string, ev: { busyNs?: number; idleNs?: number
  * time.busy=…`; the Compact layout appends span fields after a space).
  */
 export function isWordMessage(m: string, w: string): boolean {
-  const n = w.length;
-  return (m.length === n || m.charCodeAt(n) === C_SPACE) && textAt(m, 0, w);
+  return m.startsWith(w) && (m.length === w.length || m.charCodeAt(w.length) === C_SPACE);
 }
 
 /**
- * `text` holds `w` at `pos` (startsWith(w, pos), which costs ~40 ns even for a short `w` in Node
- * 20: short words are compared a char at a time, long ones as a slice, which compares in native
- * code).
+ * The context `spans` ends with the span `name`, a name without fields and without a single `:`
+ * (`Connection::poll`): then innermostSpanStart finds `name` and spanNameIs(…, name) holds. False
+ * says nothing (the name may have fields): ask those two. Reads the end only, not the context.
+ */
+export function endsWithSpan(spans: string, name: string): boolean {
+  const s = spans.length - name.length;
+  if (s < 0) return false;
+  if (s > 0 && (spans.charCodeAt(s - 1) !== 58 || spans.charCodeAt(s - 2) === 58)) return false;
+  return textAt(spans, s, name);
+}
+
+/**
+ * `text` holds `w` at `pos` (startsWith(w, pos), which in Node 20 costs ~40 ns even for a short
+ * `w` and ~1 ns a char beyond: short words are compared a char at a time, long ones as a slice,
+ * which `===` compares in native code).
  */
 export function textAt(text: string, pos: number, w: string): boolean {
   const n = w.length;

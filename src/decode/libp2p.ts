@@ -20,14 +20,28 @@
  */
 import type { ConnectionRef, Decoder, Libp2pSpan, ReactorEvent, ReactorEventSink, SpanPhase } from './events.js';
 import { keepText, type LogRecord } from '../parse/record.js';
-import { fieldStart, innermostSpanStart, intAt, isWordMessage, spanNameIs, spanTimingInto, textAt } from './fields.js';
+import {
+  endsWithSpan,
+  fieldStart,
+  innermostSpanStart,
+  intAt,
+  isWordMessage,
+  spanTimingInto,
+  textAt,
+} from './fields.js';
 
 // Character codes the scanners below compare with. Module constants: V8 folds them like
 // literals (imported ones it does not: a load per comparison, ~30% slower in a switch).
 const C_C = 67,
+  C_N = 78,
+  C_P = 80,
+  C_T = 84,
   C_c = 99,
   C_e = 101,
-  C_n = 110;
+  C_l = 108,
+  C_n = 110,
+  C_r = 114,
+  C_COLON = 58;
 
 const ESTABLISHED = 'new_established_connection';
 /** Connection contexts remembered; past this the cache starts over (refs already handed out stay valid). */
@@ -54,29 +68,64 @@ export const PROTOCOL_TARGETS: readonly string[] = [
   'libp2p_allow_block_list',
 ];
 
-/** Span names → kinds, tried by the name's first character. */
-const SPAN_NAMES: ReadonlyArray<readonly [string, Libp2pSpan]> = [
-  ['Pool::poll', 'pool'],
-  ['Connection::poll', 'connection'],
-  ['ConnectionHandler::poll', 'handler'],
-  ['NetworkBehaviour::poll', 'behaviour'],
-  [ESTABLISHED, 'established'],
-  ['new_incoming_connection', 'incoming'],
-  ['new_outgoing_connection', 'outgoing'],
-  ['Transport::dial', 'dial'],
-];
-
 type SpanEvent = Extract<ReactorEvent, { kind: 'span' }>;
 
 /** The innermost span's kind, if it is one of rust-libp2p's spans pollscope reads. */
 export function libp2pSpanAt(spans: string, start: number): Libp2pSpan | null {
   if (start < 0) return null;
-  const c = spans.charCodeAt(start);
-  for (let i = 0; i < SPAN_NAMES.length; i++) {
-    const [name, kind] = SPAN_NAMES[i];
-    if (name.charCodeAt(0) === c && spanNameIs(spans, start, name)) return kind;
+  switch (spans.charCodeAt(start)) {
+    case C_P:
+      return spanNamed(spans, start, 'Pool::poll') ? 'pool' : null;
+    case C_C:
+      if (spanNamed(spans, start, 'Connection::poll')) return 'connection';
+      return spanNamed(spans, start, 'ConnectionHandler::poll') ? 'handler' : null;
+    case C_N:
+      return spanNamed(spans, start, 'NetworkBehaviour::poll') ? 'behaviour' : null;
+    case C_n:
+      if (spanNamed(spans, start, ESTABLISHED)) return 'established';
+      if (spanNamed(spans, start, 'new_incoming_connection')) return 'incoming';
+      return spanNamed(spans, start, 'new_outgoing_connection') ? 'outgoing' : null;
+    case C_T:
+      return spanNamed(spans, start, 'Transport::dial') ? 'dial' : null;
   }
   return null;
+}
+
+/**
+ * libp2pSpanAt(spans, innermostSpanStart(spans)), the poll spans (no fields, last in the
+ * context: most lines) read from the context's end without scanning it.
+ */
+export function innermostLibp2pSpan(spans: string): Libp2pSpan | null {
+  const len = spans.length;
+  if (
+    spans.charCodeAt(len - 1) === C_l &&
+    spans.charCodeAt(len - 5) === C_COLON &&
+    spans.charCodeAt(len - 6) === C_COLON
+  ) {
+    switch (spans.charCodeAt(len - 7)) {
+      case C_l:
+        if (endsWithSpan(spans, 'Pool::poll')) return 'pool';
+        break;
+      case C_n:
+        if (endsWithSpan(spans, 'Connection::poll')) return 'connection';
+        break;
+      case C_r:
+        if (endsWithSpan(spans, 'ConnectionHandler::poll')) return 'handler';
+        if (endsWithSpan(spans, 'NetworkBehaviour::poll')) return 'behaviour';
+        break;
+    }
+  }
+  return libp2pSpanAt(spans, innermostSpanStart(spans));
+}
+
+/** spanNameIs (the span at `start` is named exactly `name`), the char after the name checked first. */
+function spanNamed(spans: string, start: number, name: string): boolean {
+  const next = start + name.length;
+  if (next < spans.length) {
+    const c = spans.charCodeAt(next);
+    if (c !== 123 /* { */ && (c !== 58 /* : */ || next + 1 !== spans.length)) return false;
+  }
+  return textAt(spans, start, name);
 }
 
 /** A `key=value` value (no spaces in it: numbers, multiaddrs, peer ids) at `pos`, up to a space, `}` or the end. */
@@ -275,8 +324,7 @@ export class Libp2pDecoder implements Decoder {
   }
 
   private lifecycle(phase: SpanPhase, rec: LogRecord, sink: ReactorEventSink): boolean {
-    const spans = rec.spans;
-    const kind = libp2pSpanAt(spans, innermostSpanStart(spans));
+    const kind = innermostLibp2pSpan(rec.spans);
     if (kind === null) return false;
     // every property set up front: one object shape for all span events
     const ev: SpanEvent = {

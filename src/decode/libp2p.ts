@@ -182,12 +182,14 @@ export class ConnectionContexts {
   of(rec: LogRecord): ConnectionRef | null {
     const spans = rec.spans;
     const n = ESTABLISHED.length;
-    // the first and last letters before the whole name: most lines' spans are other spans
-    if (spans.charCodeAt(0) !== C_n || spans.charCodeAt(n - 1) !== C_n || !textAt(spans, 0, ESTABLISHED)) return null;
+    // two chars first: most lines' contexts are other spans, or none
+    if (spans.charCodeAt(0) !== C_n) return null;
     const c = spans.charCodeAt(n);
     if (c === 123 /* { */) {
+      // the last root text starts with the name: a hit needs no other check
       const last = this.lastRoot;
       if (last !== null && last.raw === rec.raw && textAt(spans, 0, last.text)) return last.ref;
+      if (!textAt(spans, 0, ESTABLISHED)) return null;
       const id = idHint(spans, n);
       if (id >= 0) {
         const seen = this.roots.get(id);
@@ -204,6 +206,7 @@ export class ConnectionContexts {
       return ref;
     }
     if (c !== 58 /* : */ && !Number.isNaN(c)) return null; // another span whose name merely starts so
+    if (!textAt(spans, 0, ESTABLISHED)) return null;
     // Compact: the fields are at the end of the message.
     const m = rec.message;
     const t = compactTailStart(m);

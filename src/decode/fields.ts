@@ -310,18 +310,32 @@ export function spanNameIs(spans: string, start: number, name: string): boolean 
 /**
  * The timing of a FmtSpan `close time.busy=… time.idle=…` message, into `ev` (a field stays
  * unset when the message lacks it or it is not a duration).
+ *
+ * Returns the index just past the time.idle value when the message is laid out as FmtSpan writes
+ * it, `?????·time.busy=D·time.idle=D` (the first five chars, the caller's `close`, unchecked) with
+ * both durations read; else -1. Before that index there is then no `=` but those two keys'.
  */
-export function spanTimingInto(m: string, ev: { busyNs?: number; idleNs?: number }): void {
-  const b = fieldStart(m, 'time.busy=', 5);
+export function spanTimingInto(m: string, ev: { busyNs?: number; idleNs?: number }): number {
+  // Looked for where FmtSpan writes them first: what fieldStart finds (a space before each key,
+  // no match possible before it), at the cost of one indexOf each.
+  let laidOut = m.charCodeAt(5) === C_SPACE && textAt(m, 6, 'time.busy=');
+  const b = laidOut ? 16 : fieldStart(m, 'time.busy=', 5);
   if (b >= 0) {
     const v = durationAt(m, b);
     if (!Number.isNaN(v)) ev.busyNs = v;
+    else laidOut = false;
   }
-  const i = fieldStart(m, 'time.idle=', b >= 0 ? scan.end : 5);
+  const from = b >= 0 ? scan.end : 5;
+  laidOut = laidOut && textAt(m, from, ' time.idle=');
+  const i = laidOut ? from + 11 : fieldStart(m, 'time.idle=', from);
   if (i >= 0) {
     const v = durationAt(m, i);
-    if (!Number.isNaN(v)) ev.idleNs = v;
+    if (!Number.isNaN(v)) {
+      ev.idleNs = v;
+      if (laidOut) return scan.end;
+    }
   }
+  return -1;
 }
 
 /**

@@ -175,11 +175,16 @@ export class ConnectionContexts {
    */
   private readonly roots = new Map<number, SeenContext>();
   private readonly tails = new Map<number, SeenContext>();
-  /** The last root span hit: consecutive lines of one connection share it. */
+  /** The last root span and Compact tail hit: consecutive lines of one connection share them. */
   private lastRoot: SeenContext | null = null;
+  private lastTail: SeenContext | null = null;
 
-  /** The connection whose root span `rec` is logged in, or null. */
-  of(rec: LogRecord): ConnectionRef | null {
+  /**
+   * The connection whose root span `rec` is logged in, or null. `fieldsFrom`: where a Compact
+   * message's span fields may start, when the caller read the message up to there and found no
+   * field key before it (spanTimingInto's result for a `close`); -1 when not known.
+   */
+  of(rec: LogRecord, fieldsFrom = -1): ConnectionRef | null {
     const spans = rec.spans;
     const n = ESTABLISHED.length;
     // two chars first: most lines' contexts are other spans, or none
@@ -209,20 +214,38 @@ export class ConnectionContexts {
     if (!textAt(spans, 0, ESTABLISHED)) return null;
     // Compact: the fields are at the end of the message.
     const m = rec.message;
-    const t = compactTailStart(m);
-    if (t < 0) return this.ref(m, 0, m.length, rec.raw);
-    const id = idHint(m, t);
-    if (id >= 0) {
-      const seen = this.tails.get(id);
-      if (seen !== undefined && seen.raw === rec.raw && m.length - t === seen.text.length && textAt(m, t, seen.text)) {
-        return seen.ref;
-      }
+    const raw = rec.raw;
+    if (fieldsFrom >= 0) {
+      // a tail seen before right there: compactTailStart would find it there (no key before it)
+      const seen = this.seenTail(m, fieldsFrom, raw);
+      if (seen !== null) return seen.ref;
     }
-    const ref = this.ref(m, 0, m.length, rec.raw);
+    const t = compactTailStart(m);
+    if (t < 0) return this.ref(m, 0, m.length, raw);
+    const seen = this.seenTail(m, t, raw);
+    if (seen !== null) return seen.ref;
+    const ref = this.ref(m, 0, m.length, raw);
     if (ref === null) return null;
     // only when the tail alone names the same connection (no id=/peer= earlier in the message)
-    if (id >= 0 && this.ref(m, t, m.length, rec.raw) === ref) this.remember(this.tails, id, m.slice(t), rec.raw, ref);
+    const id = idHint(m, t);
+    if (id >= 0 && this.ref(m, t, m.length, raw) === ref) {
+      this.lastTail = this.remember(this.tails, id, m.slice(t), raw, ref);
+    }
     return ref;
+  }
+
+  /** The Compact tail remembered that `m` holds from `t` to its end, or null. */
+  private seenTail(m: string, t: number, raw: boolean): SeenContext | null {
+    const last = this.lastTail;
+    if (last !== null && last.raw === raw && m.length - t === last.text.length && textAt(m, t, last.text)) return last;
+    const id = idHint(m, t);
+    if (id < 0) return null;
+    const seen = this.tails.get(id);
+    if (seen === undefined || seen.raw !== raw || m.length - t !== seen.text.length || !textAt(m, t, seen.text)) {
+      return null;
+    }
+    this.lastTail = seen;
+    return seen;
   }
 
   private remember(
@@ -336,10 +359,11 @@ export class Libp2pDecoder implements Decoder {
       phase,
       busyNs: undefined,
       idleNs: undefined,
-      conn: this.contexts.of(rec),
+      conn: null,
       tid: undefined,
     };
-    if (phase === 'close') spanTimingInto(rec.message, ev);
+    // the timing first: where it ends, a Compact message's span fields start
+    ev.conn = this.contexts.of(rec, phase === 'close' ? spanTimingInto(rec.message, ev) : -1);
     if (rec.thread !== '') ev.tid = rec.thread;
     sink.event(ev, rec);
     return true;

@@ -362,7 +362,8 @@ export function endsWithSpan(spans: string, name: string): boolean {
  * `text` holds `w` at `pos`: startsWith(w, pos), which in Node 20 costs ~40 ns even for a short
  * `w` and ~1 ns a char beyond (and charCodeAt on a sliced string ~3 ns a char). indexOf (~25 ns)
  * tells a match at `pos` at once; a miss it may search on past `pos` (a native scan). Long words
- * (indexOf builds a Boyer-Moore table) are compared as a slice, in native code.
+ * (indexOf builds a Boyer-Moore table) are compared as a slice, in native code. A `pos` outside
+ * the text is no match (startsWith would move it to the text's nearer end).
  */
 export function textAt(text: string, pos: number, w: string): boolean {
   const n = w.length;

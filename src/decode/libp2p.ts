@@ -169,7 +169,7 @@ export class ConnectionContexts {
   private readonly byKey = new Map<string, ConnectionRef>();
   /**
    * Seen root spans and Compact tails by the number in their `id=` (a hint only: a hit counts
-   * when the line holds the remembered text, checked with one startsWith; a reused id, a
+   * when the line holds the remembered text, checked with one textAt; a reused id, a
    * connection of another run, fails that check and is read again). Keyed on a short number
    * instead of the ~130-char text: hashing a freshly sliced key costs ~1 ns a char.
    */
@@ -257,8 +257,10 @@ export class ConnectionContexts {
   ): SeenContext {
     if (seen.size >= MAX_CACHED_CONNECTIONS) seen.clear();
     // A copy, not decoded (it is compared with lines as they come): the text is a slice of a
-    // chunk string, which it would keep alive.
-    const ctx: SeenContext = { text: Buffer.from(text, 'latin1').toString('latin1'), raw, ref };
+    // chunk string, which it would keep alive. A raw text's chars are bytes (latin1 keeps them);
+    // a decoded one may hold any char (UTF-8 keeps them).
+    const copy = raw ? Buffer.from(text, 'latin1').toString('latin1') : Buffer.from(text, 'utf8').toString('utf8');
+    const ctx: SeenContext = { text: copy, raw, ref };
     seen.set(id, ctx);
     return ctx;
   }

@@ -327,6 +327,25 @@ describe('ConnectionContexts.of, cached, against the plain reading', () => {
     }
   });
 
+  it('a decoded context with chars past U+00FF is remembered as it is (not cut to bytes)', () => {
+    const contexts = new ConnectionContexts();
+    for (const compact of [false, true]) {
+      const make = (remote: string): LogRecord => {
+        const r = newRecord();
+        const fields = `remote_addr=${remote} id=6 peer=${PEERS[1]}`;
+        r.spans = compact ? `${ESTABLISHED}:Connection::poll` : `${ESTABLISHED}{${fields}}:Connection::poll`;
+        r.message = compact
+          ? `close time.busy=1.00µs time.idle=2.00µs ${fields}`
+          : 'close time.busy=1.00µs time.idle=2.00µs';
+        return r;
+      };
+      for (const remote of ['/dns/Ā.org/tcp/1', '/dns/\u0000.org/tcp/1', '/dns/Ā.org/tcp/1']) {
+        const r = make(remote);
+        expect(contexts.of(r, fieldsFrom(r))?.remote).toBe(remote);
+      }
+    }
+  });
+
   it('raw Connection established / closed events keep decoded peer and address', () => {
     const r = newRecord();
     r.target = 'libp2p_swarm';

@@ -19,15 +19,29 @@
  * connection context is handed out (cached), so the model can keep it and no line allocates one.
  */
 import type { ConnectionRef, Decoder, Libp2pSpan, ReactorEvent, ReactorEventSink, SpanPhase } from './events.js';
-import type { LogRecord } from '../parse/record.js';
-import { fieldStart, innermostSpanStart, intAt, isWordMessage, spanNameIs, spanTimingInto } from './fields.js';
+import { keepText, type LogRecord } from '../parse/record.js';
+import {
+  endsWithSpan,
+  fieldStart,
+  innermostSpanStart,
+  intAt,
+  isWordMessage,
+  spanTimingInto,
+  textAt,
+} from './fields.js';
 
 // Character codes the scanners below compare with. Module constants: V8 folds them like
 // literals (imported ones it does not: a load per comparison, ~30% slower in a switch).
 const C_C = 67,
+  C_N = 78,
+  C_P = 80,
+  C_T = 84,
   C_c = 99,
   C_e = 101,
-  C_n = 110;
+  C_l = 108,
+  C_n = 110,
+  C_r = 114,
+  C_COLON = 58;
 
 const ESTABLISHED = 'new_established_connection';
 /** Connection contexts remembered; past this the cache starts over (refs already handed out stay valid). */
@@ -54,29 +68,64 @@ export const PROTOCOL_TARGETS: readonly string[] = [
   'libp2p_allow_block_list',
 ];
 
-/** Span names → kinds, tried by the name's first character. */
-const SPAN_NAMES: ReadonlyArray<readonly [string, Libp2pSpan]> = [
-  ['Pool::poll', 'pool'],
-  ['Connection::poll', 'connection'],
-  ['ConnectionHandler::poll', 'handler'],
-  ['NetworkBehaviour::poll', 'behaviour'],
-  [ESTABLISHED, 'established'],
-  ['new_incoming_connection', 'incoming'],
-  ['new_outgoing_connection', 'outgoing'],
-  ['Transport::dial', 'dial'],
-];
-
 type SpanEvent = Extract<ReactorEvent, { kind: 'span' }>;
 
 /** The innermost span's kind, if it is one of rust-libp2p's spans pollscope reads. */
 export function libp2pSpanAt(spans: string, start: number): Libp2pSpan | null {
   if (start < 0) return null;
-  const c = spans.charCodeAt(start);
-  for (let i = 0; i < SPAN_NAMES.length; i++) {
-    const [name, kind] = SPAN_NAMES[i];
-    if (name.charCodeAt(0) === c && spanNameIs(spans, start, name)) return kind;
+  switch (spans.charCodeAt(start)) {
+    case C_P:
+      return spanNamed(spans, start, 'Pool::poll') ? 'pool' : null;
+    case C_C:
+      if (spanNamed(spans, start, 'Connection::poll')) return 'connection';
+      return spanNamed(spans, start, 'ConnectionHandler::poll') ? 'handler' : null;
+    case C_N:
+      return spanNamed(spans, start, 'NetworkBehaviour::poll') ? 'behaviour' : null;
+    case C_n:
+      if (spanNamed(spans, start, ESTABLISHED)) return 'established';
+      if (spanNamed(spans, start, 'new_incoming_connection')) return 'incoming';
+      return spanNamed(spans, start, 'new_outgoing_connection') ? 'outgoing' : null;
+    case C_T:
+      return spanNamed(spans, start, 'Transport::dial') ? 'dial' : null;
   }
   return null;
+}
+
+/**
+ * libp2pSpanAt(spans, innermostSpanStart(spans)), the poll spans (no fields, last in the
+ * context: most lines) read from the context's end without scanning it.
+ */
+export function innermostLibp2pSpan(spans: string): Libp2pSpan | null {
+  const len = spans.length;
+  if (
+    spans.charCodeAt(len - 1) === C_l &&
+    spans.charCodeAt(len - 5) === C_COLON &&
+    spans.charCodeAt(len - 6) === C_COLON
+  ) {
+    switch (spans.charCodeAt(len - 7)) {
+      case C_l:
+        if (endsWithSpan(spans, 'Pool::poll')) return 'pool';
+        break;
+      case C_n:
+        if (endsWithSpan(spans, 'Connection::poll')) return 'connection';
+        break;
+      case C_r:
+        if (endsWithSpan(spans, 'ConnectionHandler::poll')) return 'handler';
+        if (endsWithSpan(spans, 'NetworkBehaviour::poll')) return 'behaviour';
+        break;
+    }
+  }
+  return libp2pSpanAt(spans, innermostSpanStart(spans));
+}
+
+/** spanNameIs (the span at `start` is named exactly `name`), the char after the name checked first. */
+function spanNamed(spans: string, start: number, name: string): boolean {
+  const next = start + name.length;
+  if (next < spans.length) {
+    const c = spans.charCodeAt(next);
+    if (c !== 123 /* { */ && (c !== 58 /* : */ || next + 1 !== spans.length)) return false;
+  }
+  return textAt(spans, start, name);
 }
 
 /** A `key=value` value (no spaces in it: numbers, multiaddrs, peer ids) at `pos`, up to a space, `}` or the end. */
@@ -102,93 +151,157 @@ function fieldIn(text: string, key: string, from: number, end: number): number {
   }
 }
 
+/**
+ * A connection context seen before: the exact text it was read from (a Full/JSON root span
+ * `new_established_connection{…}` with its `}`, or a Compact message's field tail from the space
+ * before it, see compactTailStart) and the ref read from it. Reading is a function of that text
+ * (and of `raw`, which keepText decodes by), so a line holding the same text at the same place
+ * names the same ref.
+ */
+interface SeenContext {
+  text: string;
+  raw: boolean;
+  ref: ConnectionRef;
+}
+
 /** Connection identities from span contexts and Compact message tails, one object per connection. */
 export class ConnectionContexts {
   private readonly byKey = new Map<string, ConnectionRef>();
-  /** The last root span text (`new_established_connection{…}`) and its ref: consecutive lines share it. */
-  private lastRoot = '';
-  private lastRef: ConnectionRef | null = null;
+  /**
+   * Seen root spans and Compact tails by the number in their `id=` (a hint only: a hit counts
+   * when the line holds the remembered text, checked with one textAt; a reused id, a
+   * connection of another run, fails that check and is read again). Keyed on a short number
+   * instead of the ~130-char text: hashing a freshly sliced key costs ~1 ns a char.
+   */
+  private readonly roots = new Map<number, SeenContext>();
+  private readonly tails = new Map<number, SeenContext>();
+  /** The last root span and Compact tail hit: consecutive lines of one connection share them. */
+  private lastRoot: SeenContext | null = null;
+  private lastTail: SeenContext | null = null;
 
   /**
-   * Refs by the text they were read from: a Full/JSON root span (`new_established_connection{…}`)
-   * or a Compact message's field tail (see compactTailStart). A hit costs one
-   * slice and one lookup instead of three field searches and a key string.
+   * The connection whose root span `rec` is logged in, or null. `fieldsFrom`: where a Compact
+   * message's span fields may start, when the caller read the message up to there and found no
+   * field key before it (spanTimingInto's result for a `close`); -1 when not known.
    */
-  private readonly byText = new Map<string, ConnectionRef>();
-
-  /** The connection whose root span `rec` is logged in, or null. */
-  of(rec: LogRecord): ConnectionRef | null {
+  of(rec: LogRecord, fieldsFrom = -1): ConnectionRef | null {
     const spans = rec.spans;
-    if (!spans.startsWith(ESTABLISHED)) return null;
     const n = ESTABLISHED.length;
+    // two chars first: most lines' contexts are other spans, or none
+    if (spans.charCodeAt(0) !== C_n) return null;
     const c = spans.charCodeAt(n);
     if (c === 123 /* { */) {
-      if (this.lastRef !== null && spans.startsWith(this.lastRoot)) return this.lastRef;
+      // the last root text starts with the name: a hit needs no other check
+      const last = this.lastRoot;
+      if (last !== null && last.raw === rec.raw && textAt(spans, 0, last.text)) return last.ref;
+      if (!textAt(spans, 0, ESTABLISHED)) return null;
+      const id = idHint(spans, n);
+      if (id >= 0) {
+        const seen = this.roots.get(id);
+        if (seen !== undefined && seen.raw === rec.raw && textAt(spans, 0, seen.text)) {
+          this.lastRoot = seen;
+          return seen.ref;
+        }
+      }
       const close = spans.indexOf('}', n);
-      const end = close < 0 ? spans.length : close;
-      const root = spans.slice(0, end + 1);
-      let ref = this.byText.get(root) ?? null;
-      if (ref === null) {
-        ref = this.ref(spans, n, end);
-        if (ref !== null) this.remember(root, ref);
-      }
-      if (ref !== null) {
-        this.lastRoot = ref === this.lastRef ? this.lastRoot : (this.rootCopy.get(ref) ?? root);
-        this.lastRef = ref;
-      }
+      if (close < 0) return this.ref(spans, n, spans.length, rec.raw);
+      const ref = this.ref(spans, n, close, rec.raw);
+      if (ref !== null && id >= 0)
+        this.lastRoot = this.remember(this.roots, id, spans.slice(0, close + 1), rec.raw, ref);
       return ref;
     }
     if (c !== 58 /* : */ && !Number.isNaN(c)) return null; // another span whose name merely starts so
+    if (!textAt(spans, 0, ESTABLISHED)) return null;
     // Compact: the fields are at the end of the message.
     const m = rec.message;
+    const raw = rec.raw;
+    if (fieldsFrom >= 0) {
+      // a tail seen before right there: compactTailStart would find it there (no key before it)
+      const seen = this.seenTail(m, fieldsFrom, raw);
+      if (seen !== null) return seen.ref;
+    }
     const t = compactTailStart(m);
-    if (t < 0) return this.ref(m, 0, m.length);
-    const tail = m.slice(t);
-    const ref = this.byText.get(tail);
-    if (ref === undefined) {
-      const r = this.ref(m, 0, m.length);
-      if (r === null) return null;
-      // only when the tail alone names the same connection (no id=/peer= earlier in the message)
-      const again = this.ref(tail, 0, tail.length);
-      if (again === r) this.remember(tail, r);
-      return r;
+    if (t < 0) return this.ref(m, 0, m.length, raw);
+    const seen = this.seenTail(m, t, raw);
+    if (seen !== null) return seen.ref;
+    const ref = this.ref(m, 0, m.length, raw);
+    if (ref === null) return null;
+    // only when the tail alone names the same connection (no id=/peer= earlier in the message)
+    const id = idHint(m, t);
+    if (id >= 0 && this.ref(m, t, m.length, raw) === ref) {
+      this.lastTail = this.remember(this.tails, id, m.slice(t), raw, ref);
     }
     return ref;
   }
 
-  /** The copied root text per ref (a Full root span), so lastRoot never holds a chunk slice. */
-  private readonly rootCopy = new Map<ConnectionRef, string>();
-
-  private remember(text: string, ref: ConnectionRef): void {
-    if (this.byText.size >= MAX_CACHED_CONNECTIONS * 2) {
-      this.byText.clear();
-      this.rootCopy.clear();
+  /** The Compact tail remembered that `m` holds from `t` to its end, or null. */
+  private seenTail(m: string, t: number, raw: boolean): SeenContext | null {
+    const last = this.lastTail;
+    if (last !== null && last.raw === raw && m.length - t === last.text.length && textAt(m, t, last.text)) return last;
+    const id = idHint(m, t);
+    if (id < 0) return null;
+    const seen = this.tails.get(id);
+    if (seen === undefined || seen.raw !== raw || m.length - t !== seen.text.length || !textAt(m, t, seen.text)) {
+      return null;
     }
-    // Copy: the text is a slice of a chunk string, which it would keep alive as a key.
-    const key = Buffer.from(text).toString();
-    this.byText.set(key, ref);
-    if (key.startsWith(ESTABLISHED)) this.rootCopy.set(ref, key);
+    this.lastTail = seen;
+    return seen;
   }
 
-  private ref(text: string, from: number, end: number): ConnectionRef | null {
+  private remember(
+    seen: Map<number, SeenContext>,
+    id: number,
+    text: string,
+    raw: boolean,
+    ref: ConnectionRef,
+  ): SeenContext {
+    if (seen.size >= MAX_CACHED_CONNECTIONS) seen.clear();
+    // A copy, not decoded (it is compared with lines as they come): the text is a slice of a
+    // chunk string, which it would keep alive. A raw text's chars are bytes (latin1 keeps them);
+    // a decoded one may hold any char (UTF-8 keeps them).
+    const copy = raw ? Buffer.from(text, 'latin1').toString('latin1') : Buffer.from(text, 'utf8').toString('utf8');
+    const ctx: SeenContext = { text: copy, raw, ref };
+    seen.set(id, ctx);
+    return ctx;
+  }
+
+  /** The ref for the fields in text[from, end); the values kept go through keepText. */
+  private ref(text: string, from: number, end: number, raw: boolean): ConnectionRef | null {
     const i = fieldIn(text, 'id=', from, end);
     if (i < 0) return null;
-    const id = valueAt(text, i, end);
-    if (id === '') return null;
+    const idText = valueAt(text, i, end);
+    if (idText === '') return null;
     const p = fieldIn(text, 'peer=', from, end);
     const r = fieldIn(text, 'remote_addr=', from, end);
-    const peer = p < 0 ? null : valueAt(text, p, end);
-    const remote = r < 0 ? null : valueAt(text, r, end);
+    const id = keepText(idText, raw);
+    const peer = p < 0 ? null : keepText(valueAt(text, p, end), raw);
+    const remote = r < 0 ? null : keepText(valueAt(text, r, end), raw);
     const key = `${id} ${peer ?? ''} ${remote ?? ''}`;
     let ref = this.byKey.get(key);
     if (ref === undefined) {
       if (this.byKey.size >= MAX_CACHED_CONNECTIONS) this.byKey.clear();
-      // Copies: the values are slices of a chunk string, which they would keep alive.
-      ref = { id: Buffer.from(id).toString(), peer: copy(peer), remote: copy(remote) };
-      this.byKey.set(`${ref.id} ${ref.peer ?? ''} ${ref.remote ?? ''}`, ref);
+      ref = { id, peer, remote };
+      this.byKey.set(key, ref);
     }
     return ref;
   }
+}
+
+/**
+ * The number in the first `id=` field (after a space or `{`) at or after `from`, as a cache
+ * hint; -1 when there is none or it is not a plain number of at most 15 digits.
+ */
+function idHint(text: string, from: number): number {
+  const p = fieldIn(text, 'id=', from, text.length);
+  if (p < 0) return -1;
+  let v = 0;
+  let i = p;
+  for (; i < text.length && i - p < 16; i++) {
+    const d = text.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) break;
+    v = v * 10 + d;
+  }
+  return i === p || i - p > 15 ? -1 : v;
 }
 
 /**
@@ -204,8 +317,6 @@ function compactTailStart(m: string): number {
   if (r >= 0 && (t < 0 || r < t)) t = r;
   return t > 0 && m.charCodeAt(t - 1) === 32 ? t - 1 : -1;
 }
-
-const copy = (s: string | null): string | null => (s === null ? null : Buffer.from(s).toString());
 
 /** The Libp2p span and connection-event decoder (targets below `libp2p_swarm` and the protocol crates). */
 export class Libp2pDecoder implements Decoder {
@@ -241,8 +352,7 @@ export class Libp2pDecoder implements Decoder {
   }
 
   private lifecycle(phase: SpanPhase, rec: LogRecord, sink: ReactorEventSink): boolean {
-    const spans = rec.spans;
-    const kind = libp2pSpanAt(spans, innermostSpanStart(spans));
+    const kind = innermostLibp2pSpan(rec.spans);
     if (kind === null) return false;
     // every property set up front: one object shape for all span events
     const ev: SpanEvent = {
@@ -251,10 +361,11 @@ export class Libp2pDecoder implements Decoder {
       phase,
       busyNs: undefined,
       idleNs: undefined,
-      conn: this.contexts.of(rec),
+      conn: null,
       tid: undefined,
     };
-    if (phase === 'close') spanTimingInto(rec.message, ev);
+    // the timing first: where it ends, a Compact message's span fields start
+    ev.conn = this.contexts.of(rec, phase === 'close' ? spanTimingInto(rec.message, ev) : -1);
     if (rec.thread !== '') ev.tid = rec.thread;
     sink.event(ev, rec);
     return true;
@@ -268,8 +379,8 @@ export class Libp2pDecoder implements Decoder {
       {
         kind: 'connection',
         what: 'established',
-        peer: copy(peer),
-        remote: copy(remoteOfEndpoint(m, 22)),
+        peer: peer === null ? null : keepText(peer, rec.raw),
+        remote: keptRemote(m, 22, rec.raw),
         totalPeers: totalPeers(m),
         error: false,
       },
@@ -290,8 +401,8 @@ export class Libp2pDecoder implements Decoder {
       {
         kind: 'connection',
         what: 'closed',
-        peer: copy(peer),
-        remote: copy(remoteOfEndpoint(m, 17)),
+        peer: peer === null ? null : keepText(peer, rec.raw),
+        remote: keptRemote(m, 17, rec.raw),
         totalPeers: totalPeers(m),
         error: m.startsWith(' with error', 17),
       },
@@ -317,6 +428,11 @@ function remoteOfEndpoint(m: string, from: number): string | null {
     i++;
   }
   return i > p ? m.slice(p, i) : null;
+}
+
+function keptRemote(m: string, from: number, raw: boolean): string | null {
+  const r = remoteOfEndpoint(m, from);
+  return r === null ? null : keepText(r, raw);
 }
 
 function totalPeers(m: string): number | null {

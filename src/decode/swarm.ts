@@ -17,7 +17,15 @@
  */
 import type { Decoder, ReactorEvent, ReactorEventSink, SpanPhase } from './events.js';
 import type { LogRecord } from '../parse/record.js';
-import { boolAt, innermostSpanStart, isWordMessage, spanNameIs, tidAt, spanTimingInto } from './fields.js';
+import {
+  boolAt,
+  endsWithSpan,
+  innermostSpanStart,
+  isWordMessage,
+  spanNameIs,
+  tidAt,
+  spanTimingInto,
+} from './fields.js';
 
 // Character codes the scanners below compare with. Module constants: V8 folds them like
 // literals (imported ones it does not: a load per comparison, ~30% slower in a switch).
@@ -89,7 +97,8 @@ export class SwarmDecoder implements Decoder {
   /** FmtSpan lifecycle line `phase` of span `Swarm::poll`, if that is the innermost span. */
   private lifecycle(phase: SpanPhase, m: string, rec: LogRecord, sink: ReactorEventSink): boolean {
     const spans = rec.spans;
-    if (!spanNameIs(spans, innermostSpanStart(spans), 'Swarm::poll')) return false;
+    if (!endsWithSpan(spans, 'Swarm::poll') && !spanNameIs(spans, innermostSpanStart(spans), 'Swarm::poll'))
+      return false;
     const thread = rec.thread;
     switch (phase) {
       case 'new':

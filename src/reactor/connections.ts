@@ -46,6 +46,8 @@ interface OpenConnection {
   slowPolls: number;
   blockedPolls: number;
   lines: number;
+  /** Still in `open` (false once reported): the touch() cache holds only an open one. */
+  isOpen: boolean;
 }
 
 export interface ConnectionCounters {
@@ -80,6 +82,12 @@ export class ConnectionModel {
   /** enter lines waiting for their exit when the subscriber logs no close (key span|conn|thread). */
   private readonly enters = new Map<string, LogTime>();
   private sawClose = false;
+  /**
+   * The connection touched last and the ref it was touched by: consecutive lines of one
+   * connection skip the lookup by id (the decoder hands out one ref per connection context).
+   */
+  private lastRef: ConnectionRef | null = null;
+  private lastConn: OpenConnection | null = null;
   /** Any libp2p span or connection line seen: the log is a span-based relay's. */
   seen = false;
 
@@ -209,10 +217,15 @@ export class ConnectionModel {
 
   /** The connection's state, created on its first line; null for a line of a connection already closed. */
   private touch(ref: ConnectionRef, t: LogTime, pos: SourcePos): OpenConnection | null {
-    let c = this.open.get(ref.id);
+    const last = this.lastConn;
+    // open.get(ref.id) would give it: it was open under that id and no other can take the id
+    // while it stays open
+    let c = last !== null && ref === this.lastRef && last.isOpen ? last : this.open.get(ref.id);
     if (c !== undefined) {
       c.lastSeen = t;
       if (c.ref.peer === null && ref.peer !== null) this.rekey(c, ref);
+      this.lastRef = ref;
+      this.lastConn = c;
       return c;
     }
     if (this.closedIds.has(ref.id)) return null;
@@ -236,8 +249,11 @@ export class ConnectionModel {
       slowPolls: 0,
       blockedPolls: 0,
       lines: 0,
+      isOpen: true,
     };
     this.open.set(ref.id, c);
+    this.lastRef = ref;
+    this.lastConn = c;
     this.byPeerRemote.set(key, c);
     this.counters.seen++;
     if (this.open.size > this.counters.maxOpen) this.counters.maxOpen = this.open.size;
@@ -263,6 +279,7 @@ export class ConnectionModel {
 
   private report(c: OpenConnection, closed: LogTime | null, error: boolean): void {
     this.open.delete(c.ref.id);
+    c.isOpen = false;
     this.byPeerRemote.delete(peerRemoteKey(c.ref.peer, c.ref.remote));
     const obs: ConnectionObservation = {
       conn: c.ref,

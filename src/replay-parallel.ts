@@ -22,8 +22,6 @@ import {
   F_MSG_END,
   F_MSG_LEN,
   F_OFFSET,
-  F_SPANS_AT,
-  F_SPANS_LEN,
   F_TARGET,
   fillRecord,
   ROW_MALFORMED,
@@ -130,11 +128,6 @@ export class ParseWorker {
           fillRecord(rec, rows, b, strings, lines.slice(at, at + rows[b + F_MSG_LEN]));
           if (lines.raw) rec.raw = true;
         } else fillRecord(rec, rows, b, strings, text.slice(msgStart, msgEnd));
-        const spansAt = rows[b + F_SPANS_AT];
-        if (spansAt >= 0) {
-          rec.spans = lines.slice(spansAt, spansAt + rows[b + F_SPANS_LEN]);
-          if (lines.raw) rec.raw = true;
-        }
         sink.record(rec);
       } else if (kind === ROW_MALFORMED) {
         sink.malformed(rows[b + F_LINE], rows[b + F_OFFSET], strings[rows[b + F_TARGET]], rows[b + F_LINES]);

@@ -19,8 +19,6 @@ export interface RecordSink {
 }
 
 const DETECT_LINES = 50;
-/** Span contexts this long or longer are located in their line (spansAt) for the --jobs worker. */
-const SPANS_BY_POSITION = 24;
 /** A record stops growing past this (a runaway multi-line message must not hold the whole file). */
 const MAX_RECORD_CHARS = 64 * 1024;
 // eslint-disable-next-line no-control-regex -- ANSI colour sequences begin with ESC
@@ -44,10 +42,7 @@ export class RecordAssembler implements LineSink {
    * is not (continuation lines folded in, ANSI stripped, a JSON record's rebuilt text).
    */
   messageAt = -1;
-  /** Likewise where its span context (LogRecord.spans) is in that line; -1 when none or not there. */
-  spansAt = -1;
   private pendingMessageAt = -1;
-  private pendingSpansAt = -1;
 
   /**
    * file: the name every record of this reader carries (`LogRecord.file`): set once here on the
@@ -108,10 +103,6 @@ export class RecordAssembler implements LineSink {
             : text.endsWith(m)
               ? text.length - m.length
               : -1;
-        // Long contexts (a libp2p connection's root span) are worth a search: one native
-        // indexOf here against hashing the context for the worker's string table.
-        const sp = rec.spans;
-        this.pendingSpansAt = plain && sp.length >= SPANS_BY_POSITION ? text.indexOf(sp) : -1;
       }
       this.spare = this.pending;
       this.pending = rec;
@@ -159,7 +150,6 @@ export class RecordAssembler implements LineSink {
       const rec = this.pending;
       if (rec.hasTime && Number.isNaN(this.firstLogSec)) this.firstLogSec = rec.sec + rec.nsec / 1e9;
       this.messageAt = this.pendingMessageAt;
-      this.spansAt = this.pendingSpansAt;
       this.sink.record(rec);
     }
   }

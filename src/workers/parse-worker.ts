@@ -23,8 +23,6 @@ import {
   F_OFFSET,
   F_SEC,
   F_SPANS,
-  F_SPANS_AT,
-  F_SPANS_LEN,
   F_TARGET,
   F_THREAD,
   LEVEL_INDEX,
@@ -121,13 +119,7 @@ class BatchWriter implements RecordSink {
     r[b + F_DIGITS] = rec.digits | (rec.hasTime ? 16 : 0) | (LEVEL_INDEX[rec.level] << 5) | (rec.raw ? 256 : 0);
     r[b + F_TARGET] = this.id(rec.target, 0);
     r[b + F_THREAD] = this.id(rec.thread, 1);
-    r[b + F_SPANS_AT] = -1;
-    const spansAt = this.assembler !== null ? this.assembler.spansAt : -1;
-    const spansStart = rec.offset + spansAt - this.bytesOffset;
-    if (spansAt >= 0 && spansStart >= 0 && spansStart + rec.spans.length <= this.bytesUsed) {
-      r[b + F_SPANS_AT] = spansStart;
-      r[b + F_SPANS_LEN] = rec.spans.length;
-    } else r[b + F_SPANS] = this.id(rec.spans, 2);
+    r[b + F_SPANS] = this.id(rec.spans, 2);
     r[b + F_LINE] = rec.line;
     r[b + F_OFFSET] = rec.offset;
     r[b + F_LINES] = rec.lines;
@@ -161,7 +153,6 @@ class BatchWriter implements RecordSink {
     const r = this.rows;
     const b = this.count * ROW_WIDTH;
     r[b + F_MSG_AT] = -1;
-    r[b + F_SPANS_AT] = -1;
     r[b + F_KIND] = kind;
     r[b + F_TARGET] = value;
     r[b + F_LINE] = line;

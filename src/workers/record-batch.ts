@@ -28,10 +28,7 @@ export const F_MSG_END = 10; // end of the message in the batch's text (start = 
 /** Where the message starts in the batch's bytes (then F_MSG_LEN chars long); -1: it is in the text. */
 export const F_MSG_AT = 11;
 export const F_MSG_LEN = 12;
-/** Where the span context starts in the batch's bytes (F_SPANS_LEN chars); -1: F_SPANS is its string id. */
-export const F_SPANS_AT = 13;
-export const F_SPANS_LEN = 14;
-export const ROW_WIDTH = 15;
+export const ROW_WIDTH = 13;
 
 export const LEVELS: readonly Level[] = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'];
 export const LEVEL_INDEX: Readonly<Record<Level, number>> = { TRACE: 0, DEBUG: 1, INFO: 2, WARN: 3, ERROR: 4 };
@@ -98,7 +95,7 @@ export function fillRecord(
   rec.raw = (packed & 256) !== 0;
   rec.target = strings[rows[base + F_TARGET]];
   rec.thread = strings[rows[base + F_THREAD]];
-  rec.spans = rows[base + F_SPANS_AT] >= 0 ? '' : strings[rows[base + F_SPANS]]; // else sliced by the caller
+  rec.spans = strings[rows[base + F_SPANS]];
   rec.message = message;
   rec.line = rows[base + F_LINE];
   rec.offset = rows[base + F_OFFSET];

@@ -27,7 +27,9 @@ Replay options:
   --metrics-out FILE        also write the final metric values as OpenMetrics text (docs/metrics.md),
                             e.g. for promtool tsdb create-blocks-from openmetrics
   --jobs N                  1: one thread; 2+: files of 8 MiB or more are read and parsed by a
-                            worker thread while the main one models them (same results)  (default 1)
+                            worker thread while the main one models them (same results)
+                            (default 2 with two or more cores, else 1; 1 is faster when the
+                            cores are busy with other work)
   --html FILE               also write the timeline of waits, polls and stalls as one self-contained
                             HTML page (docs/timeline.md)
   --relay NAME              relay name in those metrics and in traces     (default replay)

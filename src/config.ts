@@ -11,6 +11,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
 import { DEFAULT_SLOW_CONNECTION_POLL_NS, DEFAULT_THRESHOLDS, type Thresholds } from './reactor/model.js';
 import { defaultCheckpointPath } from './source/state-dir.js';
 import { DEFAULT_TIMELINE_WINDOW_NS } from './export/timeline.js';
@@ -101,8 +102,13 @@ export interface ReplayConfig {
 }
 
 export const DEFAULT_MAX_LINE_BYTES = 1 << 20;
-/** replay --jobs: one thread until two are measured faster on a quiet machine (docs/replay.md). */
-export const DEFAULT_JOBS = 1;
+/**
+ * replay --jobs: 2 (a parse worker beside the main thread) when the machine has two cores or
+ * more, else 1. More than 2 adds nothing: the split is two stages (docs/replay.md). Measured on
+ * an idle 2-core machine, two were faster on env_logger and tracing Full logs and as fast on
+ * Compact and JSON (docs/performance.md); on a machine whose cores are busy, `--jobs 1` is faster.
+ */
+export const DEFAULT_JOBS = Math.min(2, availableParallelism());
 export const DEFAULT_METRICS_LISTEN = { host: DEFAULT_METRICS_HOST, port: DEFAULT_METRICS_PORT };
 /** The trace keep policy's defaults (the trace exporter's TRACE_DEFAULTS say the same). */
 export const DEFAULT_TRACES = { sample: 0.01, maxSpans: 2_000, keepWaitNs: 30e9, keepDelayNs: 10e6 };

@@ -48,7 +48,7 @@ export interface ParsedFile extends InputReadStats {
 /** One parse worker, reused for the files of a run (in order). */
 export class ParseWorker {
   // A small young generation keeps the worker's heap (one more in the process) from adding to RSS.
-  private readonly worker = new Worker(workerUrl(), { resourceLimits: { maxYoungGenerationSizeMb: 8 } });
+  private readonly worker = new Worker(workerUrl(), { resourceLimits: { maxYoungGenerationSizeMb: 16 } });
   private strings: string[] = [];
 
   /**

@@ -47,11 +47,7 @@ export interface ReplayOptions {
   parallelMinBytes?: number;
 }
 
-/**
- * 1. Two threads cost ~15 % more CPU in all; on this project's shared 2-core machine (load
- * average 8–13) `--jobs 2` was slower in wall time than `--jobs 1`, so it is opt-in until it is
- * measured faster on an idle machine (docs/replay.md); then `Math.min(2, availableParallelism())`.
- */
+/** DEFAULT_JOBS: 2 with two cores or more, else 1 (config.ts says why). */
 export function defaultJobs(): number {
   return DEFAULT_JOBS;
 }

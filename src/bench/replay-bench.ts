@@ -16,6 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { DEFAULT_JOBS } from '../config.js';
 import { ENVELOPE_IDS, generateLogFile, type EnvelopeId, type GenerateStats } from './generate.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -271,7 +272,7 @@ async function main(argv: string[]): Promise<number> {
 
   const extraArgs = values['replay-args'].split(/\s+/).filter(Boolean);
   const jobsAt = extraArgs.indexOf('--jobs');
-  const jobs = jobsAt >= 0 ? Number(extraArgs[jobsAt + 1]) : 1; // replay's default (defaultJobs())
+  const jobs = jobsAt >= 0 ? Number(extraArgs[jobsAt + 1]) : DEFAULT_JOBS; // replay's default
   const inputs = specs.flatMap((spec) => {
     const input = { spec, ...ensureInput(spec, values.regen === true) };
     if (!values.gz) return [input];

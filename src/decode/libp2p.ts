@@ -276,7 +276,9 @@ export class ConnectionContexts {
     const id = keepText(idText, raw);
     const peer = p < 0 ? null : keepText(valueAt(text, p, end), raw);
     const remote = r < 0 ? null : keepText(valueAt(text, r, end), raw);
-    const key = `${id} ${peer ?? ''} ${remote ?? ''}`;
+    // Values hold no spaces (valueAt stops there); '-' for an absent field and '=' before a
+    // present one keep `peer=` with an empty value apart from no `peer=` at all.
+    const key = `${id} ${peer === null ? '-' : '=' + peer} ${remote === null ? '-' : '=' + remote}`;
     let ref = this.byKey.get(key);
     if (ref === undefined) {
       if (this.byKey.size >= MAX_CACHED_CONNECTIONS) this.byKey.clear();

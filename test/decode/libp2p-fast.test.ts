@@ -264,6 +264,24 @@ describe('ConnectionContexts.of, cached, against the plain reading', () => {
     }
   });
 
+  it('`peer=` with an empty value is not a missing peer (fast-check seed 793737996)', () => {
+    // A Compact line without a peer, then a Full context of the same id whose `peer=` is empty:
+    // both read through one identity cache, which once keyed them alike.
+    const contexts = new ConnectionContexts();
+    const compact = newRecord();
+    compact.target = 'libp2p_swarm::connection';
+    compact.spans = ESTABLISHED;
+    compact.message = 'close rremote_addr=/ip6/::1/tcp/4001 id=12';
+    const full = newRecord();
+    full.target = 'libp2p_swarm::connection';
+    full.spans = `${ESTABLISHED}{id=12 peer= ${PEERS[0]}}:Connection::poll`;
+    full.message = 'enter';
+    full.raw = true;
+    expect(contexts.of(compact)).toEqual({ id: '12', peer: null, remote: null });
+    expect(contexts.of(full)).toEqual({ id: '12', peer: '', remote: null });
+    expect(contexts.of(compact)).toEqual({ id: '12', peer: null, remote: null });
+  });
+
   it('a Compact message with an id= before its span fields is read whole, not from a remembered tail', () => {
     const contexts = new ConnectionContexts();
     const line = (message: string): LogRecord => {

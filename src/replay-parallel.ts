@@ -47,7 +47,8 @@ export interface ParsedFile extends InputReadStats {
 
 /** One parse worker, reused for the files of a run (in order). */
 export class ParseWorker {
-  // A small young generation keeps the worker's heap (one more in the process) from adding to RSS.
+  // A bounded young generation keeps the worker's heap (one more in the process) from adding to
+  // RSS; at 4–8 MB the worker spent a quarter to a third of its time in GC (docs/performance.md).
   private readonly worker = new Worker(workerUrl(), { resourceLimits: { maxYoungGenerationSizeMb: 16 } });
   private strings: string[] = [];
 

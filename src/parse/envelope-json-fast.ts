@@ -19,7 +19,7 @@
  * or duplicate field, whitespace, anything that is not the compact shape above.
  */
 import { newRecord, type Level, type LogRecord } from './record.js';
-import { clear, isDigit, levelLength } from './envelope-scan.js';
+import { clear, isDigit, levelLength, threadIdText } from './envelope-scan.js';
 import { scanIsoTimestamp, scanUptime, type PartialTimeContext } from './timestamp.js';
 import { copyOf, flatCopyOf, literalEnd, literalText, plainText, stringEnd } from './json-tokens.js';
 
@@ -393,8 +393,7 @@ function scanTail(s: string, i: number, bs: number): Tail | undefined {
     if (own !== '' && list[list.length - 1] !== own) list.push(own);
     spans = list.join(':');
   }
-  const thread =
-    threadName !== undefined ? threadName : threadId !== undefined ? threadId.replace(/^ThreadId\((\d+)\)$/, '$1') : '';
+  const thread = threadName !== undefined ? threadName : threadId !== undefined ? threadIdText(threadId) : '';
   // Kept strings must not be slices of the line (a `join` result is a new string already).
   return {
     raw: flatCopyOf(s.slice(start)),

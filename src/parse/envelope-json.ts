@@ -1,6 +1,6 @@
 import type { Envelope } from './envelopes.js';
 import type { LogRecord } from './record.js';
-import { clear, levelAt } from './envelope-scan.js';
+import { clear, levelAt, threadIdText } from './envelope-scan.js';
 import { parseTracingJsonFast, scanJsonTimestamp } from './envelope-json-fast.js';
 import type { PartialTimeContext } from './timestamp.js';
 
@@ -66,7 +66,7 @@ export function renderSpanContext(obj: Record<string, unknown>): string {
 /** The record's thread: `threadName`, else the number in `threadId` (`ThreadId(7)` → "7"), else "". */
 export function threadOf(obj: Record<string, unknown>): string {
   if (typeof obj.threadName === 'string') return obj.threadName;
-  if (typeof obj.threadId === 'string') return obj.threadId.replace(/^ThreadId\((\d+)\)$/, '$1');
+  if (typeof obj.threadId === 'string') return threadIdText(obj.threadId);
   return '';
 }
 

@@ -71,3 +71,8 @@ export function clear(rec: LogRecord): void {
   rec.thread = '';
   rec.spans = '';
 }
+
+/** tracing JSON's `threadId` as the record's thread: `ThreadId(7)` → "7"; anything else as it is. */
+export function threadIdText(threadId: string): string {
+  return threadId.replace(/^ThreadId\((\d+)\)$/, '$1');
+}

@@ -70,6 +70,7 @@ export function clear(rec: LogRecord): void {
   rec.digits = 0;
   rec.thread = '';
   rec.spans = '';
+  rec.spansId = -1;
 }
 
 /** tracing JSON's `threadId` as the record's thread: `ThreadId(7)` → "7"; anything else as it is. */

@@ -284,6 +284,12 @@ const contextTarget: string[] = new Array<string>(CONTEXT_HASHES * CONTEXT_WAYS)
  * out the same string object each time (no slice per line, and its hash is computed once downstream).
  */
 const contextSpans: string[] = new Array<string>(CONTEXT_HASHES * CONTEXT_WAYS).fill('');
+/**
+ * A number for each remembered context, never given twice (LogRecord.spansId): a new context in
+ * a slot gets a new one, so equal numbers mean equal spans strings.
+ */
+const contextSerial = new Float64Array(CONTEXT_HASHES * CONTEXT_WAYS).fill(-1);
+let lastSerial = -1;
 /** Whether the message after the context may have to be checked for a known crate (target was chunk 0–2). */
 const contextCheckMessage = new Uint8Array(CONTEXT_HASHES * CONTEXT_WAYS);
 /** Per hash: the way that matched last, and the way the next new context replaces. */
@@ -296,6 +302,7 @@ export function forgetContexts(): void {
   contextLength.fill(0);
   contextTarget.fill('');
   contextSpans.fill('');
+  contextSerial.fill(-1);
   contextCheckMessage.fill(0);
   lastWay.fill(0);
   nextWay.fill(0);
@@ -343,6 +350,7 @@ function splitKnownContext(s: string, i: number, rec: LogRecord): boolean {
       if (wordEnd > 0 && isKnownCrate(s, message, wordEnd)) return false;
     }
     rec.spans = contextSpans[w];
+    rec.spansId = contextSerial[w];
     rec.target = contextTarget[w];
     rec.message = s.slice(message);
     lastWay[h] = way;
@@ -378,6 +386,7 @@ function rememberContext(
   contextLength[w] = end - i;
   contextTarget[w] = target;
   contextSpans[w] = targetStart === i ? '' : text.slice(0, targetStart - 2 - i);
+  contextSerial[w] = ++lastSerial;
   contextCheckMessage[w] = n < 3 ? 1 : 0;
 }
 

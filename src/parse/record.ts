@@ -29,6 +29,13 @@ export interface LogRecord {
    */
   spans: string;
   /**
+   * The tracing fmt parser's number for a span context it has seen before (its context cache):
+   * records with the same spansId >= 0 have equal `spans`, handed out as one shared string.
+   * -1 when the layout or the parser's cache gives none. The parse worker keys its string table
+   * on it instead of hashing the ~100–200 chars of `spans` per line.
+   */
+  spansId: number;
+  /**
    * Message text, with structured fields appended as ` key=value` when the layout keeps them apart
    * (tracing JSON). Right-trimmed, ANSI stripped; continuation lines joined with "\n".
    */
@@ -75,6 +82,7 @@ export function newRecord(): LogRecord {
     target: '',
     thread: '',
     spans: '',
+    spansId: -1,
     message: '',
     line: 0,
     offset: 0,

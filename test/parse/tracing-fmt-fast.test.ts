@@ -22,6 +22,7 @@ const FIELDS = ['sec', 'nsec', 'digits', 'hasTime', 'level', 'target', 'thread',
 /**
  * Parses each line with both parsers (records reused, as the assembler reuses them); returns the
  * first difference. The fast parser starts with no remembered context unless `keepContexts`.
+ * Also holds the fast parser to its spansId promise: one number, one spans string.
  */
 function firstDifference(lines: readonly string[], keepContexts = false): string | null {
   if (!keepContexts) forgetContexts();
@@ -29,9 +30,16 @@ function firstDifference(lines: readonly string[], keepContexts = false): string
   const got = newRecord();
   const ctxRef = new PartialTimeContext(new Date('2024-03-05T00:00:00Z'));
   const ctxGot = new PartialTimeContext(new Date('2024-03-05T00:00:00Z'));
+  const spansById = new Map<number, string>();
   for (const line of lines) {
     const a = tracingFullReference.parse(line, ref, ctxRef);
     const b = fast.parse(line, got, ctxGot);
+    if (b && got.spansId >= 0) {
+      const known = spansById.get(got.spansId);
+      if (known !== undefined && known !== got.spans)
+        return `${JSON.stringify(line)}: spansId ${got.spansId} was ${JSON.stringify(known)}, now ${JSON.stringify(got.spans)}`;
+      spansById.set(got.spansId, got.spans);
+    }
     const fields = FIELDS.filter((k) => ref[k] !== got[k]);
     if (a !== b || fields.length > 0) {
       const show = (r: LogRecord) => JSON.stringify(Object.fromEntries(fields.map((k) => [k, r[k]])));
@@ -221,6 +229,11 @@ describe('tracing fmt: fast parser = reference parser', () => {
     expect(firstDifference(realLines.flatMap((l) => [l, l]))).toBeNull();
     // Contexts remembered from the decoded lines, met again in raw ones.
     expect(firstDifference(realLines.map(latin1), true)).toBeNull();
+    // Repeated contexts are numbered (what the parse worker keys its string table on).
+    const rec = newRecord();
+    const ctx = new PartialTimeContext(new Date(0));
+    const numbered = realLines.filter((l) => fast.parse(l, rec, ctx) && rec.spansId >= 0).length;
+    expect(numbered).toBeGreaterThan(realLines.length / 4);
   });
 
   test.prop([sequence], { numRuns: 400 })('on generated and mutated lines in sequence', (lines) => {

@@ -288,11 +288,14 @@ class BatchWriter implements RecordSink {
     return new Promise((resolve) => (this.release = resolve));
   }
 
-  acked(rows: ArrayBuffer | undefined, text: ArrayBuffer | undefined, bytes: ArrayBuffer | undefined): void {
-    if (rows !== undefined && rows.byteLength === ROWS_PER_BATCH * ROW_WIDTH * 8) this.freeRows.push(rows);
-    if (text !== undefined && text.byteLength === TEXT_BYTES) this.freeText.push(text);
-    if (bytes !== undefined && bytes.byteLength === BATCH_BYTES) this.freeBytes.push(bytes);
-    this.inFlight--;
+  acked(batches: number, buffers: readonly ArrayBuffer[]): void {
+    for (const b of buffers) {
+      // Pooled buffers by their (distinct) sizes; grown ones are left to the GC.
+      if (b.byteLength === ROWS_PER_BATCH * ROW_WIDTH * 8) this.freeRows.push(b);
+      else if (b.byteLength === TEXT_BYTES) this.freeText.push(b);
+      else if (b.byteLength === BATCH_BYTES) this.freeBytes.push(b);
+    }
+    this.inFlight -= batches;
     if (this.release !== null && this.inFlight < MAX_IN_FLIGHT) {
       const r = this.release;
       this.release = null;
@@ -337,7 +340,7 @@ async function parseFile(job: Extract<MainMessage, { type: 'file' }>): Promise<v
 }
 
 port.on('message', (m: MainMessage) => {
-  if (m.type === 'ack') writer?.acked(m.rows, m.text, m.bytes);
+  if (m.type === 'ack') writer?.acked(m.batches, m.buffers);
   else if (m.type === 'exit') port.close();
   else
     parseFile(m).catch((err: unknown) => {

@@ -74,8 +74,11 @@ export type MainMessage =
       baseDateMs: number;
       maxLineBytes: number;
     }
-  /** The main thread finished a batch: the worker may have one more in flight. */
-  | { type: 'ack'; rows?: ArrayBuffer; text?: ArrayBuffer; bytes?: ArrayBuffer }
+  /**
+   * The main thread finished `batches` batches: the worker may have as many more in flight. Their
+   * buffers come back for reuse (told apart by size).
+   */
+  | { type: 'ack'; batches: number; buffers: ArrayBuffer[] }
   | { type: 'exit' };
 
 /** Reads rows back into one reused LogRecord (the model never keeps records, see record.ts). */

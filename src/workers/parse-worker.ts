@@ -311,11 +311,14 @@ async function parseFile(job: Extract<MainMessage, { type: 'file' }>): Promise<v
   writer = w;
   const assembler = new RecordAssembler(w, new Date(job.baseDateMs), '', true);
   w.assembler = assembler;
+  const from = job.from;
+  if (from.state !== null) assembler.restore(from.state);
   const read = await readInputLines(
     { arg: job.path, path: job.path, regular: true, size: null, mtime: new Date(job.baseDateMs) },
     assembler,
     {
       maxLineBytes: job.maxLineBytes,
+      startAt: from.state !== null ? { offset: from.offset, lineNo: from.lineNo } : undefined,
       onProgress: (b) => (w.progress = b),
       onPiece: (bytes, offset) => w.piece(bytes, offset),
       // Batches go when full (each postMessage costs ~0.5 ms of this thread); the reader waits
@@ -338,6 +341,9 @@ async function parseFile(job: Extract<MainMessage, { type: 'file' }>): Promise<v
   };
   port!.postMessage(done);
 }
+
+const ready: WorkerMessage = { type: 'ready' };
+port.postMessage(ready);
 
 port.on('message', (m: MainMessage) => {
   if (m.type === 'ack') writer?.acked(m.batches, m.buffers);

@@ -175,11 +175,14 @@ export class LogClock {
     return logTime(this.nowSec, this.nowNsec, this.nowDigits);
   }
 
-  /** The time rec's events happen at: its own, or `now` when its time is missing or not trusted. */
-  eventTime(rec: LogRecord): LogTime {
-    const t = this.recTimed ? logTime(rec.sec, rec.nsec, rec.digits) : this.nowTime();
+  /** An event of the current record: called for every event, whether or not it needs its time. */
+  eventSeen(): void {
     if (!this.hasNow) this.untimedEvents = true;
-    return t;
+  }
+
+  /** The time the current record's events happen at: its own, or `now` when its time is missing or not trusted. */
+  eventTime(rec: LogRecord): LogTime {
+    return this.recTimed ? logTime(rec.sec, rec.nsec, rec.digits) : this.nowTime();
   }
 
   /** After a record's events: it becomes the line before the next one. */

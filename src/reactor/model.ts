@@ -71,6 +71,11 @@ export interface ModelCounters {
 
 export { MAX_FORWARD_STEP_NS } from './clock.js';
 
+/** Where rec is, for an observation to point at. */
+function posOf(rec: LogRecord): SourcePos {
+  return { file: rec.file, line: rec.line, offset: rec.offset };
+}
+
 /**
  * The coordinator: the log clock (clock.ts) and the epoll waits (waits.ts) are its components; it
  * keeps the swarm's poll cycles, readiness and stalls, which all of them feed.
@@ -291,23 +296,24 @@ export class ReactorModel implements ReactorEventSink {
   }
 
   event(ev: ReactorEvent, rec: LogRecord): void {
-    const t = this.clock.eventTime(rec);
-    const pos: SourcePos = { file: rec.file, line: rec.line, offset: rec.offset };
-    const thread = 'tid' in ev && ev.tid ? ev.tid : rec.thread;
+    const clock = this.clock;
+    // The event's time and position are objects: made only for the kinds that keep them (about
+    // half of a fork log's events are interest changes, which need neither).
+    clock.eventSeen();
     switch (ev.kind) {
       case 'wait_start':
-        this.waits.waitStart(ev, t, pos, thread);
+        this.waits.waitStart(ev, clock.eventTime(rec), posOf(rec), ev.tid || rec.thread);
         break;
       case 'wait_block':
         break;
       case 'wait_wake':
-        this.waits.waitWake(ev, t, pos);
+        this.waits.waitWake(ev, clock.eventTime(rec), posOf(rec));
         break;
       case 'wait_ready':
         this.waits.waitReady(ev);
         break;
       case 'wait_end':
-        this.waits.waitEnd(ev, t, pos, thread);
+        this.waits.waitEnd(ev, clock.eventTime(rec), posOf(rec), ev.tid || rec.thread);
         break;
       case 'interest':
         this.waits.interest(ev);
@@ -330,19 +336,19 @@ export class ReactorModel implements ReactorEventSink {
       case 'io_runner':
         break;
       case 'poll_start':
-        this.pollStart(t, pos, thread);
+        this.pollStart(clock.eventTime(rec), posOf(rec), ev.tid || rec.thread);
         break;
       case 'poll_end':
-        this.pollEnd(t, pos, thread, ev.ready, ev.busyNs, ev.idleNs);
+        this.pollEnd(clock.eventTime(rec), posOf(rec), ev.tid || rec.thread, ev.ready, ev.busyNs, ev.idleNs);
         break;
       case 'span':
-        this.connections.span(ev, t, pos, thread);
+        this.connections.span(ev, clock.eventTime(rec), posOf(rec), ev.tid || rec.thread);
         break;
       case 'connection':
-        this.connections.connection(ev, t);
+        this.connections.connection(ev, clock.eventTime(rec));
         break;
       case 'connection_activity':
-        this.connections.activity(ev.conn, t, pos);
+        this.connections.activity(ev.conn, clock.eventTime(rec), posOf(rec));
         break;
     }
   }

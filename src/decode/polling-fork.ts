@@ -110,7 +110,12 @@ export class PollingForkDecoder implements Decoder {
     // char: inlined, where each startsWith is a native call (~20 ns).
     switch (m.charCodeAt(0)) {
       case C_w:
-        if (m.charCodeAt(1) === C_a && m.charCodeAt(2) === C_i && m.charCodeAt(3) === C_t && m.charCodeAt(4) === C_COLON)
+        if (
+          m.charCodeAt(1) === C_a &&
+          m.charCodeAt(2) === C_i &&
+          m.charCodeAt(3) === C_t &&
+          m.charCodeAt(4) === C_COLON
+        )
           return this.wait(m, rec, sink);
         return false;
       case C_c:

@@ -64,7 +64,10 @@ const ctlLine = fc
     fc.constantFrom('', 'ADD ', 'MOD ', 'DEL '),
     num,
     num,
-    fc.oneof(fc.integer({ min: 0, max: 0xffffffff }).map((n) => n.toString(16)), fc.constantFrom('4000201b', '', 'g1')),
+    fc.oneof(
+      fc.integer({ min: 0, max: 0xffffffff }).map((n) => n.toString(16)),
+      fc.constantFrom('4000201b', '', 'g1'),
+    ),
     key,
     fc.nat(5),
   )
@@ -237,7 +240,20 @@ function withEnd<T>(f: () => T): [T, number] {
 const textWithLiterals = fc
   .array(
     fc.oneof(
-      fc.constantFrom(MAX64, MAX32, 'true', 'false', 'tru', 'fals', 'None', 'Some(', 'Some(1ms)', 'tid=', 'tid=7 ', 'key: '),
+      fc.constantFrom(
+        MAX64,
+        MAX32,
+        'true',
+        'false',
+        'tru',
+        'fals',
+        'None',
+        'Some(',
+        'Some(1ms)',
+        'tid=',
+        'tid=7 ',
+        'key: ',
+      ),
       fc.constantFrom('0', '1', '9', ' ', 'f', 'Event { ', 'r: ', ', readable: ', ', writable: ', 'w: ', '"', '-'),
       fc.string({ maxLength: 4 }),
     ),

@@ -492,7 +492,8 @@ export const evScratch = {
  * `Event { r: true w: false key: ffffffffffffffff } ` (hex key). Fills evScratch; false if neither.
  */
 export function eventAt(text: string, pos: number): boolean {
-  if (!text.startsWith('Event { ', pos)) return false;
+  // (indexOf at a position: cheaper than startsWith on a sliced string; the same for pos ≥ 0)
+  if (!(pos >= 0 ? textAt(text, pos, 'Event { ') : text.startsWith('Event { ', pos))) return false;
   return eventBodyAt(text, pos + 8);
 }
 

@@ -28,6 +28,7 @@ import {
   optionFdAt,
   scan,
   skipSpaces,
+  textAt,
   tidAt,
   timeoutOrUnknown,
 } from './fields.js';
@@ -54,13 +55,19 @@ const C_MINUS = 45,
   C_r = 114,
   C_t = 116,
   C_w = 119,
-  C_y = 121;
+  C_y = 121,
+  C_u = 117,
+  C_s = 115,
+  C_4 = 52,
+  C_6 = 54,
+  C_RBRACE = 125,
+  C_RBRACKET = 93;
 
 type Interest = Extract<ReactorEvent, { kind: 'interest' }>;
 
 /**
  * Fast paths. The generic reading of a line looks for each field with fieldStart (a native
- * indexOf per field, plus startsWith per literal: ~20 ns each, a dozen per line). The fork writes
+ * indexOf per field, plus startsWith per literal: 15-25 ns each, a dozen per line). The fork writes
  * its frequent lines one way, so the fast paths check that each field sits exactly where that
  * search would find it first (a literal right after the previous value, a non-word character
  * before it) and read it there; on anything else they return and the generic reading runs, so a
@@ -90,7 +97,7 @@ function forkHead(m: string, pos: number): number {
     headTid = m.slice(p + 4, d);
     p = d + 1;
   }
-  if (m.charCodeAt(p) !== C_e || !m.startsWith('epoll_fd=', p) || !isDigitCode(m.charCodeAt(p + 9))) return -1;
+  if (m.charCodeAt(p) !== C_e || !textAt(m, p, 'epoll_fd=') || !isDigitCode(m.charCodeAt(p + 9))) return -1;
   headFd = intAt(m, p + 9);
   return scan.end;
 }
@@ -166,8 +173,21 @@ export class PollingForkDecoder implements Decoder {
 
   private wait(m: string, rec: LogRecord, sink: ReactorEventSink): boolean {
     const c5 = m.charCodeAt(5);
+    let q: number;
     if (c5 === C_PLUS) {
       // `wait:+ epoll_fd=E, timeout=T` (6e02a65..7ae5a95, v5..v6) / `wait:+ tid=N epoll_fd=…` (5a30406..v4)
+      if (forkFastPaths.on && (q = forkHead(m, 6)) >= 0 && commaThen(m, q, C_t) && textAt(m, q + 2, 'timeout=')) {
+        const tid = headTid;
+        const fd = headFd;
+        const timeoutNs = timeoutOrUnknown(optionDurationAt(m, q + 10));
+        sink.event(
+          tid === undefined
+            ? { kind: 'wait_start', poller: 'epoll', fd, timeoutNs }
+            : { kind: 'wait_start', poller: 'epoll', fd, timeoutNs, tid },
+          rec,
+        );
+        return true;
+      }
       const tid = tidAt(m, skipSpaces(m, 6));
       const fd = intField(m, 'epoll_fd=', scan.end);
       if (Number.isNaN(fd)) return false;
@@ -183,6 +203,26 @@ export class PollingForkDecoder implements Decoder {
     }
     if (c5 === C_MINUS) {
       // `wait:- epoll_fd=E, res=R` (6e02a65..v2, v5..v6) / `wait:- tid=N epoll_fd=E, res=R` (v3..v4)
+      if (
+        forkFastPaths.on &&
+        (q = forkHead(m, 6)) >= 0 &&
+        commaThen(m, q, C_r) &&
+        m.charCodeAt(q + 3) === C_e &&
+        m.charCodeAt(q + 4) === C_s &&
+        m.charCodeAt(q + 5) === C_EQ
+      ) {
+        const tid = headTid;
+        const fd = headFd;
+        const r = intAt(m, q + 6);
+        const res = Number.isNaN(r) ? null : r;
+        sink.event(
+          tid === undefined
+            ? { kind: 'wait_end', poller: 'epoll', fd, res }
+            : { kind: 'wait_end', poller: 'epoll', fd, res, tid },
+          rec,
+        );
+        return true;
+      }
       const tid = tidAt(m, skipSpaces(m, 6));
       const fd = intField(m, 'epoll_fd=', scan.end);
       if (Number.isNaN(fd)) return false;
@@ -202,10 +242,23 @@ export class PollingForkDecoder implements Decoder {
     const p = scan.end;
     switch (m.charCodeAt(p)) {
       case C_r:
-        if (m.startsWith('running ', p)) {
+        if (textAt(m, p, 'running ')) {
           // The wake: `wait: [tid=N ]running epoll_fd=E, events.len=R[ res=R][ events.list:]`
-          const fd = intField(m, 'epoll_fd=', p);
-          const res = intField(m, 'events.len=', scan.end);
+          let fd: number;
+          let res: number;
+          if (
+            forkFastPaths.on &&
+            textAt(m, p + 8, 'epoll_fd=') &&
+            isDigitCode(m.charCodeAt(p + 17)) &&
+            textAt(m, digitsEnd(m, p + 17), ', events.len=')
+          ) {
+            // (where the searches below find them first: each right after the value before it)
+            fd = intAt(m, p + 17);
+            res = intAt(m, scan.end + 13);
+          } else {
+            fd = intField(m, 'epoll_fd=', p);
+            res = intField(m, 'events.len=', scan.end);
+          }
           if (Number.isNaN(fd) || Number.isNaN(res)) return false;
           sink.event(tid === undefined ? { kind: 'wait_wake', fd, res } : { kind: 'wait_wake', fd, res, tid }, rec);
           return true;
@@ -213,7 +266,7 @@ export class PollingForkDecoder implements Decoder {
         if (m.startsWith('retf modify to clear notification ', p)) return this.retf(m, p, rec, sink);
         return m.startsWith('re-register ', p);
       case C_w:
-        if (m.startsWith('waiting ', p)) {
+        if (textAt(m, p, 'waiting ')) {
           // Block start: `timeout_ms` -1 = block until an event (the timerfd carries the timeout) → null.
           const fd = intField(m, 'epoll_fd=', p);
           if (Number.isNaN(fd)) return false;
@@ -227,10 +280,10 @@ export class PollingForkDecoder implements Decoder {
         }
         return false;
       case C_l:
-        if (m.startsWith('list[', p)) return this.listEntry(m, p, rec, sink);
+        if (textAt(m, p, 'list[')) return this.listEntry(m, p, rec, sink);
         return false;
       case C_c:
-        return m.startsWith('configure ', p) || m.startsWith('call modify to clear notification ', p);
+        return textAt(m, p, 'configure ') || m.startsWith('call modify to clear notification ', p);
       case C_b:
         return m.startsWith('backtrace', p);
       default:
@@ -246,7 +299,35 @@ export class PollingForkDecoder implements Decoder {
   private listEntry(m: string, p: number, rec: LogRecord, sink: ReactorEventSink): boolean {
     const index = intAt(m, p + 5);
     if (Number.isNaN(index)) return false;
-    const e = fieldStart(m, 'events: ', scan.end);
+    // Fast: `list[i] libc::epoll_event { events: X u64: K` (decimal) / `list[i] { events: X u64: K` (hex).
+    const b = scan.end;
+    if (forkFastPaths.on && isDigitCode(m.charCodeAt(p + 5)) && m.charCodeAt(b) === C_RBRACKET) {
+      let h = -1;
+      let decimal = false;
+      if (textAt(m, b, '] libc::epoll_event { events: ')) {
+        h = b + 30;
+        decimal = true;
+      } else if (textAt(m, b, '] { events: ')) h = b + 12;
+      if (h >= 0) {
+        const flags = hexAt(m, h);
+        const u = scan.end;
+        if (
+          u > h &&
+          m.charCodeAt(u) === C_SPACE &&
+          m.charCodeAt(u + 1) === C_u &&
+          m.charCodeAt(u + 2) === C_6 &&
+          m.charCodeAt(u + 3) === C_4 &&
+          m.charCodeAt(u + 4) === C_COLON &&
+          m.charCodeAt(u + 5) === C_SPACE
+        ) {
+          const key = decimal ? decimalKeyAt(m, u + 6) : hexKeyAt(m, u + 6);
+          if (Number.isNaN(key)) return false;
+          sink.event({ kind: 'wait_ready', fd: null, index, flags, key }, rec);
+          return true;
+        }
+      }
+    }
+    const e = fieldStart(m, 'events: ', b);
     if (e < 0) return false;
     const flags = hexAt(m, e);
     const u = fieldStart(m, 'u64: ', scan.end);
@@ -281,6 +362,35 @@ export class PollingForkDecoder implements Decoder {
    * `ev=None` or no mask at all (6e02a65..5a30406 `ctl:+ epoll_fd=E, event_fd=F`) a delete.
    */
   private ctl(m: string, rec: LogRecord, sink: ReactorEventSink): boolean {
+    // Fast: the whole line as 9ae5e98..e1c433b write it (up to its end, so that no other field
+    // can follow): ` [tid=N ]epoll_fd=E, event_fd=F libc::epoll_event { events=X u64=K }`.
+    const h = forkFastPaths.on ? forkHead(m, 5) : -1;
+    if (h >= 0 && textAt(m, h, ', event_fd=')) {
+      const f = digitsEnd(m, h + 11);
+      if (f > h + 11 && textAt(m, f, ' libc::epoll_event { events=')) {
+        const flags = hexAt(m, f + 28);
+        const u = scan.end;
+        if (
+          u > f + 28 &&
+          m.charCodeAt(u) === C_SPACE &&
+          m.charCodeAt(u + 1) === C_u &&
+          m.charCodeAt(u + 2) === C_6 &&
+          m.charCodeAt(u + 3) === C_4 &&
+          m.charCodeAt(u + 4) === C_EQ &&
+          isDigitCode(m.charCodeAt(u + 5))
+        ) {
+          const key = decimalKeyAt(m, u + 5);
+          const e = scan.end;
+          if (m.length === e + 2 && m.charCodeAt(e) === C_SPACE && m.charCodeAt(e + 1) === C_RBRACE) {
+            // No `fd=` field (event_fd's is inside a word), no `flags=`: a modify of no known fd.
+            const ev: Interest = { kind: 'interest', op: 'modify', fd: headFd, targetFd: null, key, flags };
+            if (headTid !== undefined) ev.tid = headTid;
+            sink.event(ev, rec);
+            return true;
+          }
+        }
+      }
+    }
     let p = skipSpaces(m, 5);
     const tid = tidAt(m, p);
     p = scan.end;
@@ -351,12 +461,18 @@ export class PollingForkDecoder implements Decoder {
   private addModify(m: string, pos: number, op: 'add' | 'modify', rec: LogRecord, sink: ReactorEventSink): boolean {
     // Fast: ` [tid=N ]epoll_fd=E, fd=F, ev=Event { …`.
     let q: number;
-    if (forkFastPaths.on && (q = forkHead(m, pos)) >= 0 && commaThen(m, q, C_f) && m.startsWith('fd=', q + 2)) {
+    if (
+      forkFastPaths.on &&
+      (q = forkHead(m, pos)) >= 0 &&
+      commaThen(m, q, C_f) &&
+      m.charCodeAt(q + 3) === C_d &&
+      m.charCodeAt(q + 4) === C_EQ
+    ) {
       const tid = headTid;
       const fd = headFd;
       const target = intAt(m, q + 5);
       q = scan.end;
-      if (m.startsWith(', ev=Event { ', q) && eventBodyAt(m, q + 13)) {
+      if (textAt(m, q, ', ev=Event { ') && eventBodyAt(m, q + 13)) {
         const key = evScratch.key;
         const ev: Interest = {
           kind: 'interest',

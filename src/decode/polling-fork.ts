@@ -14,9 +14,7 @@ import type { Decoder, ReactorEvent, ReactorEventSink } from './events.js';
 import type { LogRecord } from '../parse/record.js';
 import {
   decimalKeyAt,
-  digitsEnd,
   eventAt,
-  eventBodyAt,
   evScratch,
   fieldStart,
   hexAt,
@@ -32,6 +30,7 @@ import {
   tidAt,
   timeoutOrUnknown,
 } from './fields.js';
+import { addModifyAt, ctlAt, fast, listAt, waitEndAt, waitStartAt, wakeAt } from './polling-fork-fast.js';
 
 // Character codes the scanners below compare with. Module constants: V8 folds them like
 // literals (imported ones it does not: a load per comparison, ~30% slower in a switch).
@@ -39,13 +38,10 @@ const C_MINUS = 45,
   C_PLUS = 43,
   C_SPACE = 32,
   C_COLON = 58,
-  C_COMMA = 44,
-  C_EQ = 61,
   C_a = 97,
   C_b = 98,
   C_c = 99,
   C_d = 100,
-  C_e = 101,
   C_f = 102,
   C_i = 105,
   C_l = 108,
@@ -55,57 +51,9 @@ const C_MINUS = 45,
   C_r = 114,
   C_t = 116,
   C_w = 119,
-  C_y = 121,
-  C_u = 117,
-  C_s = 115,
-  C_4 = 52,
-  C_6 = 54,
-  C_RBRACE = 125,
-  C_RBRACKET = 93;
+  C_y = 121;
 
 type Interest = Extract<ReactorEvent, { kind: 'interest' }>;
-
-/**
- * Fast paths. The generic reading of a line looks for each field with fieldStart (a native
- * indexOf per field, plus startsWith per literal: 15-25 ns each, a dozen per line). The fork writes
- * its frequent lines one way, so the fast paths check that each field sits exactly where that
- * search would find it first (a literal right after the previous value, a non-word character
- * before it) and read it there; on anything else they return and the generic reading runs, so a
- * line reads the same either way (test/decode/polling-fork-fast.test.ts checks it).
- * Off: the generic reading only (for that test).
- */
-export const forkFastPaths = { on: true };
-
-/** What forkHead() read. */
-let headTid: string | undefined;
-let headFd = 0;
-
-/**
- * The fork's usual head at `pos`: ` [tid=N ]epoll_fd=E` (one space, decimal digits): the index
- * just past E, with headTid and headFd set; -1 when the text is laid out otherwise. Where it
- * matches, it reads what `tidAt(m, skipSpaces(m, pos))` then `intField(m, 'epoll_fd=', scan.end)`
- * read (the field follows a space, nothing before it can be an `epoll_fd=`).
- */
-function forkHead(m: string, pos: number): number {
-  if (m.charCodeAt(pos) !== C_SPACE) return -1;
-  let p = pos + 1;
-  headTid = undefined;
-  if (m.charCodeAt(p) === C_t) {
-    if (m.charCodeAt(p + 1) !== C_i || m.charCodeAt(p + 2) !== C_d || m.charCodeAt(p + 3) !== C_EQ) return -1;
-    const d = digitsEnd(m, p + 4);
-    if (d === p + 4 || m.charCodeAt(d) !== C_SPACE) return -1;
-    headTid = m.slice(p + 4, d);
-    p = d + 1;
-  }
-  if (m.charCodeAt(p) !== C_e || !textAt(m, p, 'epoll_fd=') || !isDigitCode(m.charCodeAt(p + 9))) return -1;
-  headFd = intAt(m, p + 9);
-  return scan.end;
-}
-
-/** `, ` then `c` at `pos` (the separator the fork writes between fields), char by char. */
-function commaThen(m: string, pos: number, c: number): boolean {
-  return m.charCodeAt(pos) === C_COMMA && m.charCodeAt(pos + 1) === C_SPACE && m.charCodeAt(pos + 2) === c;
-}
 
 export class PollingForkDecoder implements Decoder {
   readonly name = 'polling-fork';
@@ -173,71 +121,64 @@ export class PollingForkDecoder implements Decoder {
 
   private wait(m: string, rec: LogRecord, sink: ReactorEventSink): boolean {
     const c5 = m.charCodeAt(5);
-    let q: number;
-    if (c5 === C_PLUS) {
-      // `wait:+ epoll_fd=E, timeout=T` (6e02a65..7ae5a95, v5..v6) / `wait:+ tid=N epoll_fd=…` (5a30406..v4)
-      if (forkFastPaths.on && (q = forkHead(m, 6)) >= 0 && commaThen(m, q, C_t) && textAt(m, q + 2, 'timeout=')) {
-        const tid = headTid;
-        const fd = headFd;
-        const timeoutNs = timeoutOrUnknown(optionDurationAt(m, q + 10));
-        sink.event(
-          tid === undefined
-            ? { kind: 'wait_start', poller: 'epoll', fd, timeoutNs }
-            : { kind: 'wait_start', poller: 'epoll', fd, timeoutNs, tid },
-          rec,
-        );
-        return true;
-      }
-      const tid = tidAt(m, skipSpaces(m, 6));
-      const fd = intField(m, 'epoll_fd=', scan.end);
-      if (Number.isNaN(fd)) return false;
-      const p = fieldStart(m, 'timeout=', scan.end);
-      const timeoutNs = p < 0 ? undefined : timeoutOrUnknown(optionDurationAt(m, p));
-      sink.event(
-        tid === undefined
-          ? { kind: 'wait_start', poller: 'epoll', fd, timeoutNs }
-          : { kind: 'wait_start', poller: 'epoll', fd, timeoutNs, tid },
-        rec,
-      );
-      return true;
-    }
-    if (c5 === C_MINUS) {
-      // `wait:- epoll_fd=E, res=R` (6e02a65..v2, v5..v6) / `wait:- tid=N epoll_fd=E, res=R` (v3..v4)
-      if (
-        forkFastPaths.on &&
-        (q = forkHead(m, 6)) >= 0 &&
-        commaThen(m, q, C_r) &&
-        m.charCodeAt(q + 3) === C_e &&
-        m.charCodeAt(q + 4) === C_s &&
-        m.charCodeAt(q + 5) === C_EQ
-      ) {
-        const tid = headTid;
-        const fd = headFd;
-        const r = intAt(m, q + 6);
-        const res = Number.isNaN(r) ? null : r;
-        sink.event(
-          tid === undefined
-            ? { kind: 'wait_end', poller: 'epoll', fd, res }
-            : { kind: 'wait_end', poller: 'epoll', fd, res, tid },
-          rec,
-        );
-        return true;
-      }
-      const tid = tidAt(m, skipSpaces(m, 6));
-      const fd = intField(m, 'epoll_fd=', scan.end);
-      if (Number.isNaN(fd)) return false;
-      const r = intField(m, 'res=', scan.end);
-      const res = Number.isNaN(r) ? null : r;
-      sink.event(
-        tid === undefined
-          ? { kind: 'wait_end', poller: 'epoll', fd, res }
-          : { kind: 'wait_end', poller: 'epoll', fd, res, tid },
-        rec,
-      );
-      return true;
-    }
+    if (c5 === C_PLUS) return this.waitEntry(m, rec, sink);
+    if (c5 === C_MINUS) return this.waitExit(m, rec, sink);
     if (c5 !== C_SPACE) return false;
-    // `wait: [tid=N ]…`; 2b9a283 writes `wait:  backtrace` with two spaces
+    return this.waitStep(m, rec, sink);
+  }
+
+  /** `wait:+ epoll_fd=E, timeout=T` (6e02a65..7ae5a95, v5..v6) / `wait:+ tid=N epoll_fd=…` (5a30406..v4) */
+  private waitEntry(m: string, rec: LogRecord, sink: ReactorEventSink): boolean {
+    let tid: string | undefined;
+    let fd: number;
+    let p: number;
+    if (waitStartAt(m)) {
+      tid = fast.tid;
+      fd = fast.fd;
+      p = fast.at;
+    } else {
+      tid = tidAt(m, skipSpaces(m, 6));
+      fd = intField(m, 'epoll_fd=', scan.end);
+      if (Number.isNaN(fd)) return false;
+      p = fieldStart(m, 'timeout=', scan.end);
+    }
+    const timeoutNs = p < 0 ? undefined : timeoutOrUnknown(optionDurationAt(m, p));
+    sink.event(
+      tid === undefined
+        ? { kind: 'wait_start', poller: 'epoll', fd, timeoutNs }
+        : { kind: 'wait_start', poller: 'epoll', fd, timeoutNs, tid },
+      rec,
+    );
+    return true;
+  }
+
+  /** `wait:- epoll_fd=E, res=R` (6e02a65..v2, v5..v6) / `wait:- tid=N epoll_fd=E, res=R` (v3..v4) */
+  private waitExit(m: string, rec: LogRecord, sink: ReactorEventSink): boolean {
+    let tid: string | undefined;
+    let fd: number;
+    let r: number;
+    if (waitEndAt(m)) {
+      tid = fast.tid;
+      fd = fast.fd;
+      r = intAt(m, fast.at);
+    } else {
+      tid = tidAt(m, skipSpaces(m, 6));
+      fd = intField(m, 'epoll_fd=', scan.end);
+      if (Number.isNaN(fd)) return false;
+      r = intField(m, 'res=', scan.end);
+    }
+    const res = Number.isNaN(r) ? null : r;
+    sink.event(
+      tid === undefined
+        ? { kind: 'wait_end', poller: 'epoll', fd, res }
+        : { kind: 'wait_end', poller: 'epoll', fd, res, tid },
+      rec,
+    );
+    return true;
+  }
+
+  /** `wait: [tid=N ]…`; 2b9a283 writes `wait:  backtrace` with two spaces */
+  private waitStep(m: string, rec: LogRecord, sink: ReactorEventSink): boolean {
     const tid = tidAt(m, skipSpaces(m, 6));
     const p = scan.end;
     switch (m.charCodeAt(p)) {
@@ -246,15 +187,9 @@ export class PollingForkDecoder implements Decoder {
           // The wake: `wait: [tid=N ]running epoll_fd=E, events.len=R[ res=R][ events.list:]`
           let fd: number;
           let res: number;
-          if (
-            forkFastPaths.on &&
-            textAt(m, p + 8, 'epoll_fd=') &&
-            isDigitCode(m.charCodeAt(p + 17)) &&
-            textAt(m, digitsEnd(m, p + 17), ', events.len=')
-          ) {
-            // (where the searches below find them first: each right after the value before it)
-            fd = intAt(m, p + 17);
-            res = intAt(m, scan.end + 13);
+          if (wakeAt(m, p)) {
+            fd = fast.fd;
+            res = fast.value;
           } else {
             fd = intField(m, 'epoll_fd=', p);
             res = intField(m, 'events.len=', scan.end);
@@ -299,33 +234,13 @@ export class PollingForkDecoder implements Decoder {
   private listEntry(m: string, p: number, rec: LogRecord, sink: ReactorEventSink): boolean {
     const index = intAt(m, p + 5);
     if (Number.isNaN(index)) return false;
-    // Fast: `list[i] libc::epoll_event { events: X u64: K` (decimal) / `list[i] { events: X u64: K` (hex).
     const b = scan.end;
-    if (forkFastPaths.on && isDigitCode(m.charCodeAt(p + 5)) && m.charCodeAt(b) === C_RBRACKET) {
-      let h = -1;
-      let decimal = false;
-      if (textAt(m, b, '] libc::epoll_event { events: ')) {
-        h = b + 30;
-        decimal = true;
-      } else if (textAt(m, b, '] { events: ')) h = b + 12;
-      if (h >= 0) {
-        const flags = hexAt(m, h);
-        const u = scan.end;
-        if (
-          u > h &&
-          m.charCodeAt(u) === C_SPACE &&
-          m.charCodeAt(u + 1) === C_u &&
-          m.charCodeAt(u + 2) === C_6 &&
-          m.charCodeAt(u + 3) === C_4 &&
-          m.charCodeAt(u + 4) === C_COLON &&
-          m.charCodeAt(u + 5) === C_SPACE
-        ) {
-          const key = decimal ? decimalKeyAt(m, u + 6) : hexKeyAt(m, u + 6);
-          if (Number.isNaN(key)) return false;
-          sink.event({ kind: 'wait_ready', fd: null, index, flags, key }, rec);
-          return true;
-        }
-      }
+    if (isDigitCode(m.charCodeAt(p + 5)) && listAt(m, b)) {
+      // (digits only up to `]`: the `]` the generic reading finds with indexOf)
+      const key = fast.decimal ? decimalKeyAt(m, fast.at) : hexKeyAt(m, fast.at);
+      if (Number.isNaN(key)) return false;
+      sink.event({ kind: 'wait_ready', fd: null, index, flags: fast.flags, key }, rec);
+      return true;
     }
     const e = fieldStart(m, 'events: ', b);
     if (e < 0) return false;
@@ -362,34 +277,18 @@ export class PollingForkDecoder implements Decoder {
    * `ev=None` or no mask at all (6e02a65..5a30406 `ctl:+ epoll_fd=E, event_fd=F`) a delete.
    */
   private ctl(m: string, rec: LogRecord, sink: ReactorEventSink): boolean {
-    // Fast: the whole line as 9ae5e98..e1c433b write it (up to its end, so that no other field
-    // can follow): ` [tid=N ]epoll_fd=E, event_fd=F libc::epoll_event { events=X u64=K }`.
-    const h = forkFastPaths.on ? forkHead(m, 5) : -1;
-    if (h >= 0 && textAt(m, h, ', event_fd=')) {
-      const f = digitsEnd(m, h + 11);
-      if (f > h + 11 && textAt(m, f, ' libc::epoll_event { events=')) {
-        const flags = hexAt(m, f + 28);
-        const u = scan.end;
-        if (
-          u > f + 28 &&
-          m.charCodeAt(u) === C_SPACE &&
-          m.charCodeAt(u + 1) === C_u &&
-          m.charCodeAt(u + 2) === C_6 &&
-          m.charCodeAt(u + 3) === C_4 &&
-          m.charCodeAt(u + 4) === C_EQ &&
-          isDigitCode(m.charCodeAt(u + 5))
-        ) {
-          const key = decimalKeyAt(m, u + 5);
-          const e = scan.end;
-          if (m.length === e + 2 && m.charCodeAt(e) === C_SPACE && m.charCodeAt(e + 1) === C_RBRACE) {
-            // No `fd=` field (event_fd's is inside a word), no `flags=`: a modify of no known fd.
-            const ev: Interest = { kind: 'interest', op: 'modify', fd: headFd, targetFd: null, key, flags };
-            if (headTid !== undefined) ev.tid = headTid;
-            sink.event(ev, rec);
-            return true;
-          }
-        }
-      }
+    if (ctlAt(m)) {
+      const ev: Interest = {
+        kind: 'interest',
+        op: 'modify',
+        fd: fast.fd,
+        targetFd: null,
+        key: fast.value,
+        flags: fast.flags,
+      };
+      if (fast.tid !== undefined) ev.tid = fast.tid;
+      sink.event(ev, rec);
+      return true;
     }
     let p = skipSpaces(m, 5);
     const tid = tidAt(m, p);
@@ -459,43 +358,22 @@ export class PollingForkDecoder implements Decoder {
    * (decimal key, b314e91..e1c433b) or fork Display `Event { r: b w: b key: K } ` (hex key, v1..v5).
    */
   private addModify(m: string, pos: number, op: 'add' | 'modify', rec: LogRecord, sink: ReactorEventSink): boolean {
-    // Fast: ` [tid=N ]epoll_fd=E, fd=F, ev=Event { …`.
-    let q: number;
-    if (
-      forkFastPaths.on &&
-      (q = forkHead(m, pos)) >= 0 &&
-      commaThen(m, q, C_f) &&
-      m.charCodeAt(q + 3) === C_d &&
-      m.charCodeAt(q + 4) === C_EQ
-    ) {
-      const tid = headTid;
-      const fd = headFd;
-      const target = intAt(m, q + 5);
-      q = scan.end;
-      if (textAt(m, q, ', ev=Event { ') && eventBodyAt(m, q + 13)) {
-        const key = evScratch.key;
-        const ev: Interest = {
-          kind: 'interest',
-          op,
-          fd,
-          targetFd: Number.isNaN(target) ? null : target,
-          key: Number.isNaN(key) ? null : key,
-          flags: null,
-          readable: evScratch.readable,
-          writable: evScratch.writable,
-        };
-        if (tid !== undefined) ev.tid = tid;
-        sink.event(ev, rec);
-        return true;
-      }
+    let tid: string | undefined;
+    let fd: number;
+    let target: number;
+    if (addModifyAt(m, pos)) {
+      tid = fast.tid;
+      fd = fast.fd;
+      target = fast.value;
+    } else {
+      tid = tidAt(m, skipSpaces(m, pos));
+      fd = intField(m, 'epoll_fd=', scan.end);
+      if (Number.isNaN(fd)) return false;
+      const f = fieldStart(m, 'fd=', scan.end);
+      target = f < 0 ? NaN : intAt(m, f);
+      const e = fieldStart(m, 'ev=', scan.end);
+      if (e < 0 || !eventAt(m, e)) return false;
     }
-    const tid = tidAt(m, skipSpaces(m, pos));
-    const fd = intField(m, 'epoll_fd=', scan.end);
-    if (Number.isNaN(fd)) return false;
-    const f = fieldStart(m, 'fd=', scan.end);
-    const target = f < 0 ? NaN : intAt(m, f);
-    const e = fieldStart(m, 'ev=', scan.end);
-    if (e < 0 || !eventAt(m, e)) return false;
     const key = evScratch.key;
     const ev: Interest = {
       kind: 'interest',

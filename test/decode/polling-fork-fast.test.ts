@@ -17,7 +17,8 @@ import {
   scan,
   tidAt,
 } from '../../src/decode/fields.js';
-import { forkFastPaths, PollingForkDecoder } from '../../src/decode/polling-fork.js';
+import { PollingForkDecoder } from '../../src/decode/polling-fork.js';
+import { forkFastPaths } from '../../src/decode/polling-fork-fast.js';
 import { rec, run } from './support.js';
 
 afterEach(() => {

@@ -131,6 +131,8 @@ export class ReactorModel implements ReactorEventSink {
       () => {
         this.silentCandidate = null;
       },
+      // timedGap acts only on gaps of silentNs and more (both of its cases need gap − resolution ≥ silentNs)
+      thresholds,
     );
     this.waits = new Waits(sink, this.counters, this.clock, {
       pollStarts: () => this.pollStarts,

@@ -19,10 +19,12 @@ import {
 } from '../../src/decode/fields.js';
 import { PollingForkDecoder } from '../../src/decode/polling-fork.js';
 import { forkFastPaths } from '../../src/decode/polling-fork-fast.js';
+import { Polling2Decoder, polling2FastPaths } from '../../src/decode/polling2.js';
 import { rec, run } from './support.js';
 
 afterEach(() => {
   forkFastPaths.on = true;
+  polling2FastPaths.on = true;
 });
 
 const MAX64 = '18446744073709551615';
@@ -164,6 +166,52 @@ describe('polling-fork fast paths read as the generic reading', () => {
     'arbitrary tails',
     (m) => bothWays(m),
   );
+});
+
+/** polling 2.x lines (and the fork's, which reach that decoder first on their shared target). */
+const polling2Line = fc
+  .tuple(
+    fc.constantFrom('modify: ', 'add: ', 'wait: ', 'new events: ', 'new: ', 'notify: ', 'remove: ', 'delete: '),
+    fc.constantFrom('epoll_fd=', 'kqueue_fd=', 'notify_read=', 'skipping because another thread', ''),
+    num,
+    sep,
+    num,
+    sep,
+    event,
+    fc.constantFrom('', '} backtrace:\n   0: x', ', timeout=None', ', res=1', ', timer_fd=Some(5)'),
+  )
+  .map(([head, key, e, s1, f, s2, ev, tail]) => `${head}${key}${e}${s1}fd=${f}${s2}ev=${ev}${tail}`);
+
+/** polling 2.x's reading of `message` with its quick rejects and fast path on and off. */
+function polling2BothWays(message: string): void {
+  const r = rec('polling::epoll', message);
+  polling2FastPaths.on = false;
+  const generic = run(new Polling2Decoder(), r);
+  polling2FastPaths.on = true;
+  const fast = run(new Polling2Decoder(), r);
+  expect(fast).toStrictEqual(generic);
+}
+
+describe('polling 2.x quick rejects and fast path read as its generic reading', () => {
+  test.prop([fc.oneof(polling2Line, mutated(polling2Line))], { numRuns: 3000 })('polling 2.x lines', (m) => {
+    polling2BothWays(m);
+  });
+  test.prop([mutated(fc.oneof(addModifyLine, ctlLine, waitLine))], { numRuns: 2000 })('the fork lines', (m) => {
+    polling2BothWays(m);
+  });
+  test.each([
+    'modify: epoll_fd=3, fd=10, ev=Event { key: 3, readable: true, writable: false }',
+    'add: epoll_fd=3, fd=10, ev=Event { key: 3, readable: false, writable: false }',
+    'wait: epoll_fd=3, timeout=Some(569.999073677s)',
+    'wait: skipping because another thread is already waiting on I/O',
+    'new events: epoll_fd=3, res=1',
+    'new: epoll_fd=3, event_fd=4, timer_fd=Some(5)',
+    'notify: epoll_fd=3, event_fd=4',
+    'add: epoll_fd=5, fd=8, ev=Event { key: 1, readable: true, writable: false } backtrace:\n   0: x',
+  ])('%s', (m) => {
+    polling2BothWays(m);
+    expect(run(new Polling2Decoder(), rec('polling::epoll', m)).ok).toBe(true);
+  });
 });
 
 describe('the fast paths on the fork lines the bench and fixtures carry', () => {

@@ -302,40 +302,11 @@ export class ReactorModel implements ReactorEventSink {
     // The event's time and position are objects: made only for the kinds that keep them (about
     // half of a fork log's events are interest changes, which need neither).
     clock.eventSeen();
+    // Cases by how often they come (a switch on strings tests them in order): interest changes
+    // and swarm poll cycles are most of a fork relay's events.
     switch (ev.kind) {
-      case 'wait_start':
-        this.waits.waitStart(ev, clock.eventTime(rec), posOf(rec), ev.tid || rec.thread);
-        break;
-      case 'wait_block':
-        break;
-      case 'wait_wake':
-        this.waits.waitWake(ev, clock.eventTime(rec), posOf(rec));
-        break;
-      case 'wait_ready':
-        this.waits.waitReady(ev);
-        break;
-      case 'wait_end':
-        this.waits.waitEnd(ev, clock.eventTime(rec), posOf(rec), ev.tid || rec.thread);
-        break;
       case 'interest':
         this.waits.interest(ev);
-        break;
-      case 'poller_new':
-        this.waits.pollerNew(ev);
-        break;
-      case 'notify':
-        this.waits.notify(ev);
-        break;
-      case 'notify_drained':
-        this.waits.notifyDrained(ev);
-        break;
-      case 'timers_processed':
-        this.waits.timersProcessed();
-        break;
-      case 'react_done':
-        this.waits.reactDone();
-        break;
-      case 'io_runner':
         break;
       case 'poll_start':
         this.pollStart(clock.eventTime(rec), posOf(rec), ev.tid || rec.thread);
@@ -346,11 +317,42 @@ export class ReactorModel implements ReactorEventSink {
       case 'span':
         this.connections.span(ev, clock.eventTime(rec), posOf(rec), ev.tid || rec.thread);
         break;
-      case 'connection':
-        this.connections.connection(ev, clock.eventTime(rec));
-        break;
       case 'connection_activity':
         this.connections.activity(ev.conn, clock.eventTime(rec), posOf(rec));
+        break;
+      case 'timers_processed':
+        this.waits.timersProcessed();
+        break;
+      case 'wait_ready':
+        this.waits.waitReady(ev);
+        break;
+      case 'wait_start':
+        this.waits.waitStart(ev, clock.eventTime(rec), posOf(rec), ev.tid || rec.thread);
+        break;
+      case 'wait_block':
+        break;
+      case 'wait_wake':
+        this.waits.waitWake(ev, clock.eventTime(rec), posOf(rec));
+        break;
+      case 'wait_end':
+        this.waits.waitEnd(ev, clock.eventTime(rec), posOf(rec), ev.tid || rec.thread);
+        break;
+      case 'react_done':
+        this.waits.reactDone();
+        break;
+      case 'notify':
+        this.waits.notify(ev);
+        break;
+      case 'io_runner':
+        break;
+      case 'poller_new':
+        this.waits.pollerNew(ev);
+        break;
+      case 'notify_drained':
+        this.waits.notifyDrained(ev);
+        break;
+      case 'connection':
+        this.connections.connection(ev, clock.eventTime(rec));
         break;
     }
   }

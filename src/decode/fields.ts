@@ -476,7 +476,20 @@ export function tidAt(text: string, pos: number): string | undefined {
   }
   const end = scan.end;
   scan.end = text.charCodeAt(end) === C_SPACE ? end + 1 : end;
-  return text.slice(pos + 4, end);
+  return digitsText(text, pos + 4, end, n);
+}
+
+/** "0" … "255": the thread ids of a relay's log, shared instead of sliced from every line. */
+const SMALL_INTS: readonly string[] = Array.from({ length: 256 }, (_, i) => String(i));
+
+/**
+ * `text.slice(from, to)` where intAt(text, from) read `n` and ended at `to`: a shared string for a
+ * small value written plainly (a digit first, no leading zero), which also hashes once as a map key.
+ */
+export function digitsText(text: string, from: number, to: number, n: number): string {
+  if (n < 256 && to - from === (n < 10 ? 1 : n < 100 ? 2 : 3) && isDigitCode(text.charCodeAt(from)))
+    return SMALL_INTS[n];
+  return text.slice(from, to);
 }
 
 /** What the last eventAt() read. */

@@ -10,7 +10,7 @@
  * a position (textAt) for long ones. On anything else they return false and the decoder takes its
  * generic reading, so a line reads the same either way (test/decode/polling-fork-fast.test.ts).
  */
-import { decimalKeyAt, digitsEnd, eventBodyAt, hexAt, intAt, isDigitCode, scan, textAt } from './fields.js';
+import { decimalKeyAt, digitsEnd, digitsText, eventBodyAt, hexAt, intAt, isDigitCode, scan, textAt } from './fields.js';
 
 const C_SPACE = 32,
   C_COMMA = 44,
@@ -59,7 +59,7 @@ export function forkHead(m: string, pos: number): number {
     if (m.charCodeAt(p + 1) !== C_i || m.charCodeAt(p + 2) !== C_d || m.charCodeAt(p + 3) !== C_EQ) return -1;
     const d = digitsEnd(m, p + 4);
     if (d === p + 4 || m.charCodeAt(d) !== C_SPACE) return -1;
-    fast.tid = m.slice(p + 4, d);
+    fast.tid = digitsText(m, p + 4, d, intAt(m, p + 4));
     p = d + 1;
   }
   if (m.charCodeAt(p) !== C_e || !textAt(m, p, 'epoll_fd=') || !isDigitCode(m.charCodeAt(p + 9))) return -1;

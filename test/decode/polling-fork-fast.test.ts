@@ -9,6 +9,7 @@ import { NOTIFY_KEY } from '../../src/decode/events.js';
 import {
   boolAt,
   decimalKeyAt,
+  digitsText,
   eventAt,
   evScratch,
   intAt,
@@ -316,6 +317,12 @@ describe('field helpers read as the startsWith readings', () => {
     expect(withEnd(() => decimalKeyAt(text, pos))).toStrictEqual(withEnd(() => plainDecimalKeyAt(text, pos)));
     expect(withEnd(() => boolAt(text, pos))).toStrictEqual(withEnd(() => plainBoolAt(text, pos)));
     expect(withEnd(() => tidAt(text, pos))).toStrictEqual(withEnd(() => plainTidAt(text, pos)));
+  });
+
+  test.prop([fc.stringMatching(/^[0-9"-]{0,5}$/), fc.string({ maxLength: 3 })])('digitsText', (digits, after) => {
+    const text = `tid=${digits}${after}`;
+    const n = intAt(text, 4);
+    if (!Number.isNaN(n)) expect(digitsText(text, 4, scan.end, n)).toBe(text.slice(4, scan.end));
   });
 
   test.prop([textWithLiterals, fc.nat(40)], { numRuns: 2000 })('optionDurationAt, optionFdAt', (text, at) => {

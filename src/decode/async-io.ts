@@ -16,7 +16,7 @@
  */
 import type { Decoder, ReactorEventSink } from './events.js';
 import type { LogRecord } from '../parse/record.js';
-import { innermostSpanStart, intAt, scan, spanNameIs } from './fields.js';
+import { innermostSpanStart, intAt, scan, spanNameIs, textAt } from './fields.js';
 
 // Character codes the scanners below compare with. Module constants: V8 folds them like
 // literals (imported ones it does not: a load per comparison, ~30% slower in a switch).
@@ -44,27 +44,26 @@ export class AsyncIoDecoder implements Decoder {
 
   decode(rec: LogRecord, sink: ReactorEventSink): boolean {
     const m = rec.message;
+    // Prefixes by indexOf at a position (textAt, same answer at positions ≥ 0): on a sliced string
+    // startsWith costs more.
     const c0 = m.charCodeAt(0);
     if (c0 >= 48 && c0 <= 57) return this.readyWakers(m, rec, sink);
     switch (c0) {
       case C_p:
-        if (m.startsWith('process_timers: ')) return this.count(m, 16, 'timers_processed', rec, sink);
+        if (textAt(m, 0, 'process_timers: ')) return this.count(m, 16, 'timers_processed', rec, sink);
         return false;
       case C_r:
-        if (m.startsWith('react: ')) return this.count(m, 7, 'react_done', rec, sink);
+        if (textAt(m, 0, 'react: ')) return this.count(m, 7, 'react_done', rec, sink);
         // 1.x `readable: fd=5` / `readable_owned: …`; 2.x `readable fd=5`; fork `readable: raw fd=5`
         return m.startsWith('readable');
       case C_w:
         if (m.startsWith('waiting on I/O')) return this.runner2x(rec, sink);
         return m.startsWith('writable');
       case C_m:
-        if (m.startsWith('main_loop')) {
+        if (textAt(m, 0, 'main_loop')) {
           // 1.x `main_loop: waiting on I/O`; fork v5+ `… have the lock, call reactor_lock.react(timeout: None)`
           // (its `… retf reactor_lock.react` twin is the end of that react: no second event)
-          if (
-            m.startsWith('main_loop: waiting on I/O') &&
-            (m.length === 25 || m.startsWith(' have the lock, call', 25))
-          ) {
+          if (textAt(m, 0, 'main_loop: waiting on I/O') && (m.length === 25 || textAt(m, 25, ' have the lock, call'))) {
             sink.event({ kind: 'io_runner', runner: 'main_loop' }, rec);
           }
           return true;
@@ -110,7 +109,7 @@ export class AsyncIoDecoder implements Decoder {
     sink: ReactorEventSink,
   ): boolean {
     const n = intAt(m, pos);
-    if (Number.isNaN(n) || !m.startsWith(' ready wakers', scan.end)) return false;
+    if (Number.isNaN(n) || !textAt(m, scan.end, ' ready wakers')) return false;
     sink.event({ kind, wakers: n }, rec);
     return true;
   }
@@ -118,7 +117,7 @@ export class AsyncIoDecoder implements Decoder {
   /** 2.x `N ready wakers`: a process_timers or a react by its innermost span. */
   private readyWakers(m: string, rec: LogRecord, sink: ReactorEventSink): boolean {
     const n = intAt(m, 0);
-    if (!m.startsWith(' ready wakers', scan.end)) return false;
+    if (!textAt(m, scan.end, ' ready wakers')) return false;
     const spans = rec.spans;
     const s = innermostSpanStart(spans);
     if (spanNameIs(spans, s, 'process_timers')) sink.event({ kind: 'timers_processed', wakers: n }, rec);

@@ -22,7 +22,27 @@ const C_MINUS = 45,
   C_DOT = 46,
   C_UNDERSCORE = 95,
   C_QUOTE = 34,
-  C_SPACE = 32;
+  C_SPACE = 32,
+  C_EQ = 61,
+  C_LPAREN = 40,
+  C_N = 78,
+  C_S = 83,
+  C_d = 100,
+  C_e = 101,
+  C_i = 105,
+  C_l = 108,
+  C_m = 109,
+  C_n = 110,
+  C_o = 111,
+  C_r = 114,
+  C_s = 115,
+  C_t = 116,
+  C_u = 117,
+  C_k = 107,
+  C_y = 121,
+  C_COLON = 58,
+  C_1 = 49,
+  C_4 = 52;
 
 function isWordChar(c: number): boolean {
   return (
@@ -39,6 +59,12 @@ function hexDigit(c: number): number {
 
 export function isDigitCode(c: number): boolean {
   return c >= C_0 && c <= C_9;
+}
+
+/** Index just past the decimal digits at `pos` (`pos` itself when there are none). */
+export function digitsEnd(text: string, pos: number): number {
+  while (isDigitCode(text.charCodeAt(pos))) pos++;
+  return pos;
 }
 
 /**
@@ -93,12 +119,15 @@ const USIZE_MAX_32 = '4294967295';
  * NaN if no digit. Sets scan.end.
  */
 export function decimalKeyAt(text: string, pos: number): number {
-  if (text.startsWith(USIZE_MAX_64, pos) && !isDigitCode(text.charCodeAt(pos + 20))) {
-    scan.end = pos + 20;
-    return NOTIFY_KEY;
-  }
-  if (text.startsWith(USIZE_MAX_32, pos) && !isDigitCode(text.charCodeAt(pos + 10))) {
-    scan.end = pos + 10;
+  // Cheap checks first (the first digit, no digit after the run's would-be end), then one native
+  // indexOf that matches only at `pos`: a startsWith of 20 chars or a JS loop over them costs
+  // ~50 ns on a sliced string, and most keys of a fork log are usize::MAX.
+  const c = text.charCodeAt(pos);
+  if (
+    (c === C_1 && !isDigitCode(text.charCodeAt(pos + 20)) && text.indexOf(USIZE_MAX_64, pos) === pos) ||
+    (c === C_4 && !isDigitCode(text.charCodeAt(pos + 10)) && text.indexOf(USIZE_MAX_32, pos) === pos)
+  ) {
+    scan.end = pos + (c === C_1 ? 20 : 10);
     return NOTIFY_KEY;
   }
   return intAt(text, pos);
@@ -212,11 +241,11 @@ export function timeoutOrUnknown(ns: number | null): number | null | undefined {
 }
 
 export function optionDurationAt(text: string, pos: number): number | null {
-  if (text.startsWith('None', pos)) {
+  if (noneAt(text, pos)) {
     scan.end = pos + 4;
     return null;
   }
-  if (!text.startsWith('Some(', pos)) {
+  if (!someAt(text, pos)) {
     scan.end = pos;
     return NaN;
   }
@@ -230,11 +259,11 @@ export function optionDurationAt(text: string, pos: number): number | null {
  * → 5. NaN if neither.
  */
 export function optionFdAt(text: string, pos: number): number | null {
-  if (text.startsWith('None', pos)) {
+  if (noneAt(text, pos)) {
     scan.end = pos + 4;
     return null;
   }
-  if (!text.startsWith('Some(', pos)) {
+  if (!someAt(text, pos)) {
     scan.end = pos;
     return NaN;
   }
@@ -259,16 +288,61 @@ export function fdValueAt(text: string, pos: number): number {
 
 /** `true`/`false` at `pos`; undefined if neither. */
 export function boolAt(text: string, pos: number): boolean | undefined {
-  if (text.startsWith('true', pos)) {
+  // Char by char (inlined) rather than startsWith: a native call per literal costs ~20 ns.
+  if (pos >= 0) {
+    const c = text.charCodeAt(pos);
+    if (
+      c === C_t &&
+      text.charCodeAt(pos + 1) === C_r &&
+      text.charCodeAt(pos + 2) === C_u &&
+      text.charCodeAt(pos + 3) === C_e
+    ) {
+      scan.end = pos + 4;
+      return true;
+    }
+    if (
+      c === C_f &&
+      text.charCodeAt(pos + 1) === C_a &&
+      text.charCodeAt(pos + 2) === C_l &&
+      text.charCodeAt(pos + 3) === C_s &&
+      text.charCodeAt(pos + 4) === C_e
+    ) {
+      scan.end = pos + 5;
+      return false;
+    }
+  } else if (text.startsWith('true', pos)) {
+    // (startsWith reads a negative position as 0: kept as it was for a caller passing one)
     scan.end = pos + 4;
     return true;
-  }
-  if (text.startsWith('false', pos)) {
+  } else if (text.startsWith('false', pos)) {
     scan.end = pos + 5;
     return false;
   }
   scan.end = pos;
   return undefined;
+}
+
+/** `None` at `pos` (≥ 0 for a match), char by char. */
+function noneAt(text: string, pos: number): boolean {
+  if (pos < 0) return text.startsWith('None', pos);
+  return (
+    text.charCodeAt(pos) === C_N &&
+    text.charCodeAt(pos + 1) === C_o &&
+    text.charCodeAt(pos + 2) === C_n &&
+    text.charCodeAt(pos + 3) === C_e
+  );
+}
+
+/** `Some(` at `pos`, char by char. */
+function someAt(text: string, pos: number): boolean {
+  if (pos < 0) return text.startsWith('Some(', pos);
+  return (
+    text.charCodeAt(pos) === C_S &&
+    text.charCodeAt(pos + 1) === C_o &&
+    text.charCodeAt(pos + 2) === C_m &&
+    text.charCodeAt(pos + 3) === C_e &&
+    text.charCodeAt(pos + 4) === C_LPAREN
+  );
 }
 
 /**
@@ -384,7 +458,14 @@ export function skipSpaces(text: string, pos: number): number {
  * = pos) when there is none.
  */
 export function tidAt(text: string, pos: number): string | undefined {
-  if (!text.startsWith('tid=', pos)) {
+  if (
+    !(pos >= 0
+      ? text.charCodeAt(pos) === C_t &&
+        text.charCodeAt(pos + 1) === C_i &&
+        text.charCodeAt(pos + 2) === C_d &&
+        text.charCodeAt(pos + 3) === C_EQ
+      : text.startsWith('tid=', pos))
+  ) {
     scan.end = pos;
     return undefined;
   }
@@ -395,7 +476,20 @@ export function tidAt(text: string, pos: number): string | undefined {
   }
   const end = scan.end;
   scan.end = text.charCodeAt(end) === C_SPACE ? end + 1 : end;
-  return text.slice(pos + 4, end);
+  return digitsText(text, pos + 4, end, n);
+}
+
+/** "0" … "255": the thread ids of a relay's log, shared instead of sliced from every line. */
+const SMALL_INTS: readonly string[] = Array.from({ length: 256 }, (_, i) => String(i));
+
+/**
+ * `text.slice(from, to)` where intAt(text, from) read `n` and ended at `to`: a shared string for a
+ * small value written plainly (a digit first, no leading zero), which also hashes once as a map key.
+ */
+export function digitsText(text: string, from: number, to: number, n: number): string {
+  if (n < 256 && to - from === (n < 10 ? 1 : n < 100 ? 2 : 3) && isDigitCode(text.charCodeAt(from)))
+    return SMALL_INTS[n];
+  return text.slice(from, to);
 }
 
 /** What the last eventAt() read. */
@@ -411,9 +505,20 @@ export const evScratch = {
  * `Event { r: true w: false key: ffffffffffffffff } ` (hex key). Fills evScratch; false if neither.
  */
 export function eventAt(text: string, pos: number): boolean {
-  if (!text.startsWith('Event { ', pos)) return false;
-  const q = pos + 8;
-  if (text.startsWith('key: ', q)) {
+  // (indexOf at a position: cheaper than startsWith on a sliced string; the same for pos ≥ 0)
+  if (!(pos >= 0 ? textAt(text, pos, 'Event { ') : text.startsWith('Event { ', pos))) return false;
+  return eventBodyAt(text, pos + 8);
+}
+
+/** eventAt past its `Event { ` (at `q`), for a caller that has checked that already. */
+export function eventBodyAt(text: string, q: number): boolean {
+  if (
+    text.charCodeAt(q) === C_k &&
+    text.charCodeAt(q + 1) === C_e &&
+    text.charCodeAt(q + 2) === C_y &&
+    text.charCodeAt(q + 3) === C_COLON &&
+    text.charCodeAt(q + 4) === C_SPACE
+  ) {
     evScratch.key = decimalKeyAt(text, q + 5);
     let p = fieldStart(text, 'readable: ', scan.end);
     evScratch.readable = p < 0 ? undefined : boolAt(text, p);
@@ -421,7 +526,7 @@ export function eventAt(text: string, pos: number): boolean {
     evScratch.writable = p < 0 ? undefined : boolAt(text, p);
     return true;
   }
-  if (text.startsWith('r: ', q)) {
+  if (text.charCodeAt(q) === C_r && text.charCodeAt(q + 1) === C_COLON && text.charCodeAt(q + 2) === C_SPACE) {
     evScratch.readable = boolAt(text, q + 3);
     let p = fieldStart(text, 'w: ', scan.end);
     evScratch.writable = p < 0 ? undefined : boolAt(text, p);

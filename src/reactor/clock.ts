@@ -19,7 +19,7 @@ export const MAX_FORWARD_STEP_NS = 86_400 * NS_PER_SEC;
 
 /** The clock stepped to `at`; `firstTimed`: the first timed line after lines without a time. */
 export type ClockCut = (at: LogTime, firstTimed: boolean) => void;
-/** A plausible forward gap (≥ 0) from `now` to rec's time, before `now` moves to it. */
+/** A plausible forward gap (≥ 0, ≥ the thresholds' silentNs) from `now` to rec's time, before `now` moves to it. */
 export type TimedGap = (rec: LogRecord, gapNs: number) => void;
 
 export class LogClock {
@@ -63,6 +63,11 @@ export class LogClock {
     private readonly timedGapSeen: TimedGap,
     /** A line outside the plausible window: no silence ends at it. */
     private readonly untrusted: () => void,
+    /**
+     * The model's thresholds: it acts on a gap (a silence, a quiet stretch) only from silentNs on,
+     * so shorter gaps (nearly every line's) are not handed over. Read per line: a reload changes it in place.
+     */
+    private readonly thresholds: { readonly silentNs: number } = { silentNs: -Infinity },
   ) {}
 
   /** Called for every record, decoded or not, before its events: advances log time. */
@@ -106,7 +111,7 @@ export class LogClock {
       return;
     }
     this.gapBeforeNs = gap;
-    this.timedGapSeen(rec, gap);
+    if (gap >= this.thresholds.silentNs) this.timedGapSeen(rec, gap);
     this.setNow(rec);
   }
 
@@ -175,11 +180,14 @@ export class LogClock {
     return logTime(this.nowSec, this.nowNsec, this.nowDigits);
   }
 
-  /** The time rec's events happen at: its own, or `now` when its time is missing or not trusted. */
-  eventTime(rec: LogRecord): LogTime {
-    const t = this.recTimed ? logTime(rec.sec, rec.nsec, rec.digits) : this.nowTime();
+  /** An event of the current record: called for every event, whether or not it needs its time. */
+  eventSeen(): void {
     if (!this.hasNow) this.untimedEvents = true;
-    return t;
+  }
+
+  /** The time the current record's events happen at: its own, or `now` when its time is missing or not trusted. */
+  eventTime(rec: LogRecord): LogTime {
+    return this.recTimed ? logTime(rec.sec, rec.nsec, rec.digits) : this.nowTime();
   }
 
   /** After a record's events: it becomes the line before the next one. */

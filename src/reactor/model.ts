@@ -71,6 +71,11 @@ export interface ModelCounters {
 
 export { MAX_FORWARD_STEP_NS } from './clock.js';
 
+/** Where rec is, for an observation to point at. */
+function posOf(rec: LogRecord): SourcePos {
+  return { file: rec.file, line: rec.line, offset: rec.offset };
+}
+
 /**
  * The coordinator: the log clock (clock.ts) and the epoll waits (waits.ts) are its components; it
  * keeps the swarm's poll cycles, readiness and stalls, which all of them feed.
@@ -126,6 +131,8 @@ export class ReactorModel implements ReactorEventSink {
       () => {
         this.silentCandidate = null;
       },
+      // timedGap acts only on gaps of silentNs and more (both of its cases need gap − resolution ≥ silentNs)
+      thresholds,
     );
     this.waits = new Waits(sink, this.counters, this.clock, {
       pollStarts: () => this.pollStarts,
@@ -291,58 +298,61 @@ export class ReactorModel implements ReactorEventSink {
   }
 
   event(ev: ReactorEvent, rec: LogRecord): void {
-    const t = this.clock.eventTime(rec);
-    const pos: SourcePos = { file: rec.file, line: rec.line, offset: rec.offset };
-    const thread = 'tid' in ev && ev.tid ? ev.tid : rec.thread;
+    const clock = this.clock;
+    // The event's time and position are objects: made only for the kinds that keep them (about
+    // half of a fork log's events are interest changes, which need neither).
+    clock.eventSeen();
+    // Cases by how often they come (a switch on strings tests them in order): interest changes
+    // and swarm poll cycles are most of a fork relay's events.
     switch (ev.kind) {
-      case 'wait_start':
-        this.waits.waitStart(ev, t, pos, thread);
-        break;
-      case 'wait_block':
-        break;
-      case 'wait_wake':
-        this.waits.waitWake(ev, t, pos);
-        break;
-      case 'wait_ready':
-        this.waits.waitReady(ev);
-        break;
-      case 'wait_end':
-        this.waits.waitEnd(ev, t, pos, thread);
-        break;
       case 'interest':
         this.waits.interest(ev);
         break;
-      case 'poller_new':
-        this.waits.pollerNew(ev);
+      case 'poll_start':
+        this.pollStart(clock.eventTime(rec), posOf(rec), ev.tid || rec.thread);
         break;
-      case 'notify':
-        this.waits.notify(ev);
+      case 'poll_end':
+        this.pollEnd(clock.eventTime(rec), posOf(rec), ev.tid || rec.thread, ev.ready, ev.busyNs, ev.idleNs);
         break;
-      case 'notify_drained':
-        this.waits.notifyDrained(ev);
+      case 'span':
+        this.connections.span(ev, clock.eventTime(rec), posOf(rec), ev.tid || rec.thread);
+        break;
+      case 'connection_activity':
+        this.connections.activity(ev.conn, clock.eventTime(rec), posOf(rec));
         break;
       case 'timers_processed':
         this.waits.timersProcessed();
         break;
+      case 'wait_ready':
+        this.waits.waitReady(ev);
+        break;
+      case 'wait_start':
+        this.waits.waitStart(ev, clock.eventTime(rec), posOf(rec), ev.tid || rec.thread);
+        break;
+      case 'wait_block':
+        break;
+      case 'wait_wake':
+        this.waits.waitWake(ev, clock.eventTime(rec), posOf(rec));
+        break;
+      case 'wait_end':
+        this.waits.waitEnd(ev, clock.eventTime(rec), posOf(rec), ev.tid || rec.thread);
+        break;
       case 'react_done':
         this.waits.reactDone();
         break;
+      case 'notify':
+        this.waits.notify(ev);
+        break;
       case 'io_runner':
         break;
-      case 'poll_start':
-        this.pollStart(t, pos, thread);
+      case 'poller_new':
+        this.waits.pollerNew(ev);
         break;
-      case 'poll_end':
-        this.pollEnd(t, pos, thread, ev.ready, ev.busyNs, ev.idleNs);
-        break;
-      case 'span':
-        this.connections.span(ev, t, pos, thread);
+      case 'notify_drained':
+        this.waits.notifyDrained(ev);
         break;
       case 'connection':
-        this.connections.connection(ev, t);
-        break;
-      case 'connection_activity':
-        this.connections.activity(ev.conn, t, pos);
+        this.connections.connection(ev, clock.eventTime(rec));
         break;
     }
   }

@@ -152,11 +152,10 @@ function fieldIn(text: string, key: string, from: number, end: number): number {
 }
 
 /**
- * A connection context seen before: the exact text it was read from (a Full/JSON root span
- * `new_established_connection{…}` with its `}`, or a Compact message's field tail from the space
- * before it, see compactTailStart) and the ref read from it. Reading is a function of that text
- * (and of `raw`, which keepText decodes by), so a line holding the same text at the same place
- * names the same ref.
+ * A Compact tail seen before: the exact text it was read from (from the space before the message's
+ * span fields to its end, see compactTailStart) and the ref read from it. Reading is a function of
+ * that text (and of `raw`, which keepText decodes by), so a line ending in the same text names the
+ * same ref.
  */
 interface SeenContext {
   text: string;
@@ -164,20 +163,91 @@ interface SeenContext {
   ref: ConnectionRef;
 }
 
+/** ContextFacts.root: no connection root span; its fields in the context (Full, JSON); at the message's end (Compact). */
+const NOT_ROOT = 0,
+  FULL_ROOT = 1,
+  COMPACT_ROOT = 2;
+
+/**
+ * What a span context alone says, the same for every line that carries it: read once per distinct
+ * context (a relay repeats a few hundred at a time) instead of once per line.
+ */
+interface ContextFacts {
+  /** innermostLibp2pSpan(context). */
+  readonly kind: Libp2pSpan | null;
+  /** NOT_ROOT, FULL_ROOT or COMPACT_ROOT: where the connection's fields are, if any. */
+  readonly root: number;
+  /** FULL_ROOT: the ref its root span's fields name, read from raw / decoded text (undefined: not yet read). */
+  rawRef: ConnectionRef | null | undefined;
+  decodedRef: ConnectionRef | null | undefined;
+  /** Keyed by the string a line handed over (see facts()), no longer by the copy it was first read from. */
+  rekeyed: boolean;
+}
+
+const NO_CONTEXT: ContextFacts = {
+  kind: null,
+  root: NOT_ROOT,
+  rawRef: null,
+  decodedRef: null,
+  rekeyed: true,
+};
+
+/** Distinct span contexts whose facts are kept (a relay's connections in flight, twice each); past this the cache starts over. */
+const MAX_CACHED_CONTEXTS = 1024;
+/** Contexts longer than the tracing parser keeps (its CONTEXT_MAX_CHARS) are keyed by a copy only, see facts(). */
+const MAX_REKEYED_CONTEXT_CHARS = 512;
+
 /** Connection identities from span contexts and Compact message tails, one object per connection. */
 export class ConnectionContexts {
   private readonly byKey = new Map<string, ConnectionRef>();
   /**
-   * Seen root spans and Compact tails by the number in their `id=` (a hint only: a hit counts
-   * when the line holds the remembered text, checked with one textAt; a reused id, a
-   * connection of another run, fails that check and is read again). Keyed on a short number
-   * instead of the ~130-char text: hashing a freshly sliced key costs ~1 ns a char.
+   * Facts by span context. The parsers hand out one string object per repeated context (the
+   * tracing parser's context cache, the JSON parser's tail cache, the worker's string table), so
+   * a lookup with it finds its own object here: its hash is cached on the string and the key
+   * compares by pointer, no char read (~15 ns; ~75 ns against an equal string of another object).
    */
-  private readonly roots = new Map<number, SeenContext>();
+  private readonly byContext = new Map<string, ContextFacts>();
+  /**
+   * Seen Compact tails by the number in their `id=` (a hint only: a hit counts when the line
+   * holds the remembered text, checked with one textAt; a reused id, a connection of another
+   * run, fails that check and is read again). Keyed on a short number instead of the ~130-char
+   * text: hashing a freshly sliced key costs ~1 ns a char.
+   */
   private readonly tails = new Map<number, SeenContext>();
-  /** The last root span and Compact tail hit: consecutive lines of one connection share them. */
-  private lastRoot: SeenContext | null = null;
+  /** The last Compact tail hit: consecutive lines of one connection share it. */
   private lastTail: SeenContext | null = null;
+
+  /**
+   * The facts of span context `spans`. A context read for the first time is keyed by a copy
+   * (its string is then a slice of the parser's 64 KiB chunk, which a key would keep alive); the
+   * next line that carries it rekeys the entry to that line's string, so that lookups compare by
+   * pointer: the worker's string table entry (`--jobs 2`), or the tracing parser's own kept copy
+   * of the context (one per context and target: lines of other targets compare chars). Only
+   * when that parser keeps no copy (a context it cannot cache) is a rekeyed key a chunk slice:
+   * at worst MAX_CACHED_CONTEXTS chunks kept alive until the next clear.
+   */
+  facts(spans: string): ContextFacts {
+    if (spans.length === 0) return NO_CONTEXT;
+    const seen = this.byContext.get(spans);
+    if (seen !== undefined) {
+      if (!seen.rekeyed && spans.length <= MAX_REKEYED_CONTEXT_CHARS) {
+        seen.rekeyed = true;
+        this.byContext.delete(spans);
+        this.byContext.set(spans, seen);
+      }
+      return seen;
+    }
+    const facts: ContextFacts = {
+      kind: innermostLibp2pSpan(spans),
+      root: rootOf(spans),
+      rawRef: undefined,
+      decodedRef: undefined,
+      rekeyed: false,
+    };
+    if (this.byContext.size >= MAX_CACHED_CONTEXTS) this.byContext.clear();
+    this.byContext.set(flatCopy(spans), facts);
+    return facts;
+  }
 
   /**
    * The connection whose root span `rec` is logged in, or null. `fieldsFrom`: where a Compact
@@ -185,36 +255,27 @@ export class ConnectionContexts {
    * field key before it (spanTimingInto's result for a `close`); -1 when not known.
    */
   of(rec: LogRecord, fieldsFrom = -1): ConnectionRef | null {
-    const spans = rec.spans;
-    const n = ESTABLISHED.length;
-    // two chars first: most lines' contexts are other spans, or none
-    if (spans.charCodeAt(0) !== C_n) return null;
-    const c = spans.charCodeAt(n);
-    if (c === 123 /* { */) {
-      // the last root text starts with the name: a hit needs no other check
-      const last = this.lastRoot;
-      if (last !== null && last.raw === rec.raw && textAt(spans, 0, last.text)) return last.ref;
-      if (!textAt(spans, 0, ESTABLISHED)) return null;
-      const id = idHint(spans, n);
-      if (id >= 0) {
-        const seen = this.roots.get(id);
-        if (seen !== undefined && seen.raw === rec.raw && textAt(spans, 0, seen.text)) {
-          this.lastRoot = seen;
-          return seen.ref;
-        }
-      }
-      const close = spans.indexOf('}', n);
-      if (close < 0) return this.ref(spans, n, spans.length, rec.raw);
-      const ref = this.ref(spans, n, close, rec.raw);
-      if (ref !== null && id >= 0)
-        this.lastRoot = this.remember(this.roots, id, spans.slice(0, close + 1), rec.raw, ref);
-      return ref;
+    // first char first: most lines' contexts are other spans, or none
+    if (rec.spans.charCodeAt(0) !== C_n) return null;
+    return this.connection(this.facts(rec.spans), rec, fieldsFrom);
+  }
+
+  /** of(rec, fieldsFrom) for the facts of rec.spans. */
+  connection(facts: ContextFacts, rec: LogRecord, fieldsFrom: number): ConnectionRef | null {
+    if (facts.root === NOT_ROOT) return null;
+    const raw = rec.raw;
+    if (facts.root === FULL_ROOT) {
+      const ref = raw ? facts.rawRef : facts.decodedRef;
+      if (ref !== undefined) return ref;
+      const spans = rec.spans;
+      const close = spans.indexOf('}', ESTABLISHED.length);
+      const read = this.ref(spans, ESTABLISHED.length, close < 0 ? spans.length : close, raw);
+      if (raw) facts.rawRef = read;
+      else facts.decodedRef = read;
+      return read;
     }
-    if (c !== 58 /* : */ && !Number.isNaN(c)) return null; // another span whose name merely starts so
-    if (!textAt(spans, 0, ESTABLISHED)) return null;
     // Compact: the fields are at the end of the message.
     const m = rec.message;
-    const raw = rec.raw;
     if (fieldsFrom >= 0) {
       // a tail seen before right there: compactTailStart would find it there (no key before it)
       const seen = this.seenTail(m, fieldsFrom, raw);
@@ -306,6 +367,23 @@ function idHint(text: string, from: number): number {
   return i === p || i - p > 15 ? -1 : v;
 }
 
+/** Where a context's connection fields are: NOT_ROOT, FULL_ROOT (`new_established_connection{…}…`) or COMPACT_ROOT (the name alone). */
+function rootOf(spans: string): number {
+  if (spans.charCodeAt(0) !== C_n || !textAt(spans, 0, ESTABLISHED)) return NOT_ROOT;
+  const c = spans.charCodeAt(ESTABLISHED.length);
+  if (c === 123 /* { */) return FULL_ROOT;
+  // another span whose name merely starts so, unless the name ends there
+  return c === C_COLON || Number.isNaN(c) ? COMPACT_ROOT : NOT_ROOT;
+}
+
+/**
+ * A copy of `s` that keeps no string it was sliced from alive: the concatenation is flattened
+ * into a fresh string when hashed (exact for any char, raw or decoded).
+ */
+function flatCopy(s: string): string {
+  return (' ' + s).slice(1);
+}
+
 /**
  * Where a Compact line's span fields start (the space before them): the first `id=`, `peer=` or
  * `remote_addr=` anywhere in the message, when a space precedes it; else -1. No field key occurs
@@ -354,7 +432,8 @@ export class Libp2pDecoder implements Decoder {
   }
 
   private lifecycle(phase: SpanPhase, rec: LogRecord, sink: ReactorEventSink): boolean {
-    const kind = innermostLibp2pSpan(rec.spans);
+    const facts = this.contexts.facts(rec.spans);
+    const kind = facts.kind;
     if (kind === null) return false;
     // every property set up front: one object shape for all span events
     const ev: SpanEvent = {
@@ -367,7 +446,7 @@ export class Libp2pDecoder implements Decoder {
       tid: undefined,
     };
     // the timing first: where it ends, a Compact message's span fields start
-    ev.conn = this.contexts.of(rec, phase === 'close' ? spanTimingInto(rec.message, ev) : -1);
+    ev.conn = this.contexts.connection(facts, rec, phase === 'close' ? spanTimingInto(rec.message, ev) : -1);
     if (rec.thread !== '') ev.tid = rec.thread;
     sink.event(ev, rec);
     return true;

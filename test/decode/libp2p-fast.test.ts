@@ -384,6 +384,61 @@ describe('ConnectionContexts.of, cached, against the plain reading', () => {
   });
 });
 
+describe('ConnectionContexts.facts: one reading per span context, against the plain reading', () => {
+  const contextArb = fc
+    .tuple(fc.boolean(), fieldsArb, fc.constantFrom(...INNER, ':Pool::poll', ''), fc.boolean())
+    .chain(([full, fields, inner, mutate]) => {
+      const spans = full ? `${ESTABLISHED}{${fields}}${inner}` : `${ESTABLISHED}${inner}`;
+      const base = fc.constantFrom(spans, `Swarm::poll${inner}`, `new_incoming_connection{${fields}}`, inner.slice(1));
+      return mutate ? mutated(base) : base;
+    });
+
+  // Lines hand over the same string object for a repeated context (the parsers' caches), or an
+  // equal string of another object, raw or decoded: the cache's first key is a copy, then the
+  // string a line handed over (facts()); none of that may change what a line reads.
+  test.prop(
+    [
+      fc.array(contextArb, { minLength: 1, maxLength: 6 }),
+      fc.array(fc.tuple(fc.nat(), fc.boolean(), fc.boolean(), fc.constantFrom(...TIMING)), {
+        minLength: 1,
+        maxLength: 40,
+      }),
+    ],
+    { numRuns: 500 },
+  )('every record reads its own context, whichever string object carries it', (contexts, picks) => {
+    const cache = new ConnectionContexts();
+    for (const [which, sameObject, raw, message] of picks) {
+      const text = contexts[which % contexts.length];
+      const r = newRecord();
+      r.target = 'libp2p_swarm::connection';
+      r.raw = raw;
+      const spans = raw ? rawText(text) : text;
+      r.spans = sameObject ? spans : (' ' + spans).slice(1);
+      r.message = raw ? rawText(message) : message;
+      expect(cache.facts(r.spans).kind).toBe(plainInnermostKind(r.spans));
+      expect(cache.of(r, fieldsFrom(r))).toEqual(plainConnection(r));
+      expect(cache.of(r)).toEqual(plainConnection(r));
+    }
+  });
+
+  it('past the contexts it keeps, the cache starts over and reads them again', () => {
+    const cache = new ConnectionContexts();
+    const full = (id: number): LogRecord => {
+      const r = newRecord();
+      r.spans = `${ESTABLISHED}{remote_addr=/ip4/10.0.${id >> 8}.${id & 255}/tcp/1 id=${id} peer=${PEERS[id & 1]}}:Connection::poll`;
+      r.message = 'close time.busy=1.00µs time.idle=2.00µs';
+      return r;
+    };
+    for (let round = 0; round < 2; round++) {
+      for (let id = 0; id < 3000; id += round + 1) {
+        const r = full(id);
+        expect(cache.facts(r.spans).kind).toBe('connection');
+        expect(cache.of(r)).toEqual(plainConnection(r));
+      }
+    }
+  });
+});
+
 describe('innermost span and timing fast paths', () => {
   const spansArb = mutated(
     fc

@@ -315,10 +315,11 @@ export function spanNameIs(spans: string, start: number, name: string): boolean 
  * it, `?????·time.busy=D·time.idle=D` (the first five chars, the caller's `close`, unchecked) with
  * both durations read; else -1. Before that index there is then no `=` but those two keys'.
  */
-export function spanTimingInto(m: string, ev: { busyNs?: number; idleNs?: number }): number {
+export function spanTimingInto(m: string, ev: { busyNs?: number; idleNs?: number }, busyAt16 = false): number {
   // Looked for where FmtSpan writes them first: what fieldStart finds (a space before each key,
-  // no match possible before it), at the cost of one indexOf each.
-  let laidOut = m.charCodeAt(5) === C_SPACE && textAt(m, 6, 'time.busy=');
+  // no match possible before it), at the cost of one indexOf each. busyAt16: the caller knows
+  // that the message starts `close time.busy=` (its own check found the word so).
+  let laidOut = busyAt16 || (m.charCodeAt(5) === C_SPACE && textAt(m, 6, 'time.busy='));
   const b = laidOut ? 16 : fieldStart(m, 'time.busy=', 5);
   if (b >= 0) {
     const v = durationAt(m, b);

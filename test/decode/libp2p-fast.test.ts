@@ -496,6 +496,12 @@ describe('innermost span and timing fast paths', () => {
       const ev: { busyNs?: number; idleNs?: number } = {};
       const end = spanTimingInto(m, ev);
       expect(ev).toEqual(plainTiming(m));
+      if (m.startsWith('close time.busy=')) {
+        // the decoder's own check found the layout's start: the same reading
+        const known: { busyNs?: number; idleNs?: number } = {};
+        expect(spanTimingInto(m, known, true)).toBe(end);
+        expect(known).toEqual(ev);
+      }
       if (end >= 0 && m.startsWith('close')) {
         for (const key of ['id=', 'peer=', 'remote_addr=']) {
           const k = m.indexOf(key);

@@ -82,6 +82,12 @@ function spanNamed(spans: string, start: number, name: string): boolean {
   return textAt(spans, start, name);
 }
 
+/** keepText(s, raw), pure ASCII (peer ids, most addresses) copied without its Buffer round trip. */
+export function keptText(s: string, raw: boolean): string {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return keepText(s, raw);
+  return flatCopy(s);
+}
+
 /**
  * A `key=value` value (no spaces in it: numbers, multiaddrs, peer ids) at `pos`, up to a space,
  * `}` or `end`, made fit to keep (keepText): a pure ASCII value (ids, peer ids, most addresses) is
@@ -113,10 +119,11 @@ function fieldIn(text: string, key: string, from: number, end: number): number {
 }
 
 /**
- * A Compact tail seen before: the exact text it was read from (from the space before the message's
- * span fields to its end, see compactTailStart) and the ref read from it. Reading is a function of
- * that text (and of `raw`, which keepText decodes by), so a line ending in the same text names the
- * same ref.
+ * A connection context seen before: the exact text it was read from (a Full/JSON root span
+ * `new_established_connection{…}` with its `}`, or a Compact message's field tail from the space
+ * before it, see compactTailStart) and the ref read from it. Reading is a function of that text
+ * (and of `raw`, which keepText decodes by), so a line holding the same text at the same place
+ * names the same ref.
  */
 interface SeenContext {
   text: string;
@@ -175,6 +182,8 @@ export class ConnectionContexts {
    * text: hashing a freshly sliced key costs ~1 ns a char.
    */
   private readonly tails = new Map<number, SeenContext>();
+  /** Full root spans by their `id=`, the same way (rootRef). */
+  private readonly roots = new Map<number, SeenContext>();
   /** The last Compact tail hit: consecutive lines of one connection share it. */
   private lastTail: SeenContext | null = null;
 
@@ -228,9 +237,7 @@ export class ConnectionContexts {
     if (facts.root === FULL_ROOT) {
       const ref = raw ? facts.rawRef : facts.decodedRef;
       if (ref !== undefined) return ref;
-      const spans = rec.spans;
-      const close = spans.indexOf('}', ESTABLISHED.length);
-      const read = this.ref(spans, ESTABLISHED.length, close < 0 ? spans.length : close, raw);
+      const read = this.rootRef(rec.spans, raw);
       if (raw) facts.rawRef = read;
       else facts.decodedRef = read;
       return read;
@@ -253,6 +260,23 @@ export class ConnectionContexts {
     if (id >= 0 && this.ref(m, t, m.length, raw) === ref) {
       this.lastTail = this.remember(this.tails, id, m.slice(t), raw, ref);
     }
+    return ref;
+  }
+
+  /**
+   * The ref a Full context's root span names. A connection's contexts (`…:Connection::poll`,
+   * `…:Connection::poll:ConnectionHandler::poll`, …) share its root span: it is read once, then
+   * found by its `id=` and checked with one textAt.
+   */
+  private rootRef(spans: string, raw: boolean): ConnectionRef | null {
+    const n = ESTABLISHED.length;
+    const id = idHint(spans, n);
+    const seen = id >= 0 ? this.roots.get(id) : undefined;
+    if (seen !== undefined && seen.raw === raw && textAt(spans, 0, seen.text)) return seen.ref;
+    const close = spans.indexOf('}', n);
+    if (close < 0) return this.ref(spans, n, spans.length, raw);
+    const ref = this.ref(spans, n, close, raw);
+    if (ref !== null && id >= 0) this.remember(this.roots, id, spans.slice(0, close + 1), raw, ref);
     return ref;
   }
 

@@ -103,6 +103,69 @@ function plainTiming(m: string): { busyNs?: number; idleNs?: number } {
   return ev;
 }
 
+/** durationAt as it was (each char read by its own charCodeAt), with where it stopped. */
+function plainDurationAt(text: string, pos: number): { ns: number; end: number } {
+  let end: number;
+  if (text.charCodeAt(pos) === 34) pos++;
+  let whole = 0;
+  let i = pos;
+  for (; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 48 || c > 57) break;
+    whole = whole * 10 + (c - 48);
+  }
+  if (i === pos) {
+    end = pos;
+    return { ns: NaN, end };
+  }
+  let frac = 0;
+  let fracScale = 1;
+  if (text.charCodeAt(i) === 46) {
+    i++;
+    const f0 = i;
+    for (; i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      if (c < 48 || c > 57) break;
+      frac = frac * 10 + (c - 48);
+      fracScale *= 10;
+    }
+    if (i === f0) {
+      end = i;
+      return { ns: NaN, end };
+    }
+  }
+  const u = text.charCodeAt(i);
+  let unit: number;
+  if (u === 115 /* s */) {
+    unit = 1_000_000_000;
+    i += 1;
+  } else if (
+    // a raw record's `µs` / `μs`: the sign's two UTF-8 bytes as two chars (LogRecord.raw)
+    ((u === 0xc2 && text.charCodeAt(i + 1) === 0xb5) || (u === 0xce && text.charCodeAt(i + 1) === 0xbc)) &&
+    text.charCodeAt(i + 2) === 115
+  ) {
+    unit = 1_000;
+    i += 3;
+  } else if (text.charCodeAt(i + 1) !== 115) {
+    end = i;
+    return { ns: NaN, end };
+  } else if (u === 110 /* n */) {
+    unit = 1;
+    i += 2;
+  } else if (u === 0xb5 /* µ MICRO SIGN */ || u === 0x3bc /* μ GREEK MU */ || u === 117 /* u */) {
+    unit = 1_000;
+    i += 2;
+  } else if (u === 109 /* m */) {
+    unit = 1_000_000;
+    i += 2;
+  } else {
+    end = i;
+    return { ns: NaN, end };
+  }
+  end = i;
+  return { ns: whole * unit + Math.round((frac * unit) / fracScale), end };
+}
+
 // ---- generated lines ----
 
 const rawText = (s: string): string => Buffer.from(s, 'utf8').toString('latin1');
@@ -437,6 +500,24 @@ describe('ConnectionContexts.facts: one reading per span context, against the pl
         expect(cache.of(r)).toEqual(plainConnection(r));
       }
     }
+  });
+});
+
+describe('durationAt against its plain reading', () => {
+  const durationArb = mutated(
+    fc
+      .tuple(
+        fc.constantFrom('', '"'),
+        fc.constantFrom('0', '3', '21', '999', '18446744073709551615'),
+        fc.constantFrom('', '.', '.0', '.04', '.999073677'),
+        fc.constantFrom('s', 'ms', 'µs', 'μs', 'us', 'ns', 'Âµs', 'Î¼s', 'x', ''),
+        fc.constantFrom('', ' ', 's', '"', ' time.idle=1ns'),
+      )
+      .map((parts) => parts.join('')),
+  );
+  test.prop([durationArb, fc.nat(3)], { numRuns: 5000 })('the same value and the same end', (text, pos) => {
+    const ns = durationAt(text, pos);
+    expect({ ns, end: scan.end }).toEqual(plainDurationAt(text, pos));
   });
 });
 

@@ -283,7 +283,17 @@ export class ConnectionContexts {
   /** The Compact tail remembered that `m` holds from `t` to its end, or null. */
   private seenTail(m: string, t: number, raw: boolean): SeenContext | null {
     const last = this.lastTail;
-    if (last !== null && last.raw === raw && m.length - t === last.text.length && textAt(m, t, last.text)) return last;
+    // the char before the end first (a peer id's, mostly): another connection's tail of the
+    // same length fails there, without slicing and comparing the whole tail
+    if (
+      last !== null &&
+      last.raw === raw &&
+      m.length - t === last.text.length &&
+      m.charCodeAt(m.length - 2) === last.text.charCodeAt(last.text.length - 2) &&
+      textAt(m, t, last.text)
+    ) {
+      return last;
+    }
     const id = idHint(m, t);
     if (id < 0) return null;
     const seen = this.tails.get(id);

@@ -167,17 +167,19 @@ function allF(text: string, from: number, to: number): boolean {
 
 /**
  * Rust `Duration` Debug (`569.999073677s`, `50ms`, `1.5µs`, `0ns`) or tracing FmtSpan timing
- * (`41.2µs`, `4.99s`) at `pos`, in ns; NaN if not one. Same result as time.ts parseRustDuration,
+ * (`41.2µs`, `4.99s`) at `pos` (>= 0), in ns; NaN if not one. Same result as time.ts parseRustDuration,
  * but reads in place (this runs once per wait). Integer arithmetic keeps 9 fraction digits exact.
  */
 export function durationAt(text: string, pos: number): number {
-  if (text.charCodeAt(pos) === C_QUOTE) pos++;
+  // Each char read once (charCodeAt on a sliced message costs ~3 ns): a loop's last char is
+  // the next test's. Past the end charCodeAt gives NaN, which no test matches.
+  let c = text.charCodeAt(pos);
+  if (c === C_QUOTE) c = text.charCodeAt(++pos);
   let whole = 0;
   let i = pos;
-  for (; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < C_0 || c > C_9) break;
+  while (c >= C_0 && c <= C_9) {
     whole = whole * 10 + (c - C_0);
+    c = text.charCodeAt(++i);
   }
   if (i === pos) {
     scan.end = pos;
@@ -185,21 +187,20 @@ export function durationAt(text: string, pos: number): number {
   }
   let frac = 0;
   let fracScale = 1;
-  if (text.charCodeAt(i) === C_DOT) {
-    i++;
-    const f0 = i;
-    for (; i < text.length; i++) {
-      const c = text.charCodeAt(i);
-      if (c < C_0 || c > C_9) break;
+  if (c === C_DOT) {
+    const f0 = ++i;
+    c = text.charCodeAt(i);
+    while (c >= C_0 && c <= C_9) {
       frac = frac * 10 + (c - C_0);
       fracScale *= 10;
+      c = text.charCodeAt(++i);
     }
     if (i === f0) {
       scan.end = i;
       return NaN;
     }
   }
-  const u = text.charCodeAt(i);
+  const u = c;
   let unit: number;
   if (u === 115 /* s */) {
     unit = 1_000_000_000;
@@ -389,10 +390,11 @@ export function spanNameIs(spans: string, start: number, name: string): boolean 
  * it, `?????·time.busy=D·time.idle=D` (the first five chars, the caller's `close`, unchecked) with
  * both durations read; else -1. Before that index there is then no `=` but those two keys'.
  */
-export function spanTimingInto(m: string, ev: { busyNs?: number; idleNs?: number }): number {
+export function spanTimingInto(m: string, ev: { busyNs?: number; idleNs?: number }, busyAt16 = false): number {
   // Looked for where FmtSpan writes them first: what fieldStart finds (a space before each key,
-  // no match possible before it), at the cost of one indexOf each.
-  let laidOut = m.charCodeAt(5) === C_SPACE && textAt(m, 6, 'time.busy=');
+  // no match possible before it), at the cost of one indexOf each. busyAt16: the caller knows
+  // that the message starts `close time.busy=` (its own check found the word so).
+  let laidOut = busyAt16 || (m.charCodeAt(5) === C_SPACE && textAt(m, 6, 'time.busy='));
   const b = laidOut ? 16 : fieldStart(m, 'time.busy=', 5);
   if (b >= 0) {
     const v = durationAt(m, b);

@@ -15,37 +15,25 @@
  * Where the connection comes from: Full and JSON put the root span's fields in the context
  * (`new_established_connection{remote_addr=… id=3 peer=…}:Connection::poll`); Compact keeps only
  * span names there and appends every span's fields to the end of the message (`close
- * time.busy=… time.idle=… remote_addr=… id=3 peer=…`). One ConnectionRef object per distinct
- * connection context is handed out (cached), so the model can keep it and no line allocates one.
+ * time.busy=… time.idle=… remote_addr=… id=3 peer=…`). Reading them, and the innermost span's
+ * kind, is libp2p-contexts.ts's (once per distinct context, one ConnectionRef per connection).
  */
-import type { ConnectionRef, Decoder, Libp2pSpan, ReactorEvent, ReactorEventSink, SpanPhase } from './events.js';
-import { keepText, type LogRecord } from '../parse/record.js';
-import {
-  endsWithSpan,
-  fieldStart,
-  innermostSpanStart,
-  intAt,
-  isWordMessage,
-  spanTimingInto,
-  textAt,
-} from './fields.js';
+import type { Decoder, ReactorEvent, ReactorEventSink, SpanPhase } from './events.js';
+import type { LogRecord } from '../parse/record.js';
+import { fieldStart, intAt, isWordMessage, spanTimingInto, textAt } from './fields.js';
+import { ConnectionContexts, keptText, keptValueAt } from './libp2p-contexts.js';
+
+export { ConnectionContexts, innermostLibp2pSpan, libp2pSpanAt } from './libp2p-contexts.js';
 
 // Character codes the scanners below compare with. Module constants: V8 folds them like
 // literals (imported ones it does not: a load per comparison, ~30% slower in a switch).
 const C_C = 67,
-  C_N = 78,
-  C_P = 80,
-  C_T = 84,
   C_c = 99,
   C_e = 101,
-  C_l = 108,
-  C_n = 110,
-  C_r = 114,
-  C_COLON = 58;
+  C_n = 110;
 
-const ESTABLISHED = 'new_established_connection';
-/** Connection contexts remembered; past this the cache starts over (refs already handed out stay valid). */
-const MAX_CACHED_CONNECTIONS = 4096;
+/** A FmtSpan close message's start (spanTimingInto's laid-out form). */
+const CLOSE_BUSY = 'close time.busy=';
 
 /** Protocol crates whose `ConnectionHandler::poll` / `NetworkBehaviour::poll` spans are read (their targets are module paths below these). */
 export const PROTOCOL_TARGETS: readonly string[] = [
@@ -70,256 +58,6 @@ export const PROTOCOL_TARGETS: readonly string[] = [
 
 type SpanEvent = Extract<ReactorEvent, { kind: 'span' }>;
 
-/** The innermost span's kind, if it is one of rust-libp2p's spans pollscope reads. */
-export function libp2pSpanAt(spans: string, start: number): Libp2pSpan | null {
-  if (start < 0) return null;
-  switch (spans.charCodeAt(start)) {
-    case C_P:
-      return spanNamed(spans, start, 'Pool::poll') ? 'pool' : null;
-    case C_C:
-      if (spanNamed(spans, start, 'Connection::poll')) return 'connection';
-      return spanNamed(spans, start, 'ConnectionHandler::poll') ? 'handler' : null;
-    case C_N:
-      return spanNamed(spans, start, 'NetworkBehaviour::poll') ? 'behaviour' : null;
-    case C_n:
-      if (spanNamed(spans, start, ESTABLISHED)) return 'established';
-      if (spanNamed(spans, start, 'new_incoming_connection')) return 'incoming';
-      return spanNamed(spans, start, 'new_outgoing_connection') ? 'outgoing' : null;
-    case C_T:
-      return spanNamed(spans, start, 'Transport::dial') ? 'dial' : null;
-  }
-  return null;
-}
-
-/**
- * libp2pSpanAt(spans, innermostSpanStart(spans)), the poll spans (no fields, last in the
- * context: most lines) read from the context's end without scanning it.
- */
-export function innermostLibp2pSpan(spans: string): Libp2pSpan | null {
-  const len = spans.length;
-  if (
-    spans.charCodeAt(len - 1) === C_l &&
-    spans.charCodeAt(len - 5) === C_COLON &&
-    spans.charCodeAt(len - 6) === C_COLON
-  ) {
-    switch (spans.charCodeAt(len - 7)) {
-      case C_l:
-        if (endsWithSpan(spans, 'Pool::poll')) return 'pool';
-        break;
-      case C_n:
-        if (endsWithSpan(spans, 'Connection::poll')) return 'connection';
-        break;
-      case C_r:
-        if (endsWithSpan(spans, 'ConnectionHandler::poll')) return 'handler';
-        if (endsWithSpan(spans, 'NetworkBehaviour::poll')) return 'behaviour';
-        break;
-    }
-  }
-  return libp2pSpanAt(spans, innermostSpanStart(spans));
-}
-
-/** spanNameIs (the span at `start` is named exactly `name`), the char after the name checked first. */
-function spanNamed(spans: string, start: number, name: string): boolean {
-  const next = start + name.length;
-  if (next < spans.length) {
-    const c = spans.charCodeAt(next);
-    if (c !== 123 /* { */ && (c !== 58 /* : */ || next + 1 !== spans.length)) return false;
-  }
-  return textAt(spans, start, name);
-}
-
-/** A `key=value` value (no spaces in it: numbers, multiaddrs, peer ids) at `pos`, up to a space, `}` or the end. */
-function valueAt(text: string, pos: number, end: number): string {
-  let i = pos;
-  while (i < end) {
-    const c = text.charCodeAt(i);
-    if (c === 32 || c === 125 /* } */) break;
-    i++;
-  }
-  return text.slice(pos, i);
-}
-
-/** Start of the value of field `key` within text[from, end) where the key follows a space or `{`; -1 if absent. */
-function fieldIn(text: string, key: string, from: number, end: number): number {
-  let p = from;
-  for (;;) {
-    p = text.indexOf(key, p);
-    if (p < 0 || p >= end) return -1;
-    const before = text.charCodeAt(p - 1);
-    if (before === 32 || before === 123 /* { */) return p + key.length;
-    p += key.length;
-  }
-}
-
-/**
- * A connection context seen before: the exact text it was read from (a Full/JSON root span
- * `new_established_connection{…}` with its `}`, or a Compact message's field tail from the space
- * before it, see compactTailStart) and the ref read from it. Reading is a function of that text
- * (and of `raw`, which keepText decodes by), so a line holding the same text at the same place
- * names the same ref.
- */
-interface SeenContext {
-  text: string;
-  raw: boolean;
-  ref: ConnectionRef;
-}
-
-/** Connection identities from span contexts and Compact message tails, one object per connection. */
-export class ConnectionContexts {
-  private readonly byKey = new Map<string, ConnectionRef>();
-  /**
-   * Seen root spans and Compact tails by the number in their `id=` (a hint only: a hit counts
-   * when the line holds the remembered text, checked with one textAt; a reused id, a
-   * connection of another run, fails that check and is read again). Keyed on a short number
-   * instead of the ~130-char text: hashing a freshly sliced key costs ~1 ns a char.
-   */
-  private readonly roots = new Map<number, SeenContext>();
-  private readonly tails = new Map<number, SeenContext>();
-  /** The last root span and Compact tail hit: consecutive lines of one connection share them. */
-  private lastRoot: SeenContext | null = null;
-  private lastTail: SeenContext | null = null;
-
-  /**
-   * The connection whose root span `rec` is logged in, or null. `fieldsFrom`: where a Compact
-   * message's span fields may start, when the caller read the message up to there and found no
-   * field key before it (spanTimingInto's result for a `close`); -1 when not known.
-   */
-  of(rec: LogRecord, fieldsFrom = -1): ConnectionRef | null {
-    const spans = rec.spans;
-    const n = ESTABLISHED.length;
-    // two chars first: most lines' contexts are other spans, or none
-    if (spans.charCodeAt(0) !== C_n) return null;
-    const c = spans.charCodeAt(n);
-    if (c === 123 /* { */) {
-      // the last root text starts with the name: a hit needs no other check
-      const last = this.lastRoot;
-      if (last !== null && last.raw === rec.raw && textAt(spans, 0, last.text)) return last.ref;
-      if (!textAt(spans, 0, ESTABLISHED)) return null;
-      const id = idHint(spans, n);
-      if (id >= 0) {
-        const seen = this.roots.get(id);
-        if (seen !== undefined && seen.raw === rec.raw && textAt(spans, 0, seen.text)) {
-          this.lastRoot = seen;
-          return seen.ref;
-        }
-      }
-      const close = spans.indexOf('}', n);
-      if (close < 0) return this.ref(spans, n, spans.length, rec.raw);
-      const ref = this.ref(spans, n, close, rec.raw);
-      if (ref !== null && id >= 0)
-        this.lastRoot = this.remember(this.roots, id, spans.slice(0, close + 1), rec.raw, ref);
-      return ref;
-    }
-    if (c !== 58 /* : */ && !Number.isNaN(c)) return null; // another span whose name merely starts so
-    if (!textAt(spans, 0, ESTABLISHED)) return null;
-    // Compact: the fields are at the end of the message.
-    const m = rec.message;
-    const raw = rec.raw;
-    if (fieldsFrom >= 0) {
-      // a tail seen before right there: compactTailStart would find it there (no key before it)
-      const seen = this.seenTail(m, fieldsFrom, raw);
-      if (seen !== null) return seen.ref;
-    }
-    const t = compactTailStart(m);
-    if (t < 0) return this.ref(m, 0, m.length, raw);
-    const seen = this.seenTail(m, t, raw);
-    if (seen !== null) return seen.ref;
-    const ref = this.ref(m, 0, m.length, raw);
-    if (ref === null) return null;
-    // only when the tail alone names the same connection (no id=/peer= earlier in the message)
-    const id = idHint(m, t);
-    if (id >= 0 && this.ref(m, t, m.length, raw) === ref) {
-      this.lastTail = this.remember(this.tails, id, m.slice(t), raw, ref);
-    }
-    return ref;
-  }
-
-  /** The Compact tail remembered that `m` holds from `t` to its end, or null. */
-  private seenTail(m: string, t: number, raw: boolean): SeenContext | null {
-    const last = this.lastTail;
-    if (last !== null && last.raw === raw && m.length - t === last.text.length && textAt(m, t, last.text)) return last;
-    const id = idHint(m, t);
-    if (id < 0) return null;
-    const seen = this.tails.get(id);
-    if (seen === undefined || seen.raw !== raw || m.length - t !== seen.text.length || !textAt(m, t, seen.text)) {
-      return null;
-    }
-    this.lastTail = seen;
-    return seen;
-  }
-
-  private remember(
-    seen: Map<number, SeenContext>,
-    id: number,
-    text: string,
-    raw: boolean,
-    ref: ConnectionRef,
-  ): SeenContext {
-    if (seen.size >= MAX_CACHED_CONNECTIONS) seen.clear();
-    // A copy, not decoded (it is compared with lines as they come): the text is a slice of a
-    // chunk string, which it would keep alive. A raw text's chars are bytes (latin1 keeps them);
-    // a decoded one may hold any char (UTF-8 keeps them).
-    const copy = raw ? Buffer.from(text, 'latin1').toString('latin1') : Buffer.from(text, 'utf8').toString('utf8');
-    const ctx: SeenContext = { text: copy, raw, ref };
-    seen.set(id, ctx);
-    return ctx;
-  }
-
-  /** The ref for the fields in text[from, end); the values kept go through keepText. */
-  private ref(text: string, from: number, end: number, raw: boolean): ConnectionRef | null {
-    const i = fieldIn(text, 'id=', from, end);
-    if (i < 0) return null;
-    const idText = valueAt(text, i, end);
-    if (idText === '') return null;
-    const p = fieldIn(text, 'peer=', from, end);
-    const r = fieldIn(text, 'remote_addr=', from, end);
-    const id = keepText(idText, raw);
-    const peer = p < 0 ? null : keepText(valueAt(text, p, end), raw);
-    const remote = r < 0 ? null : keepText(valueAt(text, r, end), raw);
-    // Values hold no spaces (valueAt stops there); '-' for an absent field and '=' before a
-    // present one keep `peer=` with an empty value apart from no `peer=` at all.
-    const key = `${id} ${peer === null ? '-' : '=' + peer} ${remote === null ? '-' : '=' + remote}`;
-    let ref = this.byKey.get(key);
-    if (ref === undefined) {
-      if (this.byKey.size >= MAX_CACHED_CONNECTIONS) this.byKey.clear();
-      ref = { id, peer, remote };
-      this.byKey.set(key, ref);
-    }
-    return ref;
-  }
-}
-
-/**
- * The number in the first `id=` field (after a space or `{`) at or after `from`, as a cache
- * hint; -1 when there is none or it is not a plain number of at most 15 digits.
- */
-function idHint(text: string, from: number): number {
-  const p = fieldIn(text, 'id=', from, text.length);
-  if (p < 0) return -1;
-  let v = 0;
-  let i = p;
-  for (; i < text.length && i - p < 16; i++) {
-    const d = text.charCodeAt(i) - 48;
-    if (d < 0 || d > 9) break;
-    v = v * 10 + d;
-  }
-  return i === p || i - p > 15 ? -1 : v;
-}
-
-/**
- * Where a Compact line's span fields start (the space before them): the first `id=`, `peer=` or
- * `remote_addr=` anywhere in the message, when a space precedes it; else -1. No field key occurs
- * before it, so the fields read from the tail alone are the fields read from the whole message.
- */
-function compactTailStart(m: string): number {
-  let t = m.indexOf('id=');
-  const p = m.indexOf('peer=');
-  const r = m.indexOf('remote_addr=');
-  if (p >= 0 && (t < 0 || p < t)) t = p;
-  if (r >= 0 && (t < 0 || r < t)) t = r;
-  return t > 0 && m.charCodeAt(t - 1) === 32 ? t - 1 : -1;
-}
-
 /** The Libp2p span and connection-event decoder (targets below `libp2p_swarm` and the protocol crates). */
 export class Libp2pDecoder implements Decoder {
   readonly name = 'libp2p';
@@ -343,7 +81,9 @@ export class Libp2pDecoder implements Decoder {
         if (isWordMessage(m, 'exit')) return this.lifecycle('exit', rec, sink);
         break;
       case C_c:
-        if (isWordMessage(m, 'close')) return this.lifecycle('close', rec, sink);
+        // one native compare for the word and the timing key as FmtSpan lays them out
+        if (textAt(m, 0, CLOSE_BUSY)) return this.lifecycle('close', rec, sink, true);
+        if (isWordMessage(m, 'close')) return this.lifecycle('close', rec, sink, false);
         break;
       case C_C:
         if (m.startsWith('Connection established')) return this.established(m, rec, sink);
@@ -353,8 +93,10 @@ export class Libp2pDecoder implements Decoder {
     return activity(this.contexts, rec, sink);
   }
 
-  private lifecycle(phase: SpanPhase, rec: LogRecord, sink: ReactorEventSink): boolean {
-    const kind = innermostLibp2pSpan(rec.spans);
+  /** busyAt16: the message starts `close time.busy=` (then spanTimingInto need not check). */
+  private lifecycle(phase: SpanPhase, rec: LogRecord, sink: ReactorEventSink, busyAt16 = false): boolean {
+    const facts = this.contexts.facts(rec.spans);
+    const kind = facts.kind;
     if (kind === null) return false;
     // every property set up front: one object shape for all span events
     const ev: SpanEvent = {
@@ -367,7 +109,7 @@ export class Libp2pDecoder implements Decoder {
       tid: undefined,
     };
     // the timing first: where it ends, a Compact message's span fields start
-    ev.conn = this.contexts.of(rec, phase === 'close' ? spanTimingInto(rec.message, ev) : -1);
+    ev.conn = this.contexts.connection(facts, rec, phase === 'close' ? spanTimingInto(rec.message, ev, busyAt16) : -1);
     if (rec.thread !== '') ev.tid = rec.thread;
     sink.event(ev, rec);
     return true;
@@ -376,12 +118,11 @@ export class Libp2pDecoder implements Decoder {
   /** `Connection established peer=P endpoint=Listener { local_addr: A, send_back_addr: R } total_peers=N` */
   private established(m: string, rec: LogRecord, sink: ReactorEventSink): boolean {
     const p = fieldStart(m, 'peer=', 22);
-    const peer = p < 0 ? null : valueAt(m, p, m.length);
     sink.event(
       {
         kind: 'connection',
         what: 'established',
-        peer: peer === null ? null : keepText(peer, rec.raw),
+        peer: p < 0 ? null : keptValueAt(m, p, m.length, rec.raw),
         remote: keptRemote(m, 22, rec.raw),
         totalPeers: totalPeers(m),
         error: false,
@@ -403,7 +144,7 @@ export class Libp2pDecoder implements Decoder {
       {
         kind: 'connection',
         what: 'closed',
-        peer: peer === null ? null : keepText(peer, rec.raw),
+        peer: peer === null ? null : keptText(peer, rec.raw),
         remote: keptRemote(m, 17, rec.raw),
         totalPeers: totalPeers(m),
         error: m.startsWith(' with error', 17),
@@ -434,7 +175,7 @@ function remoteOfEndpoint(m: string, from: number): string | null {
 
 function keptRemote(m: string, from: number, raw: boolean): string | null {
   const r = remoteOfEndpoint(m, from);
-  return r === null ? null : keepText(r, raw);
+  return r === null ? null : keptText(r, raw);
 }
 
 function totalPeers(m: string): number | null {

@@ -18,6 +18,7 @@ import {
   textAt,
 } from '../../src/decode/fields.js';
 import { ConnectionContexts, innermostLibp2pSpan, Libp2pDecoder } from '../../src/decode/libp2p.js';
+import { keptText, keptValueAt } from '../../src/decode/libp2p-contexts.js';
 import { keepText, newRecord, type LogRecord } from '../../src/parse/record.js';
 import { run } from './support.js';
 
@@ -100,6 +101,69 @@ function plainTiming(m: string): { busyNs?: number; idleNs?: number } {
     if (!Number.isNaN(v)) ev.idleNs = v;
   }
   return ev;
+}
+
+/** durationAt as it was (each char read by its own charCodeAt), with where it stopped. */
+function plainDurationAt(text: string, pos: number): { ns: number; end: number } {
+  let end: number;
+  if (text.charCodeAt(pos) === 34) pos++;
+  let whole = 0;
+  let i = pos;
+  for (; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 48 || c > 57) break;
+    whole = whole * 10 + (c - 48);
+  }
+  if (i === pos) {
+    end = pos;
+    return { ns: NaN, end };
+  }
+  let frac = 0;
+  let fracScale = 1;
+  if (text.charCodeAt(i) === 46) {
+    i++;
+    const f0 = i;
+    for (; i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      if (c < 48 || c > 57) break;
+      frac = frac * 10 + (c - 48);
+      fracScale *= 10;
+    }
+    if (i === f0) {
+      end = i;
+      return { ns: NaN, end };
+    }
+  }
+  const u = text.charCodeAt(i);
+  let unit: number;
+  if (u === 115 /* s */) {
+    unit = 1_000_000_000;
+    i += 1;
+  } else if (
+    // a raw record's `µs` / `μs`: the sign's two UTF-8 bytes as two chars (LogRecord.raw)
+    ((u === 0xc2 && text.charCodeAt(i + 1) === 0xb5) || (u === 0xce && text.charCodeAt(i + 1) === 0xbc)) &&
+    text.charCodeAt(i + 2) === 115
+  ) {
+    unit = 1_000;
+    i += 3;
+  } else if (text.charCodeAt(i + 1) !== 115) {
+    end = i;
+    return { ns: NaN, end };
+  } else if (u === 110 /* n */) {
+    unit = 1;
+    i += 2;
+  } else if (u === 0xb5 /* µ MICRO SIGN */ || u === 0x3bc /* μ GREEK MU */ || u === 117 /* u */) {
+    unit = 1_000;
+    i += 2;
+  } else if (u === 109 /* m */) {
+    unit = 1_000_000;
+    i += 2;
+  } else {
+    end = i;
+    return { ns: NaN, end };
+  }
+  end = i;
+  return { ns: whole * unit + Math.round((frac * unit) / fracScale), end };
 }
 
 // ---- generated lines ----
@@ -384,6 +448,98 @@ describe('ConnectionContexts.of, cached, against the plain reading', () => {
   });
 });
 
+describe('ConnectionContexts.facts: one reading per span context, against the plain reading', () => {
+  const contextArb = fc
+    .tuple(fc.boolean(), fieldsArb, fc.constantFrom(...INNER, ':Pool::poll', ''), fc.boolean())
+    .chain(([full, fields, inner, mutate]) => {
+      const spans = full ? `${ESTABLISHED}{${fields}}${inner}` : `${ESTABLISHED}${inner}`;
+      const base = fc.constantFrom(spans, `Swarm::poll${inner}`, `new_incoming_connection{${fields}}`, inner.slice(1));
+      return mutate ? mutated(base) : base;
+    });
+
+  // Lines hand over the same string object for a repeated context (the parsers' caches), or an
+  // equal string of another object, raw or decoded: the cache's first key is a copy, then the
+  // string a line handed over (facts()); none of that may change what a line reads.
+  test.prop(
+    [
+      fc.array(contextArb, { minLength: 1, maxLength: 6 }),
+      fc.array(fc.tuple(fc.nat(), fc.boolean(), fc.boolean(), fc.constantFrom(...TIMING)), {
+        minLength: 1,
+        maxLength: 40,
+      }),
+    ],
+    { numRuns: 500 },
+  )('every record reads its own context, whichever string object carries it', (contexts, picks) => {
+    const cache = new ConnectionContexts();
+    for (const [which, sameObject, raw, message] of picks) {
+      const text = contexts[which % contexts.length];
+      const r = newRecord();
+      r.target = 'libp2p_swarm::connection';
+      r.raw = raw;
+      const spans = raw ? rawText(text) : text;
+      r.spans = sameObject ? spans : (' ' + spans).slice(1);
+      r.message = raw ? rawText(message) : message;
+      expect(cache.facts(r.spans).kind).toBe(plainInnermostKind(r.spans));
+      expect(cache.of(r, fieldsFrom(r))).toEqual(plainConnection(r));
+      expect(cache.of(r)).toEqual(plainConnection(r));
+    }
+  });
+
+  it('past the contexts it keeps, the cache starts over and reads them again', () => {
+    const cache = new ConnectionContexts();
+    const full = (id: number): LogRecord => {
+      const r = newRecord();
+      r.spans = `${ESTABLISHED}{remote_addr=/ip4/10.0.${id >> 8}.${id & 255}/tcp/1 id=${id} peer=${PEERS[id & 1]}}:Connection::poll`;
+      r.message = 'close time.busy=1.00µs time.idle=2.00µs';
+      return r;
+    };
+    for (let round = 0; round < 2; round++) {
+      for (let id = 0; id < 3000; id += round + 1) {
+        const r = full(id);
+        expect(cache.facts(r.spans).kind).toBe('connection');
+        expect(cache.of(r)).toEqual(plainConnection(r));
+      }
+    }
+  });
+});
+
+describe('durationAt against its plain reading', () => {
+  const durationArb = mutated(
+    fc
+      .tuple(
+        fc.constantFrom('', '"'),
+        fc.constantFrom('0', '3', '21', '999', '18446744073709551615'),
+        fc.constantFrom('', '.', '.0', '.04', '.999073677'),
+        fc.constantFrom('s', 'ms', 'µs', 'μs', 'us', 'ns', 'Âµs', 'Î¼s', 'x', ''),
+        fc.constantFrom('', ' ', 's', '"', ' time.idle=1ns'),
+      )
+      .map((parts) => parts.join('')),
+  );
+  test.prop([durationArb, fc.nat(3)], { numRuns: 5000 })('the same value and the same end', (text, pos) => {
+    const ns = durationAt(text, pos);
+    expect({ ns, end: scan.end }).toEqual(plainDurationAt(text, pos));
+  });
+});
+
+describe('kept values (ASCII copied as is) against keepText', () => {
+  const textArb = fc.oneof(
+    fc.string({ unit: fc.constantFrom('a', '1', '/', ' ', '}', '=', 'ä', 'µ', '\u0000', '\u007f', '\u0080') }),
+    fc.string({ unit: 'binary' }),
+    fc.string({ unit: 'grapheme' }),
+  );
+  test.prop([textArb, fc.boolean(), fc.nat(), fc.nat()], { numRuns: 3000 })(
+    'keptText = keepText, keptValueAt = keepText of plainValue',
+    (text0, raw, a, b) => {
+      // a raw record's chars are bytes
+      const text = raw ? rawText(text0) : text0;
+      expect(keptText(text, raw)).toBe(keepText(text, raw));
+      const pos = a % (text.length + 1);
+      const end = pos + (b % (text.length - pos + 1));
+      expect(keptValueAt(text, pos, end, raw)).toBe(keepText(plainValue(text, pos, end), raw));
+    },
+  );
+});
+
 describe('innermost span and timing fast paths', () => {
   const spansArb = mutated(
     fc
@@ -441,6 +597,12 @@ describe('innermost span and timing fast paths', () => {
       const ev: { busyNs?: number; idleNs?: number } = {};
       const end = spanTimingInto(m, ev);
       expect(ev).toEqual(plainTiming(m));
+      if (m.startsWith('close time.busy=')) {
+        // the decoder's own check found the layout's start: the same reading
+        const known: { busyNs?: number; idleNs?: number } = {};
+        expect(spanTimingInto(m, known, true)).toBe(end);
+        expect(known).toEqual(ev);
+      }
       if (end >= 0 && m.startsWith('close')) {
         for (const key of ['id=', 'peer=', 'remote_addr=']) {
           const k = m.indexOf(key);

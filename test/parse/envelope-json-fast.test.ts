@@ -150,6 +150,35 @@ describe('tracing JSON fast path on real lines', () => {
     expectSameAsJsonParse(line, false);
   });
 
+  it('reads timestamps within the second of the line before as scanIsoTimestamp does, whatever follows', () => {
+    // The fast path compares `{"timestamp":"` and the second of the last `…Z` timestamp at once,
+    // then reads the fraction itself: every other shape must still agree with JSON.parse.
+    const fields = '","level":"INFO","fields":{"message":"x"}' + tail;
+    for (const second of ['{"timestamp":"2026-05-04T09:00:07', '{"timestamp":"2026-05-04T09:00:08']) {
+      const usual = second + '.000026Z' + fields;
+      // Each shape right after a line of the same second (the one the fast path remembers).
+      for (const rest of [
+        '.5Z',
+        '.Z',
+        '.1234567891234Z',
+        'Z',
+        '.5+02:00',
+        '.000026Zjunk',
+        '.00a026Z',
+        '.000026\\u005a',
+        '.000026 Z',
+        '.000026z',
+        '"',
+      ]) {
+        for (const raw of [false, true]) {
+          expectSameAsJsonParse(usual, raw);
+          expectSameAsJsonParse(second + rest + fields, raw);
+        }
+      }
+      expect(read(parseTracingJsonFast, usual, false).rec).toMatchObject({ nsec: 26_000, digits: 6 });
+    }
+  });
+
   it('keeps agreeing when more field names than it keeps come by, and takes the usual lines again', () => {
     for (let n = 0; n < 600; n++)
       expectSameAsJsonParse(`${head}{"message":"x","k${n}":"${n}","k${n}b":${n}}${tail}`, false);

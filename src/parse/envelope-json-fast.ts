@@ -19,20 +19,25 @@
  * or duplicate field, whitespace, anything that is not the compact shape above.
  */
 import { newRecord, type Level, type LogRecord } from './record.js';
-import { clear, isDigit, levelLength, threadIdText } from './envelope-scan.js';
+import { clear, isDigit, levelFieldsAfter, levelFieldsAt, levelLength, threadIdText } from './envelope-scan.js';
 import { scanIsoTimestamp, scanUptime, type PartialTimeContext } from './timestamp.js';
-import { copyOf, flatCopyOf, literalEnd, literalText, plainText, stringEnd } from './json-tokens.js';
+import {
+  backslashBefore,
+  copyOf,
+  flatCopyOf,
+  lineStarts,
+  literalEnd,
+  literalText,
+  plainText,
+  stringAt,
+  stringToken,
+} from './json-tokens.js';
 
 const C_QUOTE = 34,
   C_COMMA = 44,
   C_MINUS = 45,
   C_DOT = 46,
   C_COLON = 58,
-  C_UPPER_D = 68,
-  C_UPPER_E = 69,
-  C_UPPER_I = 73,
-  C_UPPER_T = 84,
-  C_UPPER_W = 87,
   C_UPPER_Z = 90,
   C_OPEN_BRACKET = 91,
   C_CLOSE_BRACKET = 93,
@@ -43,27 +48,39 @@ const C_QUOTE = 34,
 /** Reads a compact tracing JSON line into rec; false when the line needs the JSON.parse path. */
 export function parseTracingJsonFast(s: string, rec: LogRecord, ctx: PartialTimeContext): boolean {
   if (s.charCodeAt(0) !== C_OPEN_BRACE) return false;
-  let i = 1;
+  lineStarts();
+  let i: number;
   let tsEnd = -1;
-  if (s.charCodeAt(2) === C_LOWER_T && s.indexOf('"timestamp":"', 1) === 1) {
-    // The first `","level":"` ends the timestamp; a `"` inside it fails the scan below.
-    tsEnd = s.indexOf('","level":"', 14);
-    if (tsEnd < 0) return false;
-    i = tsEnd + 2;
-  } else if (s.indexOf('"level":"', 1) !== 1) return false;
-  i += 9;
-  const level = levelFieldsAt(s, i);
+  let timeRead = false;
+  let level: Level | undefined;
+  if (s.charCodeAt(2) === C_LOWER_T) {
+    // Within the second of the line before (thousands of lines a second at µs precision): one
+    // native compare for `{"timestamp":"` and the date, then the fraction.
+    if (tsHead !== '' && s.charCodeAt(32) === tsHeadLast && s.indexOf(tsHead, 0) === 0) timeRead = secondFraction(s);
+    if (timeRead) tsEnd = fractionEnd + 1;
+    else {
+      if (s.indexOf('"timestamp":"', 1) !== 1) return false;
+      // The first `","level":"` ends the timestamp; a `"` inside it fails the scan below.
+      tsEnd = s.indexOf('","level":"', 14);
+      if (tsEnd < 0) return false;
+    }
+    level = levelFieldsAfter(s, tsEnd);
+    i = tsEnd + 11;
+  } else {
+    if (s.indexOf('"level":"', 1) !== 1) return false;
+    i = 10;
+    level = levelFieldsAt(s, i);
+  }
   if (level === undefined) return false;
   i += levelLength(level) + 12;
-  const bs = s.indexOf('\\', i);
   objectMain = objectRest = '';
-  i = s.charCodeAt(i) === C_CLOSE_BRACE ? i + 1 : scanObject(s, i, bs, false);
+  i = s.charCodeAt(i) === C_CLOSE_BRACE ? i + 1 : scanObject(s, i, false);
   if (i < 0) return false;
   const message = objectMain === '' ? objectRest : objectRest === '' ? objectMain : objectMain + ' ' + objectRest;
-  const tail = tailAt(s, i, bs);
+  const tail = tailAt(s, i);
   if (tail === undefined) return false;
   // Nothing is written to rec before the line is known good: JSON.parse may yet reject it.
-  if (tsEnd >= 0 && !scanTimestamp(s, tsEnd, ctx)) return false;
+  if (tsEnd >= 0 && !timeRead && !scanTimestamp(s, tsEnd, ctx)) return false;
   clear(rec);
   if (tsEnd >= 0) {
     rec.sec = ts.sec;
@@ -88,64 +105,53 @@ export function scanJsonTimestamp(s: string, i: number, rec: LogRecord, ctx: Par
   return isDigit(c) ? scanUptime(s, i, rec) : c === 45 ? scanIsoTimestamp(s, i, rec) : ctx.scanChronoLocal(s, i, rec);
 }
 
-/** levelAt(s, i) when `","fields":{` follows the level (one native compare for both). */
-function levelFieldsAt(s: string, i: number): Level | undefined {
-  switch (s.charCodeAt(i)) {
-    case C_UPPER_T:
-      return s.indexOf('TRACE","fields":{', i) === i ? 'TRACE' : undefined;
-    case C_UPPER_D:
-      return s.indexOf('DEBUG","fields":{', i) === i ? 'DEBUG' : undefined;
-    case C_UPPER_I:
-      return s.indexOf('INFO","fields":{', i) === i ? 'INFO' : undefined;
-    case C_UPPER_W:
-      return s.indexOf('WARN","fields":{', i) === i ? 'WARN' : undefined;
-    case C_UPPER_E:
-      return s.indexOf('ERROR","fields":{', i) === i ? 'ERROR' : undefined;
-    default:
-      return undefined;
-  }
-}
-
-// The `YYYY-MM-DDTHH:MM:SS` of the last `…Z` timestamp scanIsoTimestamp read, and its seconds: at
-// µs precision a relay writes thousands of lines a second.
-let tsSecond = '';
-let tsSecondSec = 0;
-/** The timestamp scanTimestamp read (sec, nsec, digits). */
+// `{"timestamp":"YYYY-MM-DDTHH:MM:SS` of the last `…Z` timestamp scanIsoTimestamp read, its last
+// char, and its seconds: at µs precision a relay writes thousands of lines a second.
+let tsHead = '';
+let tsHeadLast = 0;
+let tsHeadSec = 0;
+/** The timestamp scanTimestamp or secondFraction read (sec, nsec, digits). */
 const ts = newRecord();
 const POW10 = [1e9, 1e8, 1e7, 1e6, 1e5, 1e4, 1e3, 1e2, 1e1, 1];
+/** Where secondFraction's `Z` is. */
+let fractionEnd = 0;
+
+/**
+ * After tsHead: `.fffZ"` into `ts` as scanIsoTimestamp reads it (up to 9 digits kept, more read
+ * and dropped), fractionEnd at the `Z`; false for anything else (general path).
+ */
+function secondFraction(s: string): boolean {
+  if (s.charCodeAt(33) !== C_DOT) return false;
+  let v = 0;
+  let n = 0;
+  let j = 34;
+  for (; ; j++) {
+    const c = s.charCodeAt(j) - 48;
+    if (!(c >= 0 && c <= 9)) break;
+    if (n < 9) {
+      v = v * 10 + c;
+      n++;
+    }
+  }
+  if (s.charCodeAt(j) !== C_UPPER_Z || s.charCodeAt(j + 1) !== C_QUOTE) return false;
+  fractionEnd = j;
+  ts.sec = tsHeadSec;
+  ts.nsec = v * POW10[n];
+  ts.digits = n;
+  return true;
+}
 
 /**
  * The timestamp s[14..tsEnd) into `ts`, as scanJsonTimestamp reads it; false unless that takes
  * the whole string (what it leaves could hold a character JSON rejects).
  */
 function scanTimestamp(s: string, tsEnd: number, ctx: PartialTimeContext): boolean {
-  if (
-    tsSecond !== '' &&
-    tsEnd >= 35 &&
-    s.charCodeAt(33) === C_DOT &&
-    s.charCodeAt(tsEnd - 1) === C_UPPER_Z &&
-    s.indexOf(tsSecond, 14) === 14
-  ) {
-    // scanIsoTimestamp's fraction: up to 9 digits kept, more read and dropped.
-    let v = 0;
-    let n = 0;
-    for (let j = 34; j < tsEnd - 1; j++) {
-      const c = s.charCodeAt(j) - 48;
-      if (!(c >= 0 && c <= 9)) return scanJsonTimestamp(s, 14, ts, ctx) === tsEnd;
-      if (n < 9) {
-        v = v * 10 + c;
-        n++;
-      }
-    }
-    ts.sec = tsSecondSec;
-    ts.nsec = v * POW10[n];
-    ts.digits = n;
-    return true;
-  }
   if (scanJsonTimestamp(s, 14, ts, ctx) !== tsEnd) return false;
   if (s.charCodeAt(18) === C_MINUS && s.charCodeAt(tsEnd - 1) === C_UPPER_Z) {
-    tsSecond = copyOf(s.slice(14, 33));
-    tsSecondSec = ts.sec;
+    // Flat: indexOf compares a flat pattern natively, a sliced one after flattening it.
+    tsHead = Buffer.from(s.slice(0, 33), 'latin1').toString('latin1');
+    tsHeadLast = s.charCodeAt(32);
+    tsHeadSec = ts.sec;
   }
   return true;
 }
@@ -159,6 +165,8 @@ interface Key {
   readonly length: number;
   /** `key=`, what a message or span gets before the value. */
   readonly part: string;
+  /** ` key=`, what follows the message or another field before the value. */
+  readonly spacedPart: string;
   readonly name: string;
   readonly isMessage: boolean;
   readonly isLog: boolean;
@@ -191,15 +199,17 @@ let objectRest = '';
 /**
  * The members of a flat object from s[i] (after its `{`) to its `}`, rendered like
  * parseTracingJsonSlow renders `fields` (span false: `message`, `log.*` dropped) or a span
- * (`name`). bs is the first backslash at or after i (-1: none). Returns the index after the
- * `}`, or -1 for the JSON.parse path.
+ * (`name`). Returns the index after the `}`, or -1 for the JSON.parse path.
  */
-function scanObject(s: string, i: number, bs: number, span: boolean): number {
+function scanObject(s: string, i: number, span: boolean): number {
   if (keys.length === MAX_KEYS) dropKeys();
   objectMain = '';
   objectRest = '';
   let nKeys = 0;
   let named = false;
+  // A non-empty message first (tracing-subscriber's order): the other fields are appended to it
+  // as they come, two concatenations a field instead of three and two more at the end.
+  let appendToMain = false;
   let prev: Key | undefined;
   for (;;) {
     if (s.charCodeAt(i) !== C_QUOTE || nKeys === MAX_OBJECT_KEYS) return -1;
@@ -225,9 +235,9 @@ function scanObject(s: string, i: number, bs: number, span: boolean): number {
     const c = s.charCodeAt(i);
     const main = span ? key.isName : key.isMessage;
     if (c === C_QUOTE) {
-      next = stringEnd(s, i + 1, bs);
+      next = stringAt(s, i + 1);
       if (next < 0) return -1;
-      value = s.slice(i + 1, next);
+      value = stringToken.text;
       next++;
     } else {
       // A non-string message or span name is not used as one: rare, left to JSON.parse.
@@ -238,8 +248,10 @@ function scanObject(s: string, i: number, bs: number, span: boolean): number {
     if (main) {
       objectMain = value;
       named = true;
+      appendToMain = !span && nKeys === 1 && value !== '';
     } else if (span || !key.isLog) {
-      objectRest = objectRest === '' ? key.part + value : objectRest + ' ' + key.part + value;
+      if (appendToMain) objectMain = objectMain + key.spacedPart + value;
+      else objectRest = objectRest === '' ? key.part + value : objectRest + ' ' + key.part + value;
     }
     const after = s.charCodeAt(next);
     if (after === C_CLOSE_BRACE) {
@@ -275,6 +287,7 @@ function keyAt(s: string, i: number): Key | undefined {
     last,
     length,
     part: name + '=',
+    spacedPart: ' ' + name + '=',
     name,
     isMessage: name === 'message',
     isLog: name.startsWith('log.'),
@@ -307,7 +320,7 @@ const tailTexts: string[] = new Array<string>(TAIL_BUCKETS * TAIL_WAYS).fill('')
 const tailSlots: Tail[] = new Array<Tail>(TAIL_BUCKETS * TAIL_WAYS);
 
 /** The tail from s[i] to the end of the line; undefined: JSON.parse path. */
-function tailAt(s: string, i: number, bs: number): Tail | undefined {
+function tailAt(s: string, i: number): Tail | undefined {
   const end = s.length;
   const len = end - i;
   const h =
@@ -320,7 +333,7 @@ function tailAt(s: string, i: number, bs: number): Tail | undefined {
   const first = h * TAIL_WAYS;
   const raw = s.slice(i);
   for (let k = first; k < first + TAIL_WAYS; k++) if (tailTexts[k] === raw) return tailSlots[k];
-  const tail = scanTail(s, i, bs);
+  const tail = scanTail(s, i);
   if (tail !== undefined && len <= MAX_TAIL) {
     for (let k = first + TAIL_WAYS - 1; k > first; k--) {
       tailTexts[k] = tailTexts[k - 1];
@@ -340,7 +353,7 @@ const OTHER_KEY = TAIL_KEYS.length;
  * Reads a tail not seen before: `,"key":value` members and the closing `}` at
  * the end of the line. Renders the span context and thread as parseTracingJsonSlow does.
  */
-function scanTail(s: string, i: number, bs: number): Tail | undefined {
+function scanTail(s: string, i: number): Tail | undefined {
   let seen = 0;
   let target: string | undefined;
   let own = '';
@@ -355,7 +368,7 @@ function scanTail(s: string, i: number, bs: number): Tail | undefined {
     let k = TAIL_KEYS.indexOf(key);
     if (k < 0) {
       // Another key is ignored there too, unless it repeats one of the head's (its last value wins).
-      if (s.indexOf('"', i + 2) !== q || (bs >= 0 && bs < q) || !plainText(s, i + 2, q)) return undefined;
+      if (s.indexOf('"', i + 2) !== q || backslashBefore(s, i + 2, q) || !plainText(s, i + 2, q)) return undefined;
       if (key === 'timestamp' || key === 'level' || key === 'fields') return undefined;
       k = OTHER_KEY;
     } else if ((seen & (1 << k)) !== 0) return undefined;
@@ -364,18 +377,18 @@ function scanTail(s: string, i: number, bs: number): Tail | undefined {
     const c = s.charCodeAt(i);
     let text: string | undefined;
     if (c === C_QUOTE) {
-      const e = s.indexOf('"', i + 1);
-      if (e < 0 || (bs >= 0 && bs < e) || !plainText(s, i + 1, e)) return undefined;
-      text = s.slice(i + 1, e);
+      const e = stringAt(s, i + 1);
+      if (e < 0) return undefined;
+      text = stringToken.text;
       i = e + 1;
     } else if (k === 3 && c === C_OPEN_BRACE) {
-      i = spanAt(s, i, bs);
+      i = spanAt(s, i);
       if (i < 0) return undefined;
       own = spanText;
       continue;
     } else if (k === 4 && c === C_OPEN_BRACKET) {
       list = [];
-      i = scanSpanList(s, i + 1, bs, list);
+      i = scanSpanList(s, i + 1, list);
       if (i < 0) return undefined;
       continue;
     } else {
@@ -429,7 +442,7 @@ const MAX_SPAN = 1024;
 const spanBuckets: Span[][] = Array.from({ length: SPAN_BUCKETS }, () => []);
 
 /** The span object at s[i] (its `{`): sets spanText; returns the index after its `}` or -1. */
-function spanAt(s: string, i: number, bs: number): number {
+function spanAt(s: string, i: number): number {
   // The first `}` ends the object unless a value holds one: then the lookup just misses.
   const e = s.indexOf('}', i);
   if (e < 0) return -1;
@@ -442,7 +455,7 @@ function spanAt(s: string, i: number, bs: number): number {
       return e + 1;
     }
   }
-  const end = scanSpan(s, i + 1, bs);
+  const end = scanSpan(s, i + 1);
   if (end === e + 1 && len <= MAX_SPAN) {
     if (bucket.length === SPAN_WAYS) bucket.pop();
     bucket.unshift({ raw: copyOf(raw), text: copyOf(spanText) });
@@ -451,22 +464,22 @@ function spanAt(s: string, i: number, bs: number): number {
 }
 
 /** A span object from s[i] (after its `{`): sets spanText; returns the index after its `}` or -1. */
-function scanSpan(s: string, i: number, bs: number): number {
+function scanSpan(s: string, i: number): number {
   if (s.charCodeAt(i) === C_CLOSE_BRACE) {
     spanText = '?';
     return i + 1;
   }
-  i = scanObject(s, i, bs, true);
+  i = scanObject(s, i, true);
   spanText = objectRest === '' ? objectMain : objectMain + '{' + objectRest + '}';
   return i;
 }
 
 /** The array of span objects from s[i] (after its `[`) into list; the index after its `]` or -1. */
-function scanSpanList(s: string, i: number, bs: number, list: string[]): number {
+function scanSpanList(s: string, i: number, list: string[]): number {
   if (s.charCodeAt(i) === C_CLOSE_BRACKET) return i + 1;
   for (;;) {
     if (s.charCodeAt(i) !== C_OPEN_BRACE) return -1;
-    i = spanAt(s, i, bs);
+    i = spanAt(s, i);
     if (i < 0) return -1;
     list.push(spanText);
     const c = s.charCodeAt(i);

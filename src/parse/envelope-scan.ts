@@ -49,6 +49,45 @@ export function levelAt(s: string, i: number): Level | undefined {
   }
 }
 
+/**
+ * levelFieldsAt(s, tsEnd + 11) when `","level":"` is at s[tsEnd]: the three literals in one
+ * native compare.
+ */
+export function levelFieldsAfter(s: string, tsEnd: number): Level | undefined {
+  switch (s.charCodeAt(tsEnd + 11)) {
+    case C_T:
+      return s.indexOf('","level":"TRACE","fields":{', tsEnd) === tsEnd ? 'TRACE' : undefined;
+    case C_D:
+      return s.indexOf('","level":"DEBUG","fields":{', tsEnd) === tsEnd ? 'DEBUG' : undefined;
+    case C_I:
+      return s.indexOf('","level":"INFO","fields":{', tsEnd) === tsEnd ? 'INFO' : undefined;
+    case C_W:
+      return s.indexOf('","level":"WARN","fields":{', tsEnd) === tsEnd ? 'WARN' : undefined;
+    case C_E:
+      return s.indexOf('","level":"ERROR","fields":{', tsEnd) === tsEnd ? 'ERROR' : undefined;
+    default:
+      return undefined;
+  }
+}
+
+/** tracing JSON: levelAt(s, i) when `","fields":{` follows the level (one native compare for both). */
+export function levelFieldsAt(s: string, i: number): Level | undefined {
+  switch (s.charCodeAt(i)) {
+    case C_T:
+      return s.indexOf('TRACE","fields":{', i) === i ? 'TRACE' : undefined;
+    case C_D:
+      return s.indexOf('DEBUG","fields":{', i) === i ? 'DEBUG' : undefined;
+    case C_I:
+      return s.indexOf('INFO","fields":{', i) === i ? 'INFO' : undefined;
+    case C_W:
+      return s.indexOf('WARN","fields":{', i) === i ? 'WARN' : undefined;
+    case C_E:
+      return s.indexOf('ERROR","fields":{', i) === i ? 'ERROR' : undefined;
+    default:
+      return undefined;
+  }
+}
+
 export function levelLength(l: Level): number {
   return l === 'INFO' || l === 'WARN' ? 4 : 5;
 }

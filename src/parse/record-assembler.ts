@@ -106,15 +106,10 @@ export class RecordAssembler implements LineSink {
       this.flush();
       if (this.trackMessageAt) {
         // Every layout but JSON cuts the message as the rest of the line (checked once here
-        // rather than compared per line); a JSON record's text is rebuilt from its fields.
-        const m = rec.message;
-        this.pendingMessageAt = !plain
-          ? -1
-          : parsed !== tracingJson
-            ? text.length - m.length
-            : text.endsWith(m)
-              ? text.length - m.length
-              : -1;
+        // rather than compared per line); a JSON record's text is rebuilt from its fields, and
+        // is never the line's tail but for contrived escapes: not compared (endsWith flattened
+        // each message, ~60 ns a line).
+        this.pendingMessageAt = !plain || parsed === tracingJson ? -1 : text.length - rec.message.length;
       }
       this.spare = this.pending;
       this.pending = rec;

@@ -217,7 +217,7 @@ class BatchWriter implements RecordSink {
     if (id === undefined) {
       id = this.ids.size;
       // Copy: `s` may be a slice of a whole chunk's string, which the map would keep alive.
-      const own = s.length < 256 ? (' ' + s).slice(1) : s;
+      const own = s.length < 256 ? internalized(s) : s;
       this.ids.set(own, id);
       this.newStrings.push(own);
     }
@@ -303,6 +303,26 @@ class BatchWriter implements RecordSink {
     }
   }
 }
+
+/**
+ * s's internalized copy (V8's one string per content, made when s is used as a property key;
+ * like any copy it keeps no chunk alive). The parsers hand out one string object per repeated
+ * target or span context, which this also turns into a reference to the copy: the string table's
+ * Map.get then compares them by reference, not char by char (tracing JSON, 500k lines: `id`
+ * 126 → 57 ms of the worker's profile, for ~25 ms here).
+ */
+function internalized(s: string): string {
+  internHolder[s] = 0;
+  const own = Object.keys(internHolder)[0];
+  delete internHolder[s];
+  return own;
+}
+
+/**
+ * internalized's scratch object: one key at a time, in dictionary mode from the start (an object
+ * literal per call cost ~1.2 µs, this ~0.5), without a prototype (`__proto__` is a plain key).
+ */
+const internHolder = Object.create(null) as Record<string, number>;
 
 let writer: BatchWriter | null = null;
 

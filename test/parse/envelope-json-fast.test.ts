@@ -95,7 +95,43 @@ describe('tracing JSON fast path on real lines', () => {
   const head = '{"timestamp":"2026-05-04T09:00:00.000043Z","level":"INFO","fields":';
   const tail = ',"target":"relay","span":{"peer":"12D3KooW","name":"conn"},"spans":[{"name":"Swarm::poll"}]}';
   it.each([
-    ['an escaped quote', `${head}{"message":"a \\"b\\""}${tail}`],
+    ['an escaped quote', `${head}{"message":"a \\"b\\""}${tail}`, 'a "b"'],
+    [
+      'a Debug-formatted message quoting a peer id (a long string)',
+      `${head}{"message":"Connection closed: Connected { peer_id: PeerId(\\"12D3KooW8yAP7QKfWX5orGAJtH9eYK794Jge7WXDnFzxs1B2zLis\\") }","total_peers":"20"}${tail}`,
+      'Connection closed: Connected { peer_id: PeerId("12D3KooW8yAP7QKfWX5orGAJtH9eYK794Jge7WXDnFzxs1B2zLis") } total_peers=20',
+    ],
+    ['every short escape', `${head}{"message":"\\"\\\\\\/\\b\\f\\n\\r\\t."}${tail}`, '"\\/\b\f\n\r\t.'],
+    ['\\u escapes, either case', `${head}{"message":"\\u0041\\u00b5\\u00B5\\ud83d\\ude00"}${tail}`, 'Aµµ😀'],
+    ['a lone surrogate', `${head}{"message":"x\\ud800y"}${tail}`, 'x\ud800y'],
+    [
+      'an escape in a later field',
+      `${head}{"message":"x","a":"1","endpoint":"Listener { addr: \\"/ip4/1.2.3.4\\" }"}${tail}`,
+      'x a=1 endpoint=Listener { addr: "/ip4/1.2.3.4" }',
+    ],
+  ])('takes %s and reads it as JSON.parse does', (_what, line, message) => {
+    // The lines are ASCII (what is not comes as \u escapes), so raw and decoded read alike.
+    for (const raw of [false, true]) {
+      const f = read(parseTracingJsonFast, line, raw);
+      expect(f.ok).toBe(true);
+      expect(f.rec.message).toBe(message);
+      expectSameAsJsonParse(line, raw);
+    }
+  });
+
+  it.each([
+    ['an escape JSON does not have', `${head}{"message":"a\\x41"}${tail}`],
+    ['a short \\u escape', `${head}{"message":"a\\u41"}${tail}`],
+    ['a \\u escape with a non-hex digit', `${head}{"message":"a\\u00g1"}${tail}`],
+    ['a control character after an escape', `${head}{"message":"a\\"b\u0001c"}${tail}`],
+    ['an escaped closing quote and no other', `${head}{"message":"a\\"}${tail}`],
+    ['a backslash at the end of the line', `${head}{"message":"a\\`],
+  ])('rejects %s as JSON.parse does', (_what, line) => {
+    expect(read(parseTracingJsonFast, line, false).ok).toBe(false);
+    expect(read(parseTracingJsonSlow, line, false).ok).toBe(false);
+  });
+
+  it.each([
     ['a \\u escape in a key', `${head}{"mess\\u0061ge":"x"}${tail}`],
     ['a repeated field', `${head}{"message":"x","a":"1","a":"2"}${tail}`],
     ['an integer-like key (JSON.parse enumerates it first)', `${head}{"message":"x","b":"1","7":"2"}${tail}`],
@@ -112,6 +148,35 @@ describe('tracing JSON fast path on real lines', () => {
   ])('leaves %s to JSON.parse', (_what, line) => {
     expect(read(parseTracingJsonFast, line, false).ok).toBe(false);
     expectSameAsJsonParse(line, false);
+  });
+
+  it('reads timestamps within the second of the line before as scanIsoTimestamp does, whatever follows', () => {
+    // The fast path compares `{"timestamp":"` and the second of the last `…Z` timestamp at once,
+    // then reads the fraction itself: every other shape must still agree with JSON.parse.
+    const fields = '","level":"INFO","fields":{"message":"x"}' + tail;
+    for (const second of ['{"timestamp":"2026-05-04T09:00:07', '{"timestamp":"2026-05-04T09:00:08']) {
+      const usual = second + '.000026Z' + fields;
+      // Each shape right after a line of the same second (the one the fast path remembers).
+      for (const rest of [
+        '.5Z',
+        '.Z',
+        '.1234567891234Z',
+        'Z',
+        '.5+02:00',
+        '.000026Zjunk',
+        '.00a026Z',
+        '.000026\\u005a',
+        '.000026 Z',
+        '.000026z',
+        '"',
+      ]) {
+        for (const raw of [false, true]) {
+          expectSameAsJsonParse(usual, raw);
+          expectSameAsJsonParse(second + rest + fields, raw);
+        }
+      }
+      expect(read(parseTracingJsonFast, usual, false).rec).toMatchObject({ nsec: 26_000, digits: 6 });
+    }
   });
 
   it('keeps agreeing when more field names than it keeps come by, and takes the usual lines again', () => {
@@ -214,16 +279,52 @@ const HOSTILE_TOKENS = [
   ' 1',
 ];
 
+/** Escapes JSON has (any \\u code unit, lone surrogates too), and (hostile) some it has not. */
+const ESCAPES = [
+  '\\"',
+  '\\\\',
+  '\\/',
+  '\\b',
+  '\\f',
+  '\\n',
+  '\\r',
+  '\\t',
+  '\\u0041',
+  '\\u00b5',
+  '\\u00B5',
+  '\\ud83d\\ude00',
+  '\\ud800',
+  '\\u2028',
+  '\\u0000',
+];
+const BAD_ESCAPES = ['\\x41', '\\u12', '\\u00g1', '\\U0041', "\\'", '\\', '\\\u0001'];
+
+/**
+ * A JSON string literal with escapes among text, short or long (the fast path reads the first 16
+ * chars of a string one by one, the rest natively).
+ */
+function escapedTextArb(nice: boolean): fc.Arbitrary<string> {
+  const part = fc.oneof(
+    { weight: 3, arbitrary: niceTextArb.map((t) => JSON.stringify(t).slice(1, -1)) },
+    { weight: 1, arbitrary: fc.constantFrom('Connection closed: Connected { peer_id: PeerId(', ' }, remote: ') },
+    { weight: 3, arbitrary: fc.constantFrom(...ESCAPES) },
+    { weight: nice ? 0 : 1, arbitrary: fc.constantFrom(...BAD_ESCAPES) },
+  );
+  return fc.array(part, { minLength: 1, maxLength: 6 }).map((parts) => '"' + parts.join('') + '"');
+}
+
 function valueTextArb(nice: boolean): fc.Arbitrary<string> {
   const numbers = fc.oneof(fc.integer(), fc.double(), fc.nat()).map((n) => JSON.stringify(n));
   return nice
     ? fc.oneof(
         { weight: 8, arbitrary: niceTextArb.map((t) => JSON.stringify(t)) },
+        { weight: 2, arbitrary: escapedTextArb(true) },
         { weight: 2, arbitrary: numbers },
         { weight: 1, arbitrary: fc.constantFrom(...NICE_LITERALS) },
       )
     : fc.oneof(
         { weight: 4, arbitrary: hostileTextArb.map((t) => JSON.stringify(t)) },
+        { weight: 2, arbitrary: escapedTextArb(false) },
         { weight: 2, arbitrary: hostileTextArb.map((t) => `"${t}"`) }, // unescaped: quotes, controls as they are
         { weight: 2, arbitrary: fc.constantFrom(...HOSTILE_TOKENS, ...NICE_LITERALS) },
       );
@@ -246,7 +347,15 @@ function keyTextArb(nice: boolean): fc.Arbitrary<string> {
 function fieldsTextArb(nice: boolean): fc.Arbitrary<string> {
   return fc
     .tuple(
-      fc.option(nice ? niceTextArb.map((m) => JSON.stringify(m)) : valueTextArb(false), { nil: undefined, freq: 4 }),
+      fc.option(
+        nice
+          ? fc.oneof(
+              { weight: 4, arbitrary: niceTextArb.map((m) => JSON.stringify(m)) },
+              { weight: 1, arbitrary: escapedTextArb(true) },
+            )
+          : valueTextArb(false),
+        { nil: undefined, freq: 4 },
+      ),
       fc.array(fc.tuple(keyTextArb(nice), valueTextArb(nice)), { maxLength: 4 }),
     )
     .map(([message, members]) => {
@@ -406,6 +515,25 @@ describe('tracing JSON fast path against JSON.parse (property)', () => {
       if (read(parseTracingJsonSlow, line, false).ok) reference++;
     }
     expect(fast).toBeGreaterThan(reference * 0.6);
+  });
+
+  it('the fast path takes most lines whose strings have escapes JSON has', () => {
+    const fields = fc
+      .array(fc.tuple(fc.constantFrom(...NICE_KEYS), escapedTextArb(true)), { maxLength: 3 })
+      .chain((members) =>
+        escapedTextArb(true).map(
+          (message) => '{"message":' + message + members.map(([k, v]) => `,"${k}":${v}`).join('') + '}',
+        ),
+      );
+    let fast = 0;
+    const samples = fc.sample(fields, { numRuns: 300, seed: 7 });
+    for (const f of samples) {
+      const line = `{"timestamp":"2026-05-04T09:00:00.000026Z","level":"INFO","fields":${f},"target":"t","spans":[]}`;
+      if (read(parseTracingJsonFast, line, false).ok) fast++;
+      expectSameAsJsonParse(line, false);
+      expectSameAsJsonParse(line, true);
+    }
+    expect(fast).toBeGreaterThan(samples.length * 0.9); // all but repeated keys
   });
 
   test.prop([lineArb, fc.boolean()], { numRuns: 3000 })('generated lines: same record, or both reject', (line, raw) =>

@@ -31,6 +31,9 @@ import {
   type WorkerMessage,
 } from './workers/record-batch.js';
 
+/** Room for one string table's ids in spansIdBase (the worker resets its table before 2^32 strings). */
+const SPANS_ID_GENERATION = 2 ** 32;
+
 /** Below this a file is parsed on the main thread: a worker's start-up (~30 ms) would cost more. */
 export const PARALLEL_MIN_BYTES = 8 * 1024 * 1024;
 
@@ -76,6 +79,12 @@ export class ParseWorker {
   private strings: string[] = [];
   /** The worker has loaded its code (its first message). */
   private ready = false;
+  /**
+   * Records rebuilt here carry spansId = this + their spans' string table id: a string fit to
+   * keep, numbered apart from the tracing parser's context numbers (head start) and from the
+   * string table before its last reset.
+   */
+  private spansIdBase = 2 ** 40;
 
   constructor(private readonly head: HeadStart = HEAD_START) {
     this.worker.once('message', () => (this.ready = true));
@@ -157,6 +166,7 @@ export class ParseWorker {
     const rec = newRecord();
     rec.file = path; // set once: every record rebuilt from this file's batches carries it
     this.strings = []; // each file's batches number their strings from 0
+    this.spansIdBase += SPANS_ID_GENERATION;
     return new Promise<ParsedFile>((resolve, reject) => {
       // Batches are handled one at a time, in order, even while a pace promise is pending.
       let chain: Promise<void> = Promise.resolve();
@@ -219,8 +229,12 @@ export class ParseWorker {
   }
 
   private apply(m: Extract<WorkerMessage, { type: 'batch' }>, sink: RecordSink, rec: ReturnType<typeof newRecord>) {
-    if (m.resetStrings) this.strings = [];
+    if (m.resetStrings) {
+      this.strings = [];
+      this.spansIdBase += SPANS_ID_GENERATION;
+    }
     const strings = this.strings;
+    const spansIdBase = this.spansIdBase;
     for (const s of m.strings) strings.push(s);
     const rows = new Float64Array(m.rows);
     const text = Buffer.from(m.text, 0, m.textLength).toString(m.textEncoding);
@@ -232,9 +246,9 @@ export class ParseWorker {
       if (kind === ROW_RECORD) {
         const at = rows[b + F_MSG_AT];
         if (at >= 0) {
-          fillRecord(rec, rows, b, strings, lines.slice(at, at + rows[b + F_MSG_LEN]));
+          fillRecord(rec, rows, b, strings, lines.slice(at, at + rows[b + F_MSG_LEN]), spansIdBase);
           if (lines.raw) rec.raw = true;
-        } else fillRecord(rec, rows, b, strings, text.slice(msgStart, msgEnd));
+        } else fillRecord(rec, rows, b, strings, text.slice(msgStart, msgEnd), spansIdBase);
         sink.record(rec);
       } else if (kind === ROW_MALFORMED) {
         sink.malformed(rows[b + F_LINE], rows[b + F_OFFSET], strings[rows[b + F_TARGET]], rows[b + F_LINES]);

@@ -162,8 +162,6 @@ const NO_CONTEXT: ContextFacts = {
 
 /** Distinct span contexts whose facts are kept (a relay's connections in flight, twice each); past this the cache starts over. */
 const MAX_CACHED_CONTEXTS = 1024;
-/** Contexts longer than the tracing parser keeps (its CONTEXT_MAX_CHARS) are keyed by a copy only, see facts(). */
-const MAX_REKEYED_CONTEXT_CHARS = 512;
 
 /** Connection identities from span contexts and Compact message tails, one object per connection. */
 export class ConnectionContexts {
@@ -189,18 +187,18 @@ export class ConnectionContexts {
 
   /**
    * The facts of span context `spans`. A context read for the first time is keyed by a copy
-   * (its string is then a slice of the parser's 64 KiB chunk, which a key would keep alive); the
-   * next line that carries it rekeys the entry to that line's string, so that lookups compare by
-   * pointer: the worker's string table entry (`--jobs 2`), or the tracing parser's own kept copy
-   * of the context (one per context and target: lines of other targets compare chars). Only
-   * when that parser keeps no copy (a context it cannot cache) is a rekeyed key a chunk slice:
-   * at worst MAX_CACHED_CONTEXTS chunks kept alive until the next clear.
+   * (its string may be a slice of the parser's 64 KiB chunk, which a key would keep alive); the
+   * next line that carries it as a string fit to keep rekeys the entry to that string, so that
+   * lookups compare by pointer. Fit to keep means `spansId >= 0` (LogRecord.spansId): the
+   * tracing parser's own kept copy of the context (`--jobs 1`; one per context and target:
+   * lines of other targets compare chars), or the parse worker's string table entry
+   * (`--jobs 2`). A chunk slice is never a key.
    */
-  facts(spans: string): ContextFacts {
+  facts(spans: string, spansId: number): ContextFacts {
     if (spans.length === 0) return NO_CONTEXT;
     const seen = this.byContext.get(spans);
     if (seen !== undefined) {
-      if (!seen.rekeyed && spans.length <= MAX_REKEYED_CONTEXT_CHARS) {
+      if (!seen.rekeyed && spansId >= 0) {
         seen.rekeyed = true;
         this.byContext.delete(spans);
         this.byContext.set(spans, seen);
@@ -227,7 +225,7 @@ export class ConnectionContexts {
   of(rec: LogRecord, fieldsFrom = -1): ConnectionRef | null {
     // first char first: most lines' contexts are other spans, or none
     if (rec.spans.charCodeAt(0) !== C_n) return null;
-    return this.connection(this.facts(rec.spans), rec, fieldsFrom);
+    return this.connection(this.facts(rec.spans, rec.spansId), rec, fieldsFrom);
   }
 
   /** of(rec, fieldsFrom) for the facts of rec.spans. */

@@ -95,7 +95,7 @@ export class Libp2pDecoder implements Decoder {
 
   /** busyAt16: the message starts `close time.busy=` (then spanTimingInto need not check). */
   private lifecycle(phase: SpanPhase, rec: LogRecord, sink: ReactorEventSink, busyAt16 = false): boolean {
-    const facts = this.contexts.facts(rec.spans);
+    const facts = this.contexts.facts(rec.spans, rec.spansId);
     const kind = facts.kind;
     if (kind === null) return false;
     // every property set up front: one object shape for all span events

@@ -96,6 +96,7 @@ export function fillRecord(
   base: number,
   strings: readonly string[],
   message: string,
+  spansIdBase: number,
 ): void {
   const packed = rows[base + F_DIGITS];
   rec.sec = rows[base + F_SEC];
@@ -107,6 +108,7 @@ export function fillRecord(
   rec.target = strings[rows[base + F_TARGET]];
   rec.thread = strings[rows[base + F_THREAD]];
   rec.spans = strings[rows[base + F_SPANS]];
+  rec.spansId = spansIdBase + rows[base + F_SPANS];
   rec.message = message;
   rec.line = rows[base + F_LINE];
   rec.offset = rows[base + F_OFFSET];

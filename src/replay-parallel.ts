@@ -10,10 +10,10 @@ import { isAscii } from 'node:buffer';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { RecordAssembler, type AssemblerState, type RecordSink } from './parse/record-assembler.js';
+import type { RecordSink } from './parse/record-assembler.js';
 import { newRecord } from './parse/record.js';
-import { readFileLines, SPLIT_BYTES, type LineSink } from './source/file-lines.js';
-import { startsWithGzipMagic, type InputReadStats } from './source/inputs.js';
+import { SPLIT_BYTES } from './source/file-lines.js';
+import type { InputReadStats } from './source/inputs.js';
 import {
   F_KIND,
   F_LINE,
@@ -46,29 +46,6 @@ function workerUrl(): URL {
 
 export interface ParsedFile extends InputReadStats {
   envelope: string | null;
-  /** Bytes the main thread read itself before the worker took over (the head start). */
-  headBytes: number;
-}
-
-/**
- * The head start (ParseWorker.parse): the main thread reads a file's first lines itself until the
- * worker is ready and at least `min` bytes are read, or `max` bytes are read either way.
- */
-export interface HeadStart {
-  min: number;
-  max: number;
-}
-
-export const HEAD_START: HeadStart = { min: 256 * 1024, max: 16 * 1024 * 1024 };
-
-/**
- * Where the worker takes over a file: a line that begins a record, the lines before it, and the
- * parse state there (null: from the file's start, fresh).
- */
-interface Handover {
-  offset: number;
-  lineNo: number;
-  state: AssemblerState | null;
 }
 
 /** One parse worker, reused for the files of a run (in order). */
@@ -77,90 +54,23 @@ export class ParseWorker {
   // RSS; at 4–8 MB the worker spent a quarter to a third of its time in GC (docs/performance.md).
   private readonly worker = new Worker(workerUrl(), { resourceLimits: { maxYoungGenerationSizeMb: 16 } });
   private strings: string[] = [];
-  /** The worker has loaded its code (its first message). */
-  private ready = false;
   /**
    * Records rebuilt here carry spansId = this + their spans' string table id: a string fit to
-   * keep, numbered apart from the tracing parser's context numbers (head start) and from the
-   * string table before its last reset.
+   * keep, numbered apart from the tracing parser's context numbers and from the string table
+   * before its last reset.
    */
   private spansIdBase = 2 ** 40;
 
-  constructor(private readonly head: HeadStart = HEAD_START) {
-    this.worker.once('message', () => (this.ready = true));
-  }
-
   /**
-   * Parses `path` (its first lines here, the rest in the worker: headStart); its records go to
-   * `sink` in file order. `pace` (a slow exporter) and the main thread's own speed hold the
-   * worker back through acknowledgements.
+   * Parses `path` in the worker; its records go to `sink` in file order. `pace` (a slow
+   * exporter) and the main thread's own speed hold the worker back through acknowledgements.
    */
-  async parse(
+  parse(
     path: string,
     baseDate: Date,
     maxLineBytes: number,
     sink: RecordSink,
     hooks: { progress(bytes: number): void; pace?: () => Promise<void> | null },
-  ): Promise<ParsedFile> {
-    const head = await this.headStart(path, baseDate, maxLineBytes, sink, hooks);
-    if (!('state' in head)) return head;
-    return this.rest(path, baseDate, maxLineBytes, sink, hooks, head);
-  }
-
-  /**
-   * The file's first lines, read here while the worker starts (its code loads and warms up), up
-   * to a line that begins a record: the records before it are all handed out, so the worker
-   * continues from that line with the parse state (layout detection, time-of-day date) and
-   * nothing else, and the results are those of one reader. The whole file when it ends first;
-   * nothing for a gzip'd file (no offset to continue from).
-   */
-  private async headStart(
-    path: string,
-    baseDate: Date,
-    maxLineBytes: number,
-    sink: RecordSink,
-    hooks: { progress(bytes: number): void; pace?: () => Promise<void> | null },
-  ): Promise<ParsedFile | Handover> {
-    if (await startsWithGzipMagic(path)) return { offset: 0, lineNo: 0, state: null };
-    const assembler = new RecordAssembler(sink, baseDate, path);
-    const { min, max } = this.head;
-    let handover: { offset: number; lineNo: number } | null = null;
-    const gate: LineSink = {
-      line: (text, offset, lineNo, raw, escapes) => {
-        if (handover !== null) return;
-        if (offset >= min && (this.ready || offset >= max) && assembler.startsRecord(text, raw, escapes)) {
-          handover = { offset, lineNo: lineNo - 1 };
-          return;
-        }
-        assembler.line(text, offset, lineNo, raw, escapes);
-      },
-      oversize: (offset, lineNo, bytes) => {
-        if (handover === null) assembler.oversize(offset, lineNo, bytes);
-      },
-    };
-    const read = await readFileLines(path, gate, {
-      maxLineBytes,
-      onProgress: (b) => hooks.progress(b),
-      pace: hooks.pace,
-      stop: () => handover !== null,
-    });
-    assembler.flush();
-    if (handover === null) {
-      const envelope = assembler.envelope?.id ?? null;
-      return { ...read, envelope, gzip: false, error: null, headBytes: read.bytes };
-    }
-    const at: { offset: number; lineNo: number } = handover;
-    return { offset: at.offset, lineNo: at.lineNo, state: assembler.state() };
-  }
-
-  /** The rest of the file from `from`, read and parsed by the worker. */
-  private rest(
-    path: string,
-    baseDate: Date,
-    maxLineBytes: number,
-    sink: RecordSink,
-    hooks: { progress(bytes: number): void; pace?: () => Promise<void> | null },
-    from: Handover,
   ): Promise<ParsedFile> {
     const worker = this.worker;
     const rec = newRecord();
@@ -184,7 +94,6 @@ export class ParseWorker {
         buffers = [];
       };
       const onMessage = (m: WorkerMessage): void => {
-        if (m.type === 'ready') return;
         if (m.type === 'batch') waiting++;
         chain = chain
           .then(async () => {
@@ -200,8 +109,8 @@ export class ParseWorker {
               return;
             }
             cleanup();
-            if (m.type === 'done') resolve({ ...m, headBytes: from.offset });
-            else if (m.type === 'failed') reject(Object.assign(new Error(m.message), { code: m.code ?? undefined }));
+            if (m.type === 'done') resolve({ ...m });
+            else reject(Object.assign(new Error(m.message), { code: m.code ?? undefined }));
           })
           .catch((err: unknown) => {
             cleanup();
@@ -223,7 +132,7 @@ export class ParseWorker {
       worker.on('message', onMessage);
       worker.on('error', onError);
       worker.on('exit', onExit);
-      const job: MainMessage = { type: 'file', path, baseDateMs: baseDate.getTime(), maxLineBytes, from };
+      const job: MainMessage = { type: 'file', path, baseDateMs: baseDate.getTime(), maxLineBytes };
       worker.postMessage(job);
     });
   }

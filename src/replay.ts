@@ -11,7 +11,7 @@ import type { LogRecord } from './parse/record.js';
 import { RelayPipeline } from './pipeline.js';
 import { DEFAULT_THRESHOLDS, type Thresholds } from './reactor/model.js';
 import type { ObservationSink } from './reactor/observations.js';
-import { PARALLEL_MIN_BYTES, ParseWorker, type HeadStart } from './replay-parallel.js';
+import { PARALLEL_MIN_BYTES, ParseWorker } from './replay-parallel.js';
 import { InputSpecError, readInputLines, resolveInputs, type InputSpec } from './source/inputs.js';
 import { formatTime, logTime } from './time.js';
 import { describeFsError } from './source/fs-errors.js';
@@ -45,8 +45,6 @@ export interface ReplayOptions {
   jobs?: number;
   /** Smallest file handed to the parse worker (default PARALLEL_MIN_BYTES; tests set it low). */
   parallelMinBytes?: number;
-  /** How much of a file the main thread reads before the worker takes over (tests set it). */
-  headStart?: HeadStart;
 }
 
 /** DEFAULT_JOBS: 2 with two cores or more, else 1 (config.ts says why). */
@@ -96,7 +94,7 @@ export async function replay(paths: string[], opts: ReplayOptions = {}): Promise
     for (const f of inputs) {
       const onProgress = (b: number): void => opts.onProgress?.(doneBytes + b, totalBytes);
       const useWorker = jobs > 1 && f.regular && f.size !== null && f.size >= minBytes;
-      if (useWorker) worker ??= new ParseWorker(opts.headStart);
+      if (useWorker) worker ??= new ParseWorker();
       const { read, summary, progressed } = await readInput(f, pipeline, useWorker ? worker : null, opts, onProgress);
       doneBytes += f.size ?? progressed;
       readBytes += read.bytes;

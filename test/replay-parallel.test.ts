@@ -6,18 +6,13 @@
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PollscopeMetrics } from '../src/export/metrics.js';
 import type { ObservationSink } from '../src/reactor/observations.js';
-import { DecoderRegistry } from '../src/decode/registry.js';
-import { RecordAssembler, type RecordSink } from '../src/parse/record-assembler.js';
-import { keepText, type LogRecord } from '../src/parse/record.js';
 import { replay, type ReplayResult } from '../src/replay.js';
-import { ParseWorker } from '../src/replay-parallel.js';
-import { readFileLines } from '../src/source/file-lines.js';
 import { ROOT } from './helpers.js';
 
 const FIXTURE_DIRS = ['samples', 'test/real-relay/fixtures', 'test/real-relay-tokio/fixtures', 'test/fixtures'];
@@ -54,11 +49,9 @@ function recorder(): { sink: ObservationSink; lines: string[] } {
   };
 }
 
-/** head: where the main thread hands a file to the worker (the first record at or after that byte). */
 async function run(
   files: string[],
   jobs: number,
-  head = 0,
 ): Promise<{ report: ReplayResult; observations: string[]; metrics: string }> {
   const obs = recorder();
   const metrics = new PollscopeMetrics();
@@ -66,7 +59,6 @@ async function run(
   const report = await replay(files, {
     jobs,
     parallelMinBytes: 0,
-    headStart: { min: head, max: head },
     sinks: [obs.sink, relayMetrics],
     onPipeline: (pipeline) => relayMetrics.attach(pipeline),
   });
@@ -84,14 +76,10 @@ describe('replay --jobs 2 equals --jobs 1', () => {
   for (const file of fixtures) {
     it(path.relative(ROOT, file), async () => {
       const one = await run([file], 1);
-      // The worker from the first record, and from a third into the file (the main thread
-      // reading the lines before it: the head start).
-      for (const head of [0, Math.floor(statSync(file).size / 3)]) {
-        const two = await run([file], 2, head);
-        expect(withoutTiming(two.report)).toEqual(withoutTiming(one.report));
-        expect(two.observations).toEqual(one.observations);
-        expect(two.metrics).toEqual(one.metrics);
-      }
+      const two = await run([file], 2);
+      expect(withoutTiming(two.report)).toEqual(withoutTiming(one.report));
+      expect(two.observations).toEqual(one.observations);
+      expect(two.metrics).toEqual(one.metrics);
       expect(one.report.run.lines).toBeGreaterThan(0);
     });
   }
@@ -135,12 +123,7 @@ describe('replay --jobs 2 equals --jobs 1', () => {
       }
     const file = path.join(tmp, 'odd.log');
     writeFileSync(file, Buffer.concat(out));
-    const opts = (jobs: number) => ({
-      jobs,
-      parallelMinBytes: 0,
-      maxLineBytes: 2000,
-      headStart: { min: 1e5, max: 1e5 },
-    });
+    const opts = (jobs: number) => ({ jobs, parallelMinBytes: 0, maxLineBytes: 2000 });
     const one = await replay([file], opts(1));
     const two = await replay([file], opts(2));
     expect(withoutTiming(two)).toEqual(withoutTiming(one));
@@ -162,7 +145,7 @@ describe('replay --jobs 2 equals --jobs 1', () => {
       }
     const file = path.join(tmp, 'raw.log');
     writeFileSync(file, Buffer.concat(out));
-    const opts = (jobs: number) => ({ jobs, parallelMinBytes: 0, headStart: { min: 1e5, max: 1e5 } });
+    const opts = (jobs: number) => ({ jobs, parallelMinBytes: 0 });
     const one = await replay([file], opts(1));
     const two = await replay([file], opts(2));
     expect(withoutTiming(two)).toEqual(withoutTiming(one));
@@ -193,129 +176,4 @@ describe('replay --jobs 2 equals --jobs 1', () => {
       stderr: expect.stringContaining("--jobs: '0' is not a whole number greater than 0") as unknown,
     });
   });
-});
-
-describe('the head start: the main thread reads a file up to a record, the worker the rest', () => {
-  const FIELDS = ['sec', 'nsec', 'digits', 'hasTime', 'level', 'target', 'thread', 'spans', 'message'] as const;
-
-  /**
-   * Everything a RecordSink is handed, one string per call: the text as decoded where kept
-   * (keepText: raw or not is how a line reached the reader, not part of the record); the message
-   * only where a decoder reads it (the worker does not send the others: parse-worker.ts).
-   */
-  function collecting(): { sink: RecordSink; calls: string[] } {
-    const calls: string[] = [];
-    const registry = new DecoderRegistry();
-    const read = (r: LogRecord) => r.spans !== '' || registry.forTarget(r.target) !== undefined;
-    return {
-      calls,
-      sink: {
-        record: (r) =>
-          calls.push(
-            `${r.file}:${r.line}@${r.offset}+${r.lines} ${JSON.stringify(
-              FIELDS.map((k) =>
-                k === 'message' && !read(r)
-                  ? ''
-                  : k === 'target' || k === 'spans' || k === 'message'
-                    ? keepText(r[k], r.raw)
-                    : r[k],
-              ),
-            )}`,
-          ),
-        malformed: (line, offset, reason, lines) => calls.push(`malformed ${line}@${offset}+${lines} ${reason}`),
-        oversize: (line, offset, bytes) => calls.push(`oversize ${line}@${offset} ${bytes}`),
-      },
-    };
-  }
-
-  async function sequential(file: string, date: Date): Promise<string[]> {
-    const { sink, calls } = collecting();
-    const assembler = new RecordAssembler(sink, date, file);
-    await readFileLines(file, assembler, { maxLineBytes: 2000 });
-    assembler.flush();
-    return calls;
-  }
-
-  async function handedOver(file: string, date: Date, at: number): Promise<{ calls: string[]; head: number }> {
-    const { sink, calls } = collecting();
-    const worker = new ParseWorker({ min: at, max: at });
-    try {
-      const parsed = await worker.parse(file, date, 2000, sink, { progress: () => {} });
-      return { calls, head: parsed.headBytes };
-    } finally {
-      await worker.close();
-    }
-  }
-
-  const date = new Date('2024-03-05T12:00:00Z');
-  const cases: Array<[string, () => string]> = [
-    [
-      'tracing Full with thread names and ANSI',
-      () => path.join(ROOT, 'test/real-relay-tokio/fixtures/stalls.full-threads-ansi.log'),
-    ],
-    [
-      // Stray lines: after a JSON record a line of no layout is malformed once detection settled
-      // on JSON (not folded into the record), so the worker must start with the detected layout.
-      'tracing JSON with stray lines',
-      () => {
-        const lines = readFileSync(path.join(ROOT, 'test/real-relay-tokio/fixtures/stalls.json.log'), 'utf8');
-        const out = lines.split('\n').flatMap((l, k) => (k % 50 === 7 ? [l, 'thread panicked at src/main.rs:1'] : [l]));
-        const file = path.join(tmp, 'stray.json.log');
-        writeFileSync(file, out.join('\n'));
-        return file;
-      },
-    ],
-    [
-      'env_logger with continuation lines across the handover',
-      () => {
-        const lines = readFileSync(path.join(ROOT, 'samples/relay-stall.log'), 'utf8').split('\n').slice(0, 400);
-        const out = lines.flatMap((l, k) =>
-          k % 3 === 0 ? [l, '  continued: ' + 'x'.repeat(k % 40), '   at src/lib.rs:1'] : [l],
-        );
-        const file = path.join(tmp, 'continued.log');
-        writeFileSync(file, out.join('\n') + '\n');
-        return file;
-      },
-    ],
-    [
-      'wezterm times of day across midnight',
-      () => {
-        const out: string[] = [];
-        for (let k = 0; k < 300; k++) {
-          const s = (86_400 - 150 + k) % 86_400;
-          const hh = String(Math.floor(s / 3600)).padStart(2, '0');
-          const mm = String(Math.floor((s % 3600) / 60)).padStart(2, '0');
-          const ss = String(s % 60).padStart(2, '0');
-          out.push(
-            `${hh}:${mm}:${ss}.${String(k % 1000).padStart(3, '0')}  TRACE  polling::epoll         > wait: epoll_fd=5, timeout=None`,
-          );
-        }
-        const file = path.join(tmp, 'midnight.log');
-        writeFileSync(file, out.join('\n') + '\n');
-        return file;
-      },
-    ],
-  ];
-
-  for (const [name, make] of cases) {
-    it(name, async () => {
-      const file = make();
-      const size = statSync(file).size;
-      const want = await sequential(file, date);
-      expect(want.length).toBeGreaterThan(100);
-      // Early (layout detection not settled: fewer than 50 lines read), in the middle, near the
-      // end, and right on lines that begin no record (continuation and stray lines: the main
-      // thread reads on to the next record).
-      const text = readFileSync(file, 'latin1');
-      const noRecord = [...text.matchAll(/\n( {2}continued|thread panicked)/g)].map((m) => m.index + 1);
-      const points = [600, Math.floor(size / 2), size - 300, ...noRecord.filter((_, k) => k % 40 === 3)];
-      if (/continued|stray/.test(name)) expect(points.length).toBeGreaterThan(4);
-      for (const at of points) {
-        const got = await handedOver(file, date, at);
-        expect(got.head).toBeGreaterThanOrEqual(at);
-        expect(got.head).toBeLessThan(size);
-        expect(got.calls).toEqual(want);
-      }
-    });
-  }
 });

@@ -24,18 +24,6 @@ const MAX_RECORD_CHARS = 64 * 1024;
 // eslint-disable-next-line no-control-regex -- ANSI colour sequences begin with ESC
 const ANSI = /\x1b\[[0-9;]*m/g;
 
-/**
- * What an assembler carries from the lines before a record boundary to the lines after it (no
- * record held back): layout detection and the time-of-day date. Plain data, so another thread
- * can continue a file where this one stopped (RecordAssembler.restore).
- */
-export interface AssemblerState {
-  detected: string | null;
-  matches: Array<[string, number]>;
-  matched: number;
-  time: [number, number];
-}
-
 export class RecordAssembler implements LineSink {
   private primary: Envelope | null = null;
   private readonly matches = new Map<Envelope, number>();
@@ -126,52 +114,6 @@ export class RecordAssembler implements LineSink {
     this.sink.malformed(lineNo, offset, text === '' ? 'empty line' : 'matches no known log layout', 1);
   }
 
-  /**
-   * Whether line() would begin a record with this line rather than fold it into the one before,
-   * without taking it: a reader that hands the rest of a file to another thread stops before
-   * such a line (no record is then held back). It does not count towards layout detection;
-   * a time-of-day layout reading the same time again (line() after this) does not move its date.
-   */
-  startsRecord(line: string, raw: boolean, escapes: boolean): boolean {
-    let text = line;
-    let end = text.length;
-    let c = text.charCodeAt(end - 1);
-    while (c === 32 || c === 13 || c === 9) c = text.charCodeAt(--end - 1);
-    if (end !== text.length) text = text.slice(0, end);
-    if (escapes && text.indexOf('\x1b') >= 0) text = text.replace(ANSI, '');
-    const probe = newRecord();
-    probe.raw = raw;
-    try {
-      return this.parse(text, probe, false) !== null;
-    } catch {
-      return false; // line() makes it malformed: no record begins
-    }
-  }
-
-  /** The state to continue from after the last record handed out (flush() first). */
-  state(): AssemblerState {
-    return {
-      detected: this.primary?.id ?? null,
-      matches: [...this.matches].map(([env, n]): [string, number] => [env.id, n]),
-      matched: this.matched,
-      time: this.ctx.state(),
-    };
-  }
-
-  /** Continues from another assembler's state() (a fresh assembler, before its first line). */
-  restore(state: AssemblerState): void {
-    const byId = (id: string): Envelope => {
-      const env = ENVELOPES.find((e) => e.id === id);
-      if (env === undefined) throw new Error(`unknown layout ${id}`);
-      return env;
-    };
-    this.primary = state.detected === null ? null : byId(state.detected);
-    this.matches.clear();
-    for (const [id, n] of state.matches) this.matches.set(byId(id), n);
-    this.matched = state.matched;
-    this.ctx.restore(state.time);
-  }
-
   /** Last raw thread name and its decoded form: a thread name is kept (a model key, a report row). */
   private rawThread = '';
   private threadDecoded = '';
@@ -219,12 +161,12 @@ export class RecordAssembler implements LineSink {
   }
 
   /** The layout that read the line into `rec`, or null. */
-  private parse(text: string, rec: LogRecord, count = true): Envelope | null {
+  private parse(text: string, rec: LogRecord): Envelope | null {
     const primary = this.primary;
     if (primary !== null && primary.parse(text, rec, this.ctx)) return primary;
     for (const env of ENVELOPES) {
       if (env === primary || !env.parse(text, rec, this.ctx)) continue;
-      if (primary === null && count) this.count(env);
+      if (primary === null) this.count(env);
       return env;
     }
     return null;

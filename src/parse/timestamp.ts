@@ -138,16 +138,6 @@ export class PartialTimeContext {
     this.year = baseDate.getUTCFullYear();
   }
 
-  /** The date a time of day falls on and the last time of day read (midnight detection). */
-  state(): [number, number] {
-    return [this.daySec, this.lastTod];
-  }
-
-  restore([daySec, lastTod]: [number, number]): void {
-    this.daySec = daySec;
-    this.lastTod = lastTod;
-  }
-
   /** `HH:MM:SS.fff` at s[i], date from the context (UTC). */
   scanTimeOfDay(s: string, i: number, rec: LogRecord): number {
     if (s.charCodeAt(i + 2) !== 58 || s.charCodeAt(i + 5) !== 58) return -1;

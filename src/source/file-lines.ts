@@ -41,13 +41,6 @@ export interface ReadOptions {
    * The parse worker ships them to the main thread, which slices messages out of them.
    */
   onPiece?: (bytes: Buffer, offset: number) => void;
-  /**
-   * Start at this byte offset, which must be where a line starts, as line lineNo + 1 (another
-   * reader handed out the lines before it). The figures returned count the whole file.
-   */
-  startAt?: { offset: number; lineNo: number };
-  /** Checked after each piece: true stops reading there (the rest goes to another reader). */
-  stop?: () => boolean;
 }
 
 /** Bytes per read: few reads (each costs a round trip through libuv's thread pool). */
@@ -66,11 +59,9 @@ export async function readFileLines(path: string, sink: LineSink, opts: ReadOpti
     // Two buffers: the next read runs while the current chunk is split and processed.
     const buffers = [Buffer.allocUnsafe(chunkBytes), Buffer.allocUnsafe(chunkBytes)];
     const splitter = new LineSplitter(sink, opts.maxLineBytes);
-    let pos = opts.startAt?.offset ?? 0;
-    if (opts.startAt !== undefined) splitter.resumeAt(opts.startAt.offset, opts.startAt.lineNo);
-    const stop = opts.stop;
+    let pos = 0;
     let which = 0;
-    let next = fh.read(buffers[0], 0, chunkBytes, pos);
+    let next = fh.read(buffers[0], 0, chunkBytes, 0);
     for (;;) {
       const { bytesRead } = await next;
       if (bytesRead === 0) break;
@@ -84,10 +75,6 @@ export async function readFileLines(path: string, sink: LineSink, opts: ReadOpti
         const piece = chunk.subarray(at, Math.min(bytesRead, at + SPLIT_BYTES));
         onPiece?.(piece, chunkStart + at);
         splitter.push(piece);
-        if (stop?.() === true) {
-          await next; // no read left running on the handle closed below
-          return { bytes: chunkStart + at + piece.length, lines: splitter.lineNo };
-        }
       }
       opts.onProgress?.(pos);
       const wait = opts.pace?.();

@@ -118,7 +118,7 @@ function inheritedFd(path: string): number | null {
   return Number.isInteger(n) && n >= 0 ? n : null;
 }
 
-export async function startsWithGzipMagic(path: string): Promise<boolean> {
+async function startsWithGzipMagic(path: string): Promise<boolean> {
   const fh = await open(path, 'r');
   try {
     const head = Buffer.alloc(2);

@@ -38,11 +38,6 @@ import {
 const ROWS_PER_BATCH = 16384;
 /** File bytes per batch (whole pieces of SPLIT_BYTES); pooled, so the main thread's ack returns them. */
 const BATCH_BYTES = 1 << 20;
-/**
- * The first batch holds this many bytes, and each next one twice as many up to BATCH_BYTES: the
- * main thread (idle until a batch comes) starts on the file while this thread still warms up.
- */
-const FIRST_BATCH_BYTES = 64 * 1024;
 /** A batch is sent early once its messages hold this many chars (long multi-line records). */
 const TEXT_CHARS = 1 << 19;
 /** Pooled text buffers: TEXT_CHARS in UTF-16 fits (2 bytes per char) but for one long record. */
@@ -60,7 +55,6 @@ class BatchWriter implements RecordSink {
   private bytes: Buffer = Buffer.from(new ArrayBuffer(BATCH_BYTES));
   private bytesUsed = 0;
   private bytesOffset = 0;
-  private batchBytes = FIRST_BATCH_BYTES;
   readonly freeBytes: ArrayBuffer[] = [];
   /** Set once the assembler exists: its messageAt says whether a record's message is its line's tail. */
   assembler: RecordAssembler | null = null;
@@ -93,7 +87,7 @@ class BatchWriter implements RecordSink {
    * border, whose message then goes as text).
    */
   piece(bytes: Buffer, offset: number): void {
-    if (this.bytesUsed + bytes.length > this.batchBytes || this.count >= ROWS_PER_BATCH || this.textEnd >= TEXT_CHARS)
+    if (this.bytesUsed + bytes.length > this.bytes.length || this.count >= ROWS_PER_BATCH || this.textEnd >= TEXT_CHARS)
       this.send();
     if (this.bytesUsed === 0) this.bytesOffset = offset;
     if (bytes.length > this.bytes.length) return; // never: pieces are SPLIT_BYTES at most
@@ -264,7 +258,6 @@ class BatchWriter implements RecordSink {
     this.rowCapacity = ROWS_PER_BATCH;
     this.bytes = Buffer.from(this.freeBytes.pop() ?? new ArrayBuffer(BATCH_BYTES));
     this.bytesUsed = 0;
-    if (this.batchBytes < BATCH_BYTES) this.batchBytes *= 2;
     this.count = 0;
     this.text = '';
     this.textEnd = 0;
@@ -331,14 +324,11 @@ async function parseFile(job: Extract<MainMessage, { type: 'file' }>): Promise<v
   writer = w;
   const assembler = new RecordAssembler(w, new Date(job.baseDateMs), '', true);
   w.assembler = assembler;
-  const from = job.from;
-  if (from.state !== null) assembler.restore(from.state);
   const read = await readInputLines(
     { arg: job.path, path: job.path, regular: true, size: null, mtime: new Date(job.baseDateMs) },
     assembler,
     {
       maxLineBytes: job.maxLineBytes,
-      startAt: from.state !== null ? { offset: from.offset, lineNo: from.lineNo } : undefined,
       onProgress: (b) => (w.progress = b),
       onPiece: (bytes, offset) => w.piece(bytes, offset),
       // Batches go when full (each postMessage costs ~0.5 ms of this thread); the reader waits
@@ -361,9 +351,6 @@ async function parseFile(job: Extract<MainMessage, { type: 'file' }>): Promise<v
   };
   port!.postMessage(done);
 }
-
-const ready: WorkerMessage = { type: 'ready' };
-port.postMessage(ready);
 
 port.on('message', (m: MainMessage) => {
   if (m.type === 'ack') writer?.acked(m.batches, m.buffers);

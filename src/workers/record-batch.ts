@@ -6,7 +6,6 @@
  * messages out; repeated strings (targets, threads, spans, reasons) go by number, each new one
  * sent once in the batch that first uses it.
  */
-import type { AssemblerState } from '../parse/record-assembler.js';
 import type { Level, LogRecord } from '../parse/record.js';
 
 /** Row kinds. */
@@ -65,9 +64,7 @@ export type WorkerMessage =
       gzip: boolean;
       error: string | null;
     }
-  | { type: 'failed'; code: string | null; message: string }
-  /** The worker's code is loaded (sent once, first). */
-  | { type: 'ready' };
+  | { type: 'failed'; code: string | null; message: string };
 
 /** Main → worker. */
 export type MainMessage =
@@ -76,11 +73,6 @@ export type MainMessage =
       path: string;
       baseDateMs: number;
       maxLineBytes: number;
-      /**
-       * Where to start: a line that begins a record (offset 0: the file's start), the lines
-       * before it, and the parse state there (the main thread read the lines before it).
-       */
-      from: { offset: number; lineNo: number; state: AssemblerState | null };
     }
   /**
    * The main thread finished `batches` batches: the worker may have as many more in flight. Their

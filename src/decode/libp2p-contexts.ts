@@ -6,7 +6,7 @@
  * no line allocates one; what a context alone says is read once per distinct context.
  */
 import type { ConnectionRef, Libp2pSpan } from './events.js';
-import { keepText, type LogRecord } from '../parse/record.js';
+import { keepText, ownCopy, type LogRecord } from '../parse/record.js';
 import { endsWithSpan, innermostSpanStart, textAt } from './fields.js';
 
 // Character codes the scanners below compare with. Module constants: V8 folds them like
@@ -82,28 +82,18 @@ function spanNamed(spans: string, start: number, name: string): boolean {
   return textAt(spans, start, name);
 }
 
-/** keepText(s, raw), pure ASCII (peer ids, most addresses) copied without its Buffer round trip. */
-export function keptText(s: string, raw: boolean): string {
-  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return keepText(s, raw);
-  return flatCopy(s);
-}
-
 /**
  * A `key=value` value (no spaces in it: numbers, multiaddrs, peer ids) at `pos`, up to a space,
- * `}` or `end`, made fit to keep (keepText): a pure ASCII value (ids, peer ids, most addresses) is
- * copied without keepText's Buffer round trip (ASCII decodes to itself, raw or not).
+ * `}` or `end`, made fit to keep (keepText).
  */
 export function keptValueAt(text: string, pos: number, end: number, raw: boolean): string {
   let i = pos;
-  let ascii = true;
   while (i < end) {
     const c = text.charCodeAt(i);
     if (c === 32 || c === 125 /* } */) break;
-    if (c > 0x7f) ascii = false;
     i++;
   }
-  const value = text.slice(pos, i);
-  return ascii ? flatCopy(value) : keepText(value, raw);
+  return keepText(text.slice(pos, i), raw);
 }
 
 /** Start of the value of field `key` within text[from, end) where the key follows a space or `{`; -1 if absent. */
@@ -214,7 +204,7 @@ export class ConnectionContexts {
       rekeyed: false,
     };
     if (this.byContext.size >= MAX_CACHED_CONTEXTS) this.byContext.clear();
-    this.byContext.set(flatCopy(spans), facts);
+    this.byContext.set(ownCopy(spans), facts);
     return facts;
   }
 
@@ -367,14 +357,6 @@ function rootOf(spans: string): number {
   if (c === 123 /* { */) return FULL_ROOT;
   // another span whose name merely starts so, unless the name ends there
   return c === C_COLON || Number.isNaN(c) ? COMPACT_ROOT : NOT_ROOT;
-}
-
-/**
- * A copy of `s` that keeps no string it was sliced from alive: the concatenation is flattened
- * into a fresh string when hashed (exact for any char, raw or decoded).
- */
-function flatCopy(s: string): string {
-  return (' ' + s).slice(1);
 }
 
 /**

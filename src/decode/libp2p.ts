@@ -19,9 +19,9 @@
  * kind, is libp2p-contexts.ts's (once per distinct context, one ConnectionRef per connection).
  */
 import type { Decoder, ReactorEvent, ReactorEventSink, SpanPhase } from './events.js';
-import type { LogRecord } from '../parse/record.js';
+import { keepText, type LogRecord } from '../parse/record.js';
 import { fieldStart, intAt, isWordMessage, spanTimingInto, textAt } from './fields.js';
-import { ConnectionContexts, keptText, keptValueAt } from './libp2p-contexts.js';
+import { ConnectionContexts, keptValueAt } from './libp2p-contexts.js';
 
 export { ConnectionContexts, innermostLibp2pSpan, libp2pSpanAt } from './libp2p-contexts.js';
 
@@ -144,7 +144,7 @@ export class Libp2pDecoder implements Decoder {
       {
         kind: 'connection',
         what: 'closed',
-        peer: peer === null ? null : keptText(peer, rec.raw),
+        peer: peer === null ? null : keepText(peer, rec.raw),
         remote: keptRemote(m, 17, rec.raw),
         totalPeers: totalPeers(m),
         error: m.startsWith(' with error', 17),
@@ -175,7 +175,7 @@ function remoteOfEndpoint(m: string, from: number): string | null {
 
 function keptRemote(m: string, from: number, raw: boolean): string | null {
   const r = remoteOfEndpoint(m, from);
-  return r === null ? null : keptText(r, raw);
+  return r === null ? null : keepText(r, raw);
 }
 
 function totalPeers(m: string): number | null {

@@ -18,12 +18,11 @@
  * leaves the line to it: on an escape, a control character, a key it does not expect, a nested
  * or duplicate field, whitespace, anything that is not the compact shape above.
  */
-import { newRecord, type Level, type LogRecord } from './record.js';
+import { newRecord, ownCopy, type Level, type LogRecord } from './record.js';
 import { clear, isDigit, levelFieldsAfter, levelFieldsAt, levelLength, threadIdText } from './envelope-scan.js';
 import { scanIsoTimestamp, scanUptime, type PartialTimeContext } from './timestamp.js';
 import {
   backslashBefore,
-  copyOf,
   flatCopyOf,
   lineStarts,
   literalEnd,
@@ -279,7 +278,7 @@ function keyAt(s: string, i: number): Key | undefined {
   // An integer-like key comes first in JSON.parse's object whatever its place in the line, and
   // `__proto__` is special to object literals; neither is worth a fast path.
   if (keys.length === MAX_KEYS || isDigit(first) || !plainText(s, i + 1, q)) return undefined;
-  const name = copyOf(s.slice(i + 1, q));
+  const name = ownCopy(s.slice(i + 1, q));
   if (name === '__proto__' || name.indexOf('\\') >= 0) return undefined;
   const key: Key = {
     raw: name + '":',
@@ -411,8 +410,8 @@ function scanTail(s: string, i: number): Tail | undefined {
   return {
     raw: flatCopyOf(s.slice(start)),
     target: knownTarget(target),
-    spans: spans === own && spans !== '' ? copyOf(spans) : spans,
-    thread: thread === '' ? '' : copyOf(thread),
+    spans: spans === own && spans !== '' ? ownCopy(spans) : spans,
+    thread: thread === '' ? '' : ownCopy(thread),
   };
 }
 
@@ -421,7 +420,7 @@ const targets: string[] = [];
 
 function knownTarget(target: string): string {
   for (let k = 0; k < targets.length; k++) if (targets[k] === target) return targets[k];
-  const t = copyOf(target);
+  const t = ownCopy(target);
   if (targets.length === 64) targets.length = 0;
   targets.push(t);
   return t;
@@ -458,7 +457,7 @@ function spanAt(s: string, i: number): number {
   const end = scanSpan(s, i + 1);
   if (end === e + 1 && len <= MAX_SPAN) {
     if (bucket.length === SPAN_WAYS) bucket.pop();
-    bucket.unshift({ raw: copyOf(raw), text: copyOf(spanText) });
+    bucket.unshift({ raw: ownCopy(raw), text: ownCopy(spanText) });
   }
   return end;
 }

@@ -2,7 +2,7 @@
  * tracing-subscriber's fmt layer, Full and Compact layouts (log-formats.md 3.1): the envelope most
  * relays write, so the one whose per-line cost matters most.
  */
-import type { LogRecord } from './record.js';
+import { ownCopy, type LogRecord } from './record.js';
 import { scanIsoTimestamp, scanUptime } from './timestamp.js';
 import { clear, isDigit, levelAt, levelLength, skipSpaces } from './envelope-scan.js';
 import { internTarget, isModulePath, type Envelope } from './envelopes.js';
@@ -381,21 +381,13 @@ function rememberContext(
   nextWay[h] = (way + 1) & (CONTEXT_WAYS - 1);
   lastWay[h] = way;
   const w = h * CONTEXT_WAYS + way;
-  const text = flatCopy(s.slice(i, end));
+  const text = ownCopy(s.slice(i, end));
   contextText[w] = text;
   contextLength[w] = end - i;
   contextTarget[w] = target;
   contextSpans[w] = targetStart === i ? '' : text.slice(0, targetStart - 2 - i);
   contextSerial[w] = ++lastSerial;
   contextCheckMessage[w] = n < 3 ? 1 : 0;
-}
-
-/**
- * A copy of s that keeps no string it was sliced from alive: the concatenation is flattened into
- * a fresh string when sliced (3x cheaper than a round trip through a Buffer, and exact for any char).
- */
-function flatCopy(s: string): string {
-  return (' ' + s).slice(1);
 }
 
 /** The thread-name probe read char by char: index of the space ending a name at s[i], or -1. */

@@ -64,10 +64,24 @@ export interface LogRecord {
 
 /**
  * A string of a record made fit to keep: decoded from UTF-8 when the record is raw, and a fresh
- * copy either way (a slice would keep the whole chunk string it was cut from alive).
+ * copy either way (a slice would keep the whole chunk string it was cut from alive). Pure ASCII
+ * (peer ids, ids, most addresses and thread names) decodes to itself, raw or not: it is copied
+ * without the Buffer round trip.
  */
 export function keepText(s: string, raw: boolean): string {
-  return raw ? Buffer.from(s, 'latin1').toString('utf8') : Buffer.from(s, 'utf8').toString('utf8');
+  for (let i = 0; i < s.length; i++) {
+    if (s.charCodeAt(i) > 0x7f)
+      return raw ? Buffer.from(s, 'latin1').toString('utf8') : Buffer.from(s, 'utf8').toString('utf8');
+  }
+  return ownCopy(s);
+}
+
+/**
+ * A copy of `s`, exact for any char, that keeps no string it was sliced from alive: V8 flattens
+ * the concatenation into a fresh string before slicing it (~3x cheaper than a Buffer round trip).
+ */
+export function ownCopy(s: string): string {
+  return (' ' + s).slice(1);
 }
 
 export type Level = 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';

@@ -20,6 +20,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { generateLogFile } from './generate.js';
+import { median, READLINE_LOOP } from './bench-common.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const DATA = path.join(ROOT, 'bench-data');
@@ -66,17 +67,6 @@ function ensureMtail(install: boolean): void {
     env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
   });
 }
-
-/** A `readline` loop that counts lines: what the simplest Node line-by-line program costs. */
-const READLINE_LOOP = `
-const rl = require('node:readline').createInterface({ input: require('node:fs').createReadStream(process.argv[2]), crlfDelay: Infinity });
-let n = 0; rl.on('line', () => { n++; }); rl.on('close', () => console.log(n));
-`;
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 function mtailCounter(text: string, name: string): number {
   const m = new RegExp(`^${name}\\{[^}]*\\} (\\d+)`, 'm').exec(text);

@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import puppeteer from 'puppeteer-core';
+import { launchChromium } from './chromium.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CLI = path.join(ROOT, 'dist', 'cli.js');
@@ -97,22 +97,7 @@ if (v.synthetic) {
   pages.push({ name: `synthetic ${n} waits + ${n} polls`, file });
 }
 
-const profile = mkdtempSync(path.join(os.tmpdir(), 'pollscope-chromium-'));
-const browser = await puppeteer.launch({
-  executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-  headless: true,
-  args: [
-    '--headless',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-quic',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    `--user-data-dir=${profile}`,
-  ],
-});
+const { browser, close: closeBrowser } = await launchChromium();
 const fmt = (a) =>
   `median ${median(a).toFixed(0)} ms (min ${Math.min(...a).toFixed(0)}, max ${Math.max(...a).toFixed(0)})`;
 const median = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
@@ -158,14 +143,6 @@ try {
     );
   }
 } finally {
-  const pid = browser.process()?.pid;
-  await browser.close().catch(() => undefined);
-  if (pid)
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      /* gone */
-    }
-  rmSync(profile, { recursive: true, force: true });
+  await closeBrowser();
   rmSync(tmp, { recursive: true, force: true });
 }

@@ -13,6 +13,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { launchChromium } from './chromium.mjs';
+import { syntheticPoll, syntheticWait } from './synthetic-observations.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CLI = path.join(ROOT, 'dist', 'cli.js');
@@ -55,41 +56,15 @@ if (v.synthetic) {
   );
   const n = Number(v.synthetic);
   const sink = new TimelineSink();
-  const t = (ns) => ({ sec: 1650580201 + Math.floor(ns / 1e9), nsec: ns % 1e9, digits: 6 });
   const pos = { file: 'synthetic', line: 1, offset: 0 };
   let now = 0;
   for (let i = 0; i < n; i++) {
     const w = 1000 * (1 + ((i * 7919) % 20000)); // 1 µs … 20 ms
-    sink.wait({
-      poller: 'epoll',
-      fd: 4,
-      start: t(now),
-      wake: t(now + w),
-      end: t(now + w + 5000),
-      durationNs: w,
-      gapBeforeNs: null,
-      sincePollEndNs: null,
-      timeoutNs: i % 3 ? w * 2 : null,
-      res: 1,
-      reasons: [i % 5 ? 'io' : 'timeout'],
-      ready: [],
-      notifierRearm: null,
-      thread: '7',
-      threadMismatch: false,
-      imprecise: false,
-      pos,
-    });
+    const reason = i % 5 ? 'io' : 'timeout';
+    sink.wait(syntheticWait(now, w, { endAfterWakeNs: 5000, timeoutNs: i % 3 ? w * 2 : null, reason, pos }));
     now += w + 10_000;
     const p = 1000 * (1 + ((i * 104729) % 900));
-    sink.pollCycle({
-      start: t(now),
-      end: t(now + p),
-      durationNs: p,
-      ready: i % 4 === 0,
-      thread: '7',
-      imprecise: false,
-      pos,
-    });
+    sink.pollCycle(syntheticPoll(now, p, i % 4 === 0, pos));
     now += p + 10_000;
   }
   const file = path.join(tmp, 'synthetic.html');

@@ -1,4 +1,5 @@
-/** What the bench scripts share: the readline floor they compare pollscope with, and medians. */
+/** What the bench scripts share: flag parsing, the readline floor they compare pollscope with, and medians. */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 /**
  * A `readline` loop that counts lines: what the simplest Node line-by-line program costs.
@@ -12,4 +13,30 @@ let n = 0; rl.on('line', () => { n++; }); rl.on('close', () => console.log(n));
 export function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+/** The option table `parseArgs` takes (@types/node does not export its name). */
+type FlagOptions = NonNullable<ParseArgsConfig['options']>;
+
+/** A bench script's flag values, as `parseArgs` types them for these options in strict mode. */
+export type BenchFlags<O extends FlagOptions> = ReturnType<
+  typeof parseArgs<{ args: string[]; strict: true; options: O }>
+>['values'];
+
+/**
+ * Parses a bench script's flags strictly. A wrong flag (unknown, or a value missing) is the
+ * caller's exit code 2: what is wrong (and `usage`, when given) goes to stderr and the result is
+ * undefined.
+ */
+export function parseBenchFlags<O extends FlagOptions>(
+  argv: string[],
+  options: O,
+  usage?: string,
+): BenchFlags<O> | undefined {
+  try {
+    return parseArgs({ args: argv, strict: true, options }).values;
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n${usage === undefined ? '' : `${usage}\n`}`);
+    return undefined;
+  }
 }

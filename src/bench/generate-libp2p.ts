@@ -14,7 +14,7 @@
  * everything else < 50 µs) and blocked `Swarm::poll`s (1.5 s busy), counted in the stats only when
  * their close line was written. Deterministic for a given (envelope, lines, seed, startSec).
  */
-import { mulberry32, tracingTiming, type GenerateOptions, type GenerateStats } from './generate.js';
+import { mulberry32, tracingTiming, zeroStats, type GenerateOptions, type GenerateStats } from './generate.js';
 
 export type Libp2pEnvelopeId = 't5-libp2p-full' | 't5-libp2p-compact' | 't5-libp2p-json';
 export const LIBP2P_ENVELOPE_IDS: readonly Libp2pEnvelopeId[] = [
@@ -87,24 +87,7 @@ class Libp2pGenerator {
     this.base = opts.startSec ?? Date.parse('2026-05-04T09:00:00Z') / 1000;
     this.limit = Math.max(1, Math.floor(opts.lines));
     this.chunk = opts.chunkChars ?? 1 << 20;
-    this.stats = {
-      envelope: opts.envelope,
-      seed,
-      lines: 0,
-      records: 0,
-      continuationLines: 0,
-      bytes: 0,
-      waits: 0,
-      waitsByReason: { io: 0, notify: 0, timeout: 0 },
-      pollCycles: 0,
-      pollCyclesReady: 0,
-      stalls: { slow_poll: 0, blocked_poll: 0, starved: 0, silent: 0 },
-      slowConnectionPolls: 0,
-      connectionsEstablished: 0,
-      connectionsClosed: 0,
-      firstTime: 0,
-      lastTime: 0,
-    };
+    this.stats = zeroStats(opts.envelope, seed, true);
     // About one blocked Swarm::poll per 300k lines (at least 1) and one slow Connection::poll per 20k (at least 3).
     const nb = Math.max(1, Math.round(this.limit / 300_000));
     for (let i = 0; i < nb; i++) this.blockedAt.push(Math.floor((this.limit * (i + 0.5)) / nb));

@@ -34,7 +34,7 @@
 import { closeSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { parseBenchFlags } from './bench-common.js';
 import { generateLibp2pLog, isLibp2pEnvelope, type Libp2pEnvelopeId } from './generate-libp2p.js';
 
 export type EnvelopeId =
@@ -104,6 +104,29 @@ export interface GenerateStats {
   /** Log time of the first and last line (Unix seconds, fractional). */
   firstTime: number;
   lastTime: number;
+}
+
+/**
+ * The counts before the first line. `connectionCounts`: the t5 envelopes' connection counts too,
+ * placed before the log times so that the stats JSON keeps one key order.
+ */
+export function zeroStats(envelope: EnvelopeId, seed: number, connectionCounts: boolean): GenerateStats {
+  return {
+    envelope,
+    seed,
+    lines: 0,
+    records: 0,
+    continuationLines: 0,
+    bytes: 0,
+    waits: 0,
+    waitsByReason: { io: 0, notify: 0, timeout: 0 },
+    pollCycles: 0,
+    pollCyclesReady: 0,
+    stalls: { slow_poll: 0, blocked_poll: 0, starved: 0, silent: 0 },
+    ...(connectionCounts ? { slowConnectionPolls: 0, connectionsEstablished: 0, connectionsClosed: 0 } : {}),
+    firstTime: 0,
+    lastTime: 0,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -455,21 +478,7 @@ class Generator {
     this.limit = Math.max(1, Math.floor(opts.lines));
     this.chunk = opts.chunkChars ?? 1 << 20;
     this.write = write;
-    this.stats = {
-      envelope: opts.envelope,
-      seed,
-      lines: 0,
-      records: 0,
-      continuationLines: 0,
-      bytes: 0,
-      waits: 0,
-      waitsByReason: { io: 0, notify: 0, timeout: 0 },
-      pollCycles: 0,
-      pollCyclesReady: 0,
-      stalls: { slow_poll: 0, blocked_poll: 0, starved: 0, silent: 0 },
-      firstTime: 0,
-      lastTime: 0,
-    };
+    this.stats = zeroStats(opts.envelope, seed, false);
     if (this.fam === 'tr') {
       this.epfd = 3;
       this.evfd = 4;
@@ -1893,25 +1902,20 @@ Envelopes: ${ENVELOPE_IDS.join(', ')}
 Prints the generation stats as JSON on stdout (and into --stats FILE when given).`;
 
 function main(argv: string[]): number {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      options: {
-        envelope: { type: 'string' },
-        lines: { type: 'string' },
-        out: { type: 'string' },
-        seed: { type: 'string' },
-        'start-sec': { type: 'string' },
-        stats: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n${USAGE}\n`);
-    return 2;
-  }
+  const values = parseBenchFlags(
+    argv,
+    {
+      envelope: { type: 'string' },
+      lines: { type: 'string' },
+      out: { type: 'string' },
+      seed: { type: 'string' },
+      'start-sec': { type: 'string' },
+      stats: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    USAGE,
+  );
+  if (values === undefined) return 2;
   if (values.help) {
     process.stdout.write(USAGE + '\n');
     return 0;

@@ -15,8 +15,8 @@ import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { DEFAULT_JOBS } from '../config.js';
+import { parseBenchFlags } from './bench-common.js';
 import { ENVELOPE_IDS, generateLogFile, type EnvelopeId, type GenerateStats } from './generate.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -207,27 +207,18 @@ function table(head: string[], rows: string[][], rightAlign: boolean[]): string 
 }
 
 async function main(argv: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      options: {
-        quick: { type: 'boolean' },
-        only: { type: 'string' },
-        runs: { type: 'string' },
-        regen: { type: 'boolean' },
-        cli: { type: 'string' },
-        strict: { type: 'boolean' },
-        'replay-args': { type: 'string', default: '' },
-        gz: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (e) {
-    process.stderr.write(`${(e as Error).message}\n`);
-    return 2;
-  }
+  const values = parseBenchFlags(argv, {
+    quick: { type: 'boolean' },
+    only: { type: 'string' },
+    runs: { type: 'string' },
+    regen: { type: 'boolean' },
+    cli: { type: 'string' },
+    strict: { type: 'boolean' },
+    'replay-args': { type: 'string', default: '' },
+    gz: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (values === undefined) return 2;
   if (values.help) {
     process.stdout.write(
       'Usage: npm run bench [-- --quick] [--only ENV,...] [--runs N] [--regen] [--cli PATH] [--strict]\n' +

@@ -1,15 +1,13 @@
 /**
- * Debian's Chromium, headless, driven by puppeteer-core: one browser per test file, a fresh
- * profile directory each time, and every console error / page error of each page collected.
- * The flags keep Chromium from calling out (no network here: it would retry forever).
+ * Headless Chromium for the browser tests (launched by chromium.mjs): one browser per test file,
+ * a fresh profile directory each time, and every console error / page error of each page collected.
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import type { Browser, Page } from 'puppeteer-core';
 import { ROOT } from '../helpers.js';
+import { launchChromium } from './chromium.mjs';
 
-export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const RESULTS = path.join(ROOT, 'test-results');
 
 export interface TestBrowser {
@@ -32,24 +30,7 @@ export interface TestPage {
 export const BROWSER_WAIT_MS = 90_000;
 
 export async function launchBrowser(): Promise<TestBrowser> {
-  const profile = mkdtempSync(path.join(os.tmpdir(), 'pollscope-chromium-'));
-  const browser = await puppeteer.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    timeout: BROWSER_WAIT_MS,
-    protocolTimeout: 2 * BROWSER_WAIT_MS,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      `--user-data-dir=${profile}`,
-    ],
-  });
+  const { browser, close } = await launchChromium({ timeout: BROWSER_WAIT_MS, protocolTimeout: 2 * BROWSER_WAIT_MS });
   return {
     browser,
     async open(url) {
@@ -67,19 +48,7 @@ export async function launchBrowser(): Promise<TestBrowser> {
       await page.waitForFunction('window.__timeline && window.__timeline.ready === true');
       return { page, errors };
     },
-    async close() {
-      // Chromium's pid: closing the browser ends it; killed by pid if it does not.
-      const pid = browser.process()?.pid;
-      await browser.close().catch(() => undefined);
-      if (pid !== undefined) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          // already gone
-        }
-      }
-      rmSync(profile, { recursive: true, force: true });
-    },
+    close,
   };
 }
 

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import puppeteer from 'puppeteer-core';
+import { launchChromium } from './chromium.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'pollscope-shot-'));
@@ -15,21 +15,7 @@ const r = spawnSync(process.execPath, ['dist/cli.js', 'replay', 'samples/relay-s
   encoding: 'utf8',
 });
 if (r.status !== 0) throw new Error(r.stderr);
-const browser = await puppeteer.launch({
-  executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-  headless: true,
-  args: [
-    '--headless',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-quic',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    `--user-data-dir=${path.join(tmp, 'profile')}`,
-  ],
-});
+const { browser, close: closeBrowser } = await launchChromium();
 try {
   const page = await browser.newPage();
   await page.setViewport({ width: 1400, height: 900 });
@@ -42,13 +28,6 @@ try {
   await page.screenshot({ path: path.join(ROOT, 'docs', 'timeline.png') });
   console.log('wrote docs/timeline.png');
 } finally {
-  const pid = browser.process()?.pid;
-  await browser.close().catch(() => undefined);
-  if (pid)
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      /* gone */
-    }
+  await closeBrowser();
   rmSync(tmp, { recursive: true, force: true });
 }

@@ -9,45 +9,13 @@ import { describe, expect, it } from 'vitest';
 import { renderTimelineHtml } from '../../src/export/timeline-html.js';
 import { MAX_STALLS_LIVE, TimelineSink, type TimelineData } from '../../src/export/timeline.js';
 import type { PollCycleObservation, StallObservation, WaitObservation } from '../../src/reactor/observations.js';
-import type { LogTime } from '../../src/time.js';
+import { logTimeAt, syntheticPoll, syntheticWait, T0_SEC } from './synthetic-observations.mjs';
 
-const T0 = 1_650_580_201;
-const at = (ns: number): LogTime => ({ sec: T0 + Math.floor(ns / 1e9), nsec: ns % 1e9, digits: 6 });
 const pos = { file: 'none', line: 1, offset: 0 };
 
-function wait(startNs: number, durNs: number, timeoutNs: number | null | undefined): WaitObservation {
-  return {
-    poller: 'epoll',
-    fd: 4,
-    start: at(startNs),
-    wake: at(startNs + durNs),
-    end: at(startNs + durNs + 1000),
-    durationNs: durNs,
-    gapBeforeNs: null,
-    sincePollEndNs: null,
-    timeoutNs,
-    res: 1,
-    reasons: ['timeout'],
-    ready: [],
-    notifierRearm: null,
-    thread: '7',
-    threadMismatch: false,
-    imprecise: false,
-    pos,
-  };
-}
-
-function poll(startNs: number, durNs: number): PollCycleObservation {
-  return {
-    start: at(startNs),
-    end: at(startNs + durNs),
-    durationNs: durNs,
-    ready: true,
-    thread: '7',
-    imprecise: false,
-    pos,
-  };
-}
+const wait = (startNs: number, durNs: number, timeoutNs: number | null | undefined): WaitObservation =>
+  syntheticWait(startNs, durNs, { endAfterWakeNs: 1000, timeoutNs, reason: 'timeout', pos });
+const poll = (startNs: number, durNs: number): PollCycleObservation => syntheticPoll(startNs, durNs, true, pos);
 
 /** The page's decoding, in Node: zigzag/LEB128 columns back to numbers. */
 function decode(b64: string, n: number, zig: boolean): number[] {
@@ -80,7 +48,7 @@ describe('TimelineSink', () => {
     const lane = d.lanes[0];
     expect(lane.n).toBe(3);
     const starts = decode(lane.start, 3, true).reduce<number[]>((a, x) => [...a, (a[a.length - 1] ?? 0) + x], []);
-    expect(starts.map((u) => u * d.unitNs + (d.originSec - T0) * 1e9)).toEqual([
+    expect(starts.map((u) => u * d.unitNs + (d.originSec - T0_SEC) * 1e9)).toEqual([
       6_000_000, 5_000_000_000, 9_000_000_000,
     ]);
     expect(decode(lane.dur, 3, false)).toEqual([1234, 3_000_000, 17]);
@@ -107,8 +75,8 @@ describe('TimelineSink', () => {
     const s = new TimelineSink({ windowNs: 1e15 });
     const stall = (i: number): StallObservation => ({
       kind: 'slow_poll',
-      start: at(i * 1e9),
-      end: at(i * 1e9 + 60e6),
+      start: logTimeAt(i * 1e9),
+      end: logTimeAt(i * 1e9 + 60e6),
       durationNs: 60e6,
       pos,
       detail: `stall ${i}`,
@@ -130,8 +98,8 @@ describe('TimelineSink', () => {
       const s = new TimelineSink();
       s.stall({
         kind: 'blocked_poll',
-        start: at(0),
-        end: at(2e9),
+        start: logTimeAt(0),
+        end: logTimeAt(2e9),
         durationNs: 2e9,
         pos: { file, line: 20, offset },
         detail: 'x',

@@ -12,7 +12,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import puppeteer from 'puppeteer-core';
+import { launchChromium } from './chromium.mjs';
+import { syntheticPoll, syntheticWait } from './synthetic-observations.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CLI = path.join(ROOT, 'dist', 'cli.js');
@@ -55,41 +56,15 @@ if (v.synthetic) {
   );
   const n = Number(v.synthetic);
   const sink = new TimelineSink();
-  const t = (ns) => ({ sec: 1650580201 + Math.floor(ns / 1e9), nsec: ns % 1e9, digits: 6 });
   const pos = { file: 'synthetic', line: 1, offset: 0 };
   let now = 0;
   for (let i = 0; i < n; i++) {
     const w = 1000 * (1 + ((i * 7919) % 20000)); // 1 µs … 20 ms
-    sink.wait({
-      poller: 'epoll',
-      fd: 4,
-      start: t(now),
-      wake: t(now + w),
-      end: t(now + w + 5000),
-      durationNs: w,
-      gapBeforeNs: null,
-      sincePollEndNs: null,
-      timeoutNs: i % 3 ? w * 2 : null,
-      res: 1,
-      reasons: [i % 5 ? 'io' : 'timeout'],
-      ready: [],
-      notifierRearm: null,
-      thread: '7',
-      threadMismatch: false,
-      imprecise: false,
-      pos,
-    });
+    const reason = i % 5 ? 'io' : 'timeout';
+    sink.wait(syntheticWait(now, w, { endAfterWakeNs: 5000, timeoutNs: i % 3 ? w * 2 : null, reason, pos }));
     now += w + 10_000;
     const p = 1000 * (1 + ((i * 104729) % 900));
-    sink.pollCycle({
-      start: t(now),
-      end: t(now + p),
-      durationNs: p,
-      ready: i % 4 === 0,
-      thread: '7',
-      imprecise: false,
-      pos,
-    });
+    sink.pollCycle(syntheticPoll(now, p, i % 4 === 0, pos));
     now += p + 10_000;
   }
   const file = path.join(tmp, 'synthetic.html');
@@ -97,22 +72,7 @@ if (v.synthetic) {
   pages.push({ name: `synthetic ${n} waits + ${n} polls`, file });
 }
 
-const profile = mkdtempSync(path.join(os.tmpdir(), 'pollscope-chromium-'));
-const browser = await puppeteer.launch({
-  executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-  headless: true,
-  args: [
-    '--headless',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-quic',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    `--user-data-dir=${profile}`,
-  ],
-});
+const { browser, close: closeBrowser } = await launchChromium();
 const fmt = (a) =>
   `median ${median(a).toFixed(0)} ms (min ${Math.min(...a).toFixed(0)}, max ${Math.max(...a).toFixed(0)})`;
 const median = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
@@ -158,14 +118,6 @@ try {
     );
   }
 } finally {
-  const pid = browser.process()?.pid;
-  await browser.close().catch(() => undefined);
-  if (pid)
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      /* gone */
-    }
-  rmSync(profile, { recursive: true, force: true });
+  await closeBrowser();
   rmSync(tmp, { recursive: true, force: true });
 }

@@ -22,16 +22,16 @@ import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { RecordAssembler } from '../parse/record-assembler.js';
 import { readFileLines } from '../source/file-lines.js';
 import { generateLogFile, type EnvelopeId } from './generate.js';
-import { median, READLINE_LOOP } from './bench-common.js';
+import { median, parseBenchFlags, READLINE_LOOP } from './bench-common.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const DATA = path.join(ROOT, 'bench-data');
 const SELF = fileURLToPath(import.meta.url);
 const MAX_LINE_BYTES = 1 << 20;
+const USAGE = 'usage: npm run bench:stages -- [--only ENVELOPE,…] [--runs N] [--cli PATH]';
 
 /** The files `npm run bench` reads for the modern relay's envelopes, and bench:peer's. */
 const FILES: { envelope: EnvelopeId; lines: number; name: string }[] = [
@@ -99,18 +99,19 @@ async function main(argv: string[]): Promise<number> {
     await child(argv[1], argv[2]);
     return 0;
   }
-  const { values } = parseArgs({
-    args: argv,
-    strict: true,
-    options: {
+  const values = parseBenchFlags(
+    argv,
+    {
       only: { type: 'string' },
       runs: { type: 'string', default: '5' },
       cli: { type: 'string', default: path.join(ROOT, 'dist/cli.js') },
       help: { type: 'boolean', short: 'h' },
     },
-  });
+    USAGE,
+  );
+  if (values === undefined) return 2;
   if (values.help) {
-    process.stdout.write('usage: npm run bench:stages -- [--only ENVELOPE,…] [--runs N] [--cli PATH]\n');
+    process.stdout.write(USAGE + '\n');
     return 0;
   }
   const only = values.only?.split(',');

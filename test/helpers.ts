@@ -149,8 +149,11 @@ export function waitForOutput(
   });
 }
 
+/** Where a test file keeps the processes it started, for its afterAll/afterEach to stop. */
+export type Children = Set<ChildProcess> | ChildProcess[];
+
 /** Kills (SIGKILL, by pid) every one of `children` still running, and forgets them: afterEach's last resort. */
-export function killLeft(children: Set<ChildProcess> | ChildProcess[]): void {
+export function killLeft(children: Children): void {
   for (const c of children) {
     if (hasExited(c) || c.pid === undefined) continue;
     try {
@@ -176,12 +179,7 @@ export interface StartedChild {
  * Spawns `cmd args` (stdin closed, stdout and stderr captured) and adds it to `children`, which the
  * caller's afterAll/afterEach stops by pid (stopChild or killLeft): no test leaves a process behind.
  */
-export function startChild(
-  cmd: string,
-  args: string[],
-  children: Set<ChildProcess> | ChildProcess[],
-  opts: { cwd?: string } = {},
-): StartedChild {
+export function startChild(cmd: string, args: string[], children: Children, opts: { cwd?: string } = {}): StartedChild {
   const child = spawn(cmd, args, { cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   if (Array.isArray(children)) children.push(child);
   else children.add(child);
@@ -205,7 +203,7 @@ export function startChild(
  */
 export function startPollscopeRun(
   o: { log: string; relay: string; checkpoint: string; args?: string[]; cwd?: string },
-  children: Set<ChildProcess> | ChildProcess[],
+  children: Children,
 ): StartedChild {
   const args = ['run', '--log', o.log, '--relay', o.relay, '--from', 'start', '--checkpoint', o.checkpoint];
   return startChild(process.execPath, [CLI, ...args, ...(o.args ?? [])], children, { cwd: o.cwd });
@@ -273,8 +271,6 @@ export async function promQuery(base: string, q: string): Promise<PromSample[]> 
 export interface StartedPrometheus extends StartedChild {
   /** http://127.0.0.1:PORT, its API and web UI. */
   url: string;
-  /** Where its config was written. */
-  configFile: string;
   query: (q: string) => Promise<PromSample[]>;
   /** SIGTERM, then SIGKILL (stopChild); afterAll's stop of `children` does it too. */
   stop: () => Promise<void>;
@@ -290,7 +286,7 @@ export interface StartedPrometheus extends StartedChild {
 export async function startPrometheus(
   o: {
     dir: string;
-    children: Set<ChildProcess> | ChildProcess[];
+    children: Children;
     /** Exemplar storage (--enable-feature=exemplar-storage), for tests that read exemplars back. */
     exemplars?: boolean;
   } & ({ targets: string[] } | { config: string | object | ((self: string) => string | object) }),
@@ -346,7 +342,6 @@ export async function startPrometheus(
   return {
     ...started,
     url,
-    configFile,
     query: (q) => promQuery(url, q),
     stop: () => stopChild(started.child),
   };

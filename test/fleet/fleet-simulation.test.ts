@@ -146,7 +146,7 @@ describe('fleet simulation: one Prometheus, 20 relays over TLS + basic auth, the
   afterAll(async () => {
     for (const c of children) await stopChild(c);
     rmSync(tmp, { recursive: true, force: true });
-  });
+  }, WAIT_MS); // each child gets 10 s after SIGTERM before SIGKILL
 
   it('Prometheus finds the 5 daemons through file_sd and scrapes every one over TLS with basic auth', async () => {
     const up = await promQuery(promUrl, 'up{job="pollscope"}');

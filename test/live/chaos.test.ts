@@ -27,7 +27,7 @@ interface ChaosResult {
 
 beforeAll(requireBuild);
 
-/** The daemons runChaos starts: killed by pid after each test, with its directory removed. */
+/** The daemons runChaos starts: killed by pid after each test, and the test's directory removed. */
 const children = new Set<ChildProcess>();
 const testDir = tempDirPerTest(children);
 

@@ -7,9 +7,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach } from 'vitest';
-import { ROOT, killLeft } from '../helpers.js';
+import { CLI, ROOT, killLeft } from '../helpers.js';
 
-export const CLI = path.join(ROOT, 'dist', 'cli.js');
+export { CLI };
 const WRITER = path.join(ROOT, 'test', 'live', 'writer.mjs');
 
 export function requireBuild(): void {

@@ -4,13 +4,23 @@
  * the present (every interval kept to the microsecond), loop with fresh timestamps, rotate by
  * rename, and stop cleanly on SIGTERM (it is PID 1 in its container).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { WAIT_MS, exitOf, hasExited, waitFor, waitForOutput } from '../helpers.js';
+import {
+  CLI,
+  WAIT_MS,
+  exitOf,
+  freePort,
+  hasExited,
+  killLeft,
+  startChild,
+  startPollscopeRun,
+  waitFor,
+  waitForOutput,
+} from '../helpers.js';
 import { repo, tool } from './support.js';
 
 const WRITER = repo('deploy/demo/write-demo-log.mjs');
@@ -43,33 +53,16 @@ function dueOffsets(sample: string[]): number[] {
 }
 
 const children: ChildProcess[] = [];
-afterEach(() => {
-  for (const c of children.splice(0)) {
-    if (c.exitCode !== null || c.signalCode !== null || c.pid === undefined) continue;
-    try {
-      process.kill(c.pid, 'SIGKILL');
-    } catch {
-      /* exited meanwhile */
-    }
-  }
-});
+afterEach(() => killLeft(children));
 
+/** The writer with `args`; `stdout()` is all it printed, on stdout and stderr (its messages and errors). */
 function startWriter(args: string[]): {
   child: ChildProcess;
   exit: () => Promise<number | null>;
   stdout: () => string;
 } {
-  const child = spawn(process.execPath, [WRITER, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let out = '';
-  child.stdout.on('data', (d) => {
-    out += d;
-  });
-  child.stderr.on('data', (d) => {
-    out += d;
-  });
-  const exit = () => exitOf(child);
-  return { child, exit, stdout: () => out };
+  const w = startChild(process.execPath, [WRITER, ...args], children);
+  return { child: w.child, exit: () => exitOf(w.child), stdout: w.output };
 }
 
 describe('deploy/demo/write-demo-log.mjs', () => {
@@ -196,39 +189,21 @@ describe('deploy/demo/write-demo-log.mjs', () => {
   it(
     "pollscope run following its output sees the sample's blocked poll live, as the demo stack would",
     async () => {
-      const cli = repo('dist/cli.js');
-      expect(existsSync(cli), 'npm run build first').toBe(true);
+      expect(existsSync(CLI), 'npm run build first').toBe(true);
       const out = path.join(tmp, 'live.log');
-      const port = await new Promise<number>((resolve) => {
-        const srv = createServer().listen(0, '127.0.0.1', () => {
-          const p = (srv.address() as { port: number }).port;
-          srv.close(() => resolve(p));
-        });
-      });
+      const port = await freePort();
       const w = startWriter(['--sample', SAMPLE, '--out', out]);
-      const run = spawn(
-        process.execPath,
-        [
-          cli,
-          'run',
-          '--log',
-          out,
-          '--relay',
-          'demo',
-          '--from',
-          'start',
-          '--metrics-listen',
-          `127.0.0.1:${port}`,
-          '--checkpoint',
-          path.join(tmp, 'live-checkpoint.json'),
-        ],
-        { stdio: ['ignore', 'ignore', 'pipe'] },
+      const daemon = startPollscopeRun(
+        {
+          log: out,
+          relay: 'demo',
+          checkpoint: path.join(tmp, 'live-checkpoint.json'),
+          args: ['--metrics-listen', `127.0.0.1:${port}`],
+        },
+        children,
       );
-      children.push(run);
-      let stderr = '';
-      run.stderr.on('data', (d) => {
-        stderr += d;
-      });
+      const run = daemon.child;
+      const stderr = daemon.stderr;
       const metric = (text: string, series: string) =>
         Number(new RegExp(`^${series.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
       let activeSeen = 0;
@@ -245,12 +220,7 @@ describe('deploy/demo/write-demo-log.mjs', () => {
       // The sample's blocked poll starts 1.38 s in and lasts 1.5 s; the watchdog raises it after 1 s
       // without progress, so it is live for ~0.5 s: look at the gauge the moment run says it started
       // (an error is kept for later, so that it is not an unhandled rejection meanwhile).
-      const raised = waitForOutput(
-        run,
-        () => stderr,
-        (t) => t.includes('stall started: blocked_poll'),
-        'the live stall',
-      )
+      const raised = waitForOutput(run, stderr, (t) => t.includes('stall started: blocked_poll'), 'the live stall')
         .then(look)
         .catch((err: unknown) => err);
       await waitFor(
@@ -259,7 +229,7 @@ describe('deploy/demo/write-demo-log.mjs', () => {
           await look();
           return blocked >= 1;
         },
-        { detail: () => stderr },
+        { detail: stderr },
       );
       const raisedError = await raised;
       if (raisedError instanceof Error) throw raisedError;
@@ -269,10 +239,10 @@ describe('deploy/demo/write-demo-log.mjs', () => {
       process.kill(w.child.pid!, 'SIGTERM');
       expect(await exitOf(w.child)).toBe(0);
       await runExit;
-      expect(blocked, stderr).toBe(1);
+      expect(blocked, stderr()).toBe(1);
       // run prints live stalls on stderr: raised while going on, closed with the sample's length.
-      expect(stderr).toMatch(/stall started: blocked_poll/);
-      expect(stderr).toContain('blocked_poll 1.503924s');
+      expect(stderr()).toMatch(/stall started: blocked_poll/);
+      expect(stderr()).toContain('blocked_poll 1.503924s');
       // Seen while it was going on (the watchdog raises it after 1 s without progress).
       expect(activeSeen).toBeGreaterThan(0.9);
       expect(activeSeen).toBeLessThan(1.6);

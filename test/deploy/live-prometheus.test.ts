@@ -5,33 +5,27 @@
  * sample, evaluates every alert rule without an error, and answers every dashboard query.
  * Needs `npm run build` first (it runs dist/cli.js).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WAIT_MS, freePort, hasExited, stopChild, waitFor } from '../helpers.js';
-import { stringify } from 'yaml';
+import {
+  CLI,
+  WAIT_MS,
+  freePort,
+  hasExited,
+  startPollscopeRun,
+  startPrometheus,
+  stopChild,
+  waitFor,
+} from '../helpers.js';
 import { dashboardExpressions, readYaml, repo } from './support.js';
 
-const CLI = repo('dist/cli.js');
 const tmp = mkdtempSync(path.join(tmpdir(), 'pollscope-liveprom-'));
 const children: ChildProcess[] = [];
 
 const STALLS_BY_KIND = 'sum by (kind) (relay_poll_stalls_total{relay="relay-a"})';
-
-function start(cmd: string, args: string[]): { child: ChildProcess; log: () => string } {
-  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let out = '';
-  child.stdout.on('data', (d) => {
-    out += d;
-  });
-  child.stderr.on('data', (d) => {
-    out += d;
-  });
-  return { child, log: () => out };
-}
 
 afterAll(async () => {
   for (const c of children) await stopChild(c);
@@ -53,21 +47,16 @@ describe('Prometheus with prometheus-host.yml and the rules, scraping a real pol
     const log = path.join(tmp, 'relay.log');
     copyFileSync(repo('samples/relay-stall.log'), log);
     const metricsPort = await freePort();
-    const pollscope = start(process.execPath, [
-      CLI,
-      'run',
-      '--log',
-      log,
-      '--relay',
-      'relay-a',
-      '--from',
-      'start',
-      '--metrics-listen',
-      `127.0.0.1:${metricsPort}`,
-      '--checkpoint',
-      path.join(tmp, 'checkpoint.json'),
-    ]);
-    pollscopeLog = pollscope.log;
+    const pollscope = startPollscopeRun(
+      {
+        log,
+        relay: 'relay-a',
+        checkpoint: path.join(tmp, 'checkpoint.json'),
+        args: ['--metrics-listen', `127.0.0.1:${metricsPort}`],
+      },
+      children,
+    );
+    pollscopeLog = pollscope.output;
 
     // The host config as shipped, with the test's port, the repository's rules and 1 s intervals.
     const config = readYaml('deploy/prometheus/prometheus-host.yml');
@@ -79,17 +68,9 @@ describe('Prometheus with prometheus-host.yml and the rules, scraping a real pol
     job.scrape_interval = '1s';
     config.scrape_configs = [job];
     delete config.alerting; // no Alertmanager here
-    const configFile = path.join(tmp, 'prometheus.yml');
-    writeFileSync(configFile, stringify(config));
-    const promPort = await freePort();
-    prom = `http://127.0.0.1:${promPort}`;
-    const prometheus = start('prometheus', [
-      `--config.file=${configFile}`,
-      `--storage.tsdb.path=${path.join(tmp, 'data')}`,
-      `--web.listen-address=127.0.0.1:${promPort}`,
-      '--enable-feature=exemplar-storage',
-    ]);
-    prometheusLog = prometheus.log;
+    const prometheus = await startPrometheus({ dir: tmp, children, exemplars: true, config });
+    prom = prometheus.url;
+    prometheusLog = prometheus.output;
 
     // Wait until Prometheus holds the whole sample's stalls (4 in all: pollscope read it all and was
     // scraped since), and every rule has been evaluated at least once.
@@ -133,7 +114,7 @@ describe('Prometheus with prometheus-host.yml and the rules, scraping a real pol
       },
       { intervalMs: 250, detail },
     );
-  }, 3 * WAIT_MS); // two waits of up to WAIT_MS
+  }, 4 * WAIT_MS); // Prometheus ready, then two waits, each up to WAIT_MS
 
   it('the scrape target is up', async () => {
     const r = await api('/api/v1/targets');

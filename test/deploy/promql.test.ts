@@ -7,12 +7,12 @@
  * counters, process metrics) — never from a list written here.
  * Needs `npm run build` first (npm test does it): it runs dist/cli.js.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WAIT_MS, freePort, hasExited, stopChild, waitFor } from '../helpers.js';
+import { CLI, WAIT_MS, freePort, hasExited, startPollscopeRun, stopChild, waitFor } from '../helpers.js';
 import { stringify } from 'yaml';
 import {
   type Expression,
@@ -26,7 +26,6 @@ import {
   DASHBOARD,
 } from './support.js';
 
-const CLI = repo('dist/cli.js');
 const SAMPLE = repo('samples/relay-stall.log');
 const tmp = mkdtempSync(path.join(tmpdir(), 'pollscope-promql-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -139,7 +138,7 @@ async function waitForMetrics(url: string, child: ChildProcess): Promise<string>
 describe('every metric the dashboard and the rules name is one pollscope exports', () => {
   const exported: Exported = { samples: new Map(), families: new Map() };
   const problems: string[] = [];
-  let child: ChildProcess | undefined;
+  const children: ChildProcess[] = [];
 
   beforeAll(async () => {
     if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first`);
@@ -154,33 +153,19 @@ describe('every metric the dashboard and the rules name is one pollscope exports
     copyFileSync(SAMPLE, log);
     const port = await freePort();
     const deadOtlp = await freePort(); // nothing listens there: exports fail, which is fine here
-    child = spawn(
-      process.execPath,
-      [
-        CLI,
-        'run',
-        '--log',
+    const daemon = startPollscopeRun(
+      {
         log,
-        '--relay',
-        'relay-a',
-        '--from',
-        'start',
-        '--metrics-listen',
-        `127.0.0.1:${port}`,
-        '--otlp-endpoint',
-        `http://127.0.0.1:${deadOtlp}`,
-        '--checkpoint',
-        path.join(tmp, 'checkpoint.json'),
-      ],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
+        relay: 'relay-a',
+        checkpoint: path.join(tmp, 'checkpoint.json'),
+        args: ['--metrics-listen', `127.0.0.1:${port}`, '--otlp-endpoint', `http://127.0.0.1:${deadOtlp}`],
+      },
+      children,
     );
-    let stderr = '';
-    child.stderr!.on('data', (d) => {
-      stderr += d;
-    });
     try {
-      parseExposition(await waitForMetrics(`http://127.0.0.1:${port}/metrics`, child), exported);
+      parseExposition(await waitForMetrics(`http://127.0.0.1:${port}/metrics`, daemon.child), exported);
     } catch (err) {
+      const stderr = daemon.stderr();
       problems.push(
         `pollscope run's /metrics: ${(err as Error).message}${stderr ? `\nstderr: ${stderr.trim().slice(0, 400)}` : ''}`,
       );
@@ -188,7 +173,7 @@ describe('every metric the dashboard and the rules name is one pollscope exports
   }, 3 * WAIT_MS); // a replay (spawnSync, up to a minute) and the daemon's endpoint (up to WAIT_MS)
 
   afterAll(async () => {
-    if (child) await stopChild(child);
+    for (const c of children) await stopChild(c);
   }, 2 * WAIT_MS);
 
   /** Series names pollscope puts into Prometheus, plus `up`, which Prometheus adds per target. */

@@ -21,9 +21,20 @@ import path from 'node:path';
 import bcrypt from 'bcryptjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify as stringifyYaml } from 'yaml';
-import { ROOT, freePort } from '../helpers.js';
+import {
+  CLI,
+  ROOT,
+  metricsBaseUrl,
+  promQuery,
+  startChild,
+  startPrometheus,
+  stopChild,
+  waitForAnswer,
+  waitForOutput,
+  type StartedChild,
+} from '../helpers.js';
 import { RULE_FILES, dashboardPanels, readJson, readYaml, substituteGrafanaVariables } from '../deploy/support.js';
-import { makeCerts, promQuery, start, stop, until, type Started } from './support.js';
+import { makeCerts } from './support.js';
 
 /** Deadline of each wait on the fleet (daemons, Prometheus, the alert): reached only when something is wrong. */
 const WAIT_MS = 90_000;
@@ -36,8 +47,8 @@ const children: ChildProcess[] = [];
 const relayNames = Array.from({ length: RELAYS }, (_, i) => `relay-${String(i + 1).padStart(2, '0')}`);
 
 let promUrl = '';
-const daemons: Started[] = [];
-let writer: Started;
+const daemons: StartedChild[] = [];
+let writer: StartedChild;
 const api = async (p: string): Promise<any> => (await fetch(`${promUrl}${p}`)).json();
 const values = async (q: string): Promise<Record<string, number>> =>
   Object.fromEntries((await promQuery(promUrl, q)).map((s) => [JSON.stringify(s.metric), Number(s.value[1])]));
@@ -52,7 +63,7 @@ describe('fleet simulation: one Prometheus, 20 relays over TLS + basic auth, the
     );
     writeFileSync(f('scrape-password'), 'fleet-scrape\n');
 
-    writer = start(
+    writer = startChild(
       process.execPath,
       [
         path.join(ROOT, 'test/fleet/fleet-writer.mjs'),
@@ -64,16 +75,16 @@ describe('fleet simulation: one Prometheus, 20 relays over TLS + basic auth, the
           stall: { out: f(`${STALLED}.log`), afterMs: 6000, resumeOn: 'SIGUSR2' },
         }),
       ],
-      tmp,
       children,
+      { cwd: tmp },
     );
     const targets: string[] = [];
     for (let d = 0; d < DAEMONS; d++) {
       const mine = relayNames.slice(d * (RELAYS / DAEMONS), (d + 1) * (RELAYS / DAEMONS));
-      const daemon = start(
+      const daemon = startChild(
         process.execPath,
         [
-          path.join(ROOT, 'dist/cli.js'),
+          CLI,
           'run',
           ...mine.flatMap((r) => ['--log', `${f(`${r}.log`)}=${r}`]),
           '--from',
@@ -91,15 +102,12 @@ describe('fleet simulation: one Prometheus, 20 relays over TLS + basic auth, the
           '--web-config-file',
           f('web.yml'),
         ],
-        tmp,
         children,
+        { cwd: tmp },
       );
       daemons.push(daemon);
-      const url = await until(
-        `daemon ${d}'s metrics endpoint`,
-        () => Promise.resolve(/metrics on (https:\/\/127\.0\.0\.1:\d+)\/metrics/.exec(daemon.stderr())?.[1]),
-        WAIT_MS,
-      );
+      const url = await metricsBaseUrl(daemon, WAIT_MS);
+      expect(url).toMatch(/^https:/);
       targets.push(new URL(url).host);
     }
     writeFileSync(f('relays.yml'), stringifyYaml([{ targets, labels: { site: 'loopback' } }]));
@@ -116,37 +124,29 @@ describe('fleet simulation: one Prometheus, 20 relays over TLS + basic auth, the
     job.basic_auth.password_file = f('scrape-password');
     job.file_sd_configs[0].files = [f('relays.yml')];
     job.file_sd_configs[0].refresh_interval = '5s';
-    const promPort = await freePort();
-    promUrl = `http://127.0.0.1:${promPort}`;
-    config.scrape_configs.find((j: any) => j.job_name === 'prometheus').static_configs[0].targets = [
-      `127.0.0.1:${promPort}`,
-    ];
-    writeFileSync(f('prometheus.yml'), stringifyYaml(config));
-    start(
-      'prometheus',
-      [
-        `--config.file=${f('prometheus.yml')}`,
-        `--storage.tsdb.path=${f('data')}`,
-        `--web.listen-address=127.0.0.1:${promPort}`,
-        '--log.level=warn',
-      ],
-      tmp,
+    const prometheus = await startPrometheus({
+      dir: tmp,
       children,
-    );
-    await until(
+      config: (self) => {
+        config.scrape_configs.find((j: any) => j.job_name === 'prometheus').static_configs[0].targets = [self];
+        return config;
+      },
+    });
+    promUrl = prometheus.url;
+    await waitForAnswer(
       'every relay in Prometheus',
       async () => {
         const r = await promQuery(promUrl, 'count(count by (relay) (relay_log_last_line_timestamp_seconds))');
-        return r.length === 1 && Number(r[0].value[1]) === RELAYS ? true : undefined;
+        return r.length === 1 && Number(r[0].value[1]) === RELAYS;
       },
-      WAIT_MS,
+      { timeoutMs: WAIT_MS },
     );
   }, 3 * WAIT_MS);
 
   afterAll(async () => {
-    for (const c of children) await stop(c);
+    for (const c of children) await stopChild(c);
     rmSync(tmp, { recursive: true, force: true });
-  });
+  }, WAIT_MS); // each child gets 10 s after SIGTERM before SIGKILL
 
   it('Prometheus finds the 5 daemons through file_sd and scrapes every one over TLS with basic auth', async () => {
     const up = await promQuery(promUrl, 'up{job="pollscope"}');
@@ -162,13 +162,10 @@ describe('fleet simulation: one Prometheus, 20 relays over TLS + basic auth, the
   it(
     'a stall in one relay fires RelayPollStallActive for that relay only; all 8 rules healthy, per relay',
     async () => {
-      await until(
+      await waitForAnswer(
         'RelayPollStallActive firing',
-        async () => {
-          const firing = await promQuery(promUrl, 'ALERTS{alertstate="firing"}');
-          return firing.length > 0 ? firing : undefined;
-        },
-        WAIT_MS,
+        async () => (await promQuery(promUrl, 'ALERTS{alertstate="firing"}')).length > 0,
+        { timeoutMs: WAIT_MS },
       );
       const firing = await promQuery(promUrl, 'ALERTS{alertstate="firing"}');
       expect(firing.map((s) => [s.metric.alertname, s.metric.relay])).toEqual([['RelayPollStallActive', STALLED]]);
@@ -189,9 +186,11 @@ describe('fleet simulation: one Prometheus, 20 relays over TLS + basic auth, the
       }
       // Seen: the relay goes on (its lines after the pause are stamped after it).
       process.kill(writer.child.pid!, 'SIGUSR2');
-      await until(
+      await waitForOutput(
+        writer.child,
+        writer.stdout,
+        (t) => t.includes(`resumed ${f(`${STALLED}.log`)}`),
         'the stalled relay to resume',
-        () => Promise.resolve(writer.stdout().includes(`resumed ${f(`${STALLED}.log`)}`) ? true : undefined),
         WAIT_MS,
       );
       // Each rule's expression with its thresholds turned into `bool` comparisons: the series it

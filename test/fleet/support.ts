@@ -1,9 +1,8 @@
 /**
  * Shared by the web-config and fleet tests: certificates made here with openssl (a CA, a server
- * certificate for 127.0.0.1, a client certificate), child processes started and stopped by pid,
- * and waiting on a condition with a deadline (never a fixed sleep).
+ * certificate for 127.0.0.1, a client certificate). Processes, waits and Prometheus: ../helpers.ts.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 
@@ -88,64 +87,4 @@ export function makeCerts(dir: string): Certs {
     clientKey: f('client.key'),
     otherCa: f('other-ca.crt'),
   };
-}
-
-export interface Started {
-  child: ChildProcess;
-  stdout: () => string;
-  stderr: () => string;
-}
-
-export function start(cmd: string, args: string[], cwd: string, children: ChildProcess[]): Started {
-  const child = spawn(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d: Buffer) => {
-    out += d.toString();
-  });
-  child.stderr.on('data', (d: Buffer) => {
-    err += d.toString();
-  });
-  return { child, stdout: () => out, stderr: () => err };
-}
-
-/** SIGTERM by pid, SIGKILL after 5 s. */
-export async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  process.kill(child.pid, 'SIGTERM');
-  const timer = setTimeout(() => {
-    if (child.exitCode === null && child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
-  }, 5000);
-  await exited;
-  clearTimeout(timer);
-}
-
-export async function until<T>(what: string, f: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last = '';
-  for (;;) {
-    try {
-      const v = await f();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = `: ${(err as Error).message}`;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
-export interface PromSample {
-  metric: Record<string, string>;
-  value: [number, string];
-}
-
-/** An instant query against a Prometheus at `base`. */
-export async function promQuery(base: string, q: string): Promise<PromSample[]> {
-  const res = await fetch(`${base}/api/v1/query?query=${encodeURIComponent(q)}`);
-  const body = (await res.json()) as { status: string; error?: string; data: { result: PromSample[] } };
-  if (body.status !== 'success') throw new Error(`query ${q}: ${body.error ?? JSON.stringify(body)}`);
-  return body.data.result;
 }

@@ -7,10 +7,10 @@
 import type { ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 // @ts-expect-error chaos.mjs is plain JavaScript shared with the soak script (no type declarations)
 import { AuditReader, runChaos } from './chaos.mjs';
-import { CLI, requireBuild, tempDir } from './support.js';
+import { CLI, requireBuild, tempDirPerTest } from './support.js';
 
 interface ChaosResult {
   seed: number;
@@ -27,15 +27,9 @@ interface ChaosResult {
 
 beforeAll(requireBuild);
 
+/** The daemons runChaos starts: killed by pid after each test, and the test's directory removed. */
 const children = new Set<ChildProcess>();
-let cleanup: (() => void) | null = null;
-afterEach(() => {
-  for (const c of children)
-    if (c.exitCode === null && c.signalCode === null && c.pid !== undefined) process.kill(c.pid, 'SIGKILL');
-  children.clear();
-  cleanup?.();
-  cleanup = null;
-});
+const testDir = tempDirPerTest(children);
 
 interface AuditReaderLike {
   covers(n: number): boolean;
@@ -46,10 +40,9 @@ describe('pollscope run under rotation chaos', () => {
   // audit records before it saves the checkpoint (fsync, rename); a kill -9 in between makes the
   // next start cut them off. Records beyond the checkpoint's auditBytes are not "processed" yet.
   it('the driver counts only audit records the checkpoint commits', () => {
-    const t = tempDir();
-    cleanup = t.cleanup;
-    const audit = path.join(t.dir, 'audit.txt');
-    const checkpoint = path.join(t.dir, 'cp.json');
+    const dir = testDir();
+    const audit = path.join(dir, 'audit.txt');
+    const checkpoint = path.join(dir, 'cp.json');
     const committed = 'relay\tseq=0 payload\n';
     writeFileSync(audit, committed + 'relay\tseq=1 payload\n');
     const reader = new AuditReader(audit, checkpoint) as AuditReaderLike;
@@ -70,9 +63,7 @@ describe('pollscope run under rotation chaos', () => {
   // 20 s of chaos; the waits inside (daemon starts, preconditions 30 s each, the final drain 60 s)
   // only take long when something is wrong or the machine is very loaded.
   it('seed 7: appends, renames, double renames, delete+recreate, truncation, kill -9: every line exactly once', async () => {
-    const t = tempDir();
-    cleanup = t.cleanup;
-    const r = (await runChaos({ seed: 7, durationMs: 20_000, dir: t.dir, cli: CLI, children })) as ChaosResult;
+    const r = (await runChaos({ seed: 7, durationMs: 20_000, dir: testDir(), cli: CLI, children })) as ChaosResult;
     const summary = JSON.stringify(r);
     expect(r.lines, summary).toBeGreaterThan(10_000);
     expect(r.actions.doubleRenames + r.actions.recreates + r.actions.kills, summary).toBeGreaterThan(5);

@@ -24,9 +24,9 @@ import {
 } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { CheckpointStore, defaultCheckpointPath } from '../../src/source/checkpoint.js';
-import { CLI, requireBuild, tempDir, waitUntil } from './support.js';
+import { CLI, requireBuild, tempDirPerTest, waitUntil } from './support.js';
 
 beforeAll(requireBuild);
 
@@ -42,21 +42,9 @@ interface Proc {
   waitFor(re: RegExp, timeoutMs?: number): Promise<string>;
 }
 
+/** The daemons run() starts: killed by pid after each test, with the test's directory (dir()) removed. */
 const procs = new Set<ChildProcess>();
-let cleanup: (() => void) | null = null;
-afterEach(() => {
-  for (const c of procs)
-    if (c.exitCode === null && c.signalCode === null && c.pid !== undefined) process.kill(c.pid, 'SIGKILL');
-  procs.clear();
-  cleanup?.();
-  cleanup = null;
-});
-
-function dir(): string {
-  const t = tempDir();
-  cleanup = t.cleanup;
-  return t.dir;
-}
+const dir = tempDirPerTest(procs);
 
 /** `node [nodeArgs] dist/cli.js run ARGS` with its own environment; stderr collected. */
 function run(args: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv; nodeArgs?: string[]; uid?: number }): Proc {

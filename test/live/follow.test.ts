@@ -16,18 +16,19 @@ import {
   writeFileSync,
 } from 'node:fs';
 import path from 'node:path';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   auditCounts,
   exactlyOnceProblems,
   kill9,
-  killAll,
   requireBuild,
   runDaemon,
   runWriter,
   stopDaemon,
-  tempDir,
+  tempDirPerTest,
   waitUntil,
+  type DaemonProc,
+  type WriterOptions,
 } from './support.js';
 
 beforeAll(requireBuild);
@@ -40,21 +41,17 @@ beforeAll(requireBuild);
 const WAIT = 20_000;
 const budget = (waits: number): number => waits * WAIT + 10_000;
 
-let cleanup: (() => void) | null = null;
-afterEach(() => {
-  killAll();
-  cleanup?.();
-  cleanup = null;
-});
+const testDir = tempDirPerTest();
 
-function setup(): { dir: string; audit: string; common: string[] } {
-  const t = tempDir();
-  cleanup = t.cleanup;
-  const audit = path.join(t.dir, 'audit.txt');
+/** A test's directory, its audit file, the options every daemon here gets, and `relay.log` in it (relay `relay`). */
+function setup(): { dir: string; audit: string; common: string[]; log: string } {
+  const dir = testDir();
+  const audit = path.join(dir, 'audit.txt');
   return {
-    dir: t.dir,
+    dir,
     audit,
-    common: ['--checkpoint', path.join(t.dir, 'cp.json'), '--audit-records', audit, '--checkpoint-interval', '100ms'],
+    common: ['--checkpoint', path.join(dir, 'cp.json'), '--audit-records', audit, '--checkpoint-interval', '100ms'],
+    log: path.join(dir, 'relay.log'),
   };
 }
 
@@ -80,6 +77,37 @@ const total = (audit: string, relay: string): number => {
 
 const line = (seq: number): string =>
   `[${new Date().toISOString().slice(0, 23)}000Z INFO  relay_v2] seq=${seq} payload\n`;
+
+/**
+ * Waits (`what`) until the audit holds `count` lines of relay `relay`, stops the daemon (SIGTERM:
+ * exit 0) and checks that seq=start … start+count-1 each went through exactly once, none other.
+ */
+async function stopWhenProcessedOnce(
+  d: DaemonProc,
+  audit: string,
+  count: number,
+  o: { what?: string; start?: number } = {},
+): Promise<void> {
+  await waitUntil(() => total(audit, 'relay') >= count, WAIT, o.what ?? 'all lines processed');
+  expect(await stopDaemon(d)).toBe(0);
+  expect(exactlyOnceProblems(auditCounts(audit).get('relay'), count, o.start)).toEqual([]);
+}
+
+/**
+ * A daemon following relay.log (`args`: options beyond the common ones) while one writer appends
+ * `w.count` lines to it, rotating as `w` says; stopped once every line is in the audit, and checked
+ * for each line exactly once. Returns the stopped daemon (its stderr lines) and the log's path.
+ */
+async function followOneWriter(
+  args: string[],
+  w: Omit<WriterOptions, 'path'>,
+): Promise<{ d: DaemonProc; log: string }> {
+  const { dir, audit, common, log } = setup();
+  const d = await runDaemon([...common, '--log', log, ...args], dir);
+  await runWriter({ ...w, path: log }).done;
+  await stopWhenProcessedOnce(d, audit, w.count);
+  return { d, log };
+}
 
 describe('pollscope run: following files', () => {
   it(
@@ -114,20 +142,13 @@ describe('pollscope run: following files', () => {
   it(
     'copytruncate: restarts from 0 and counts it; no line lost or doubled when the copy came after our last read',
     async () => {
-      const { dir, audit, common } = setup();
-      const f = path.join(dir, 'relay.log');
-      const d = await runDaemon([...common, '--log', f], dir);
-      await runWriter({
-        path: f,
+      const { d, log: f } = await followOneWriter([], {
         count: 900,
         rate: 3000,
         rotateEvery: 300,
         rotate: 'copytruncate',
         pauseBeforeRotateMs: 350,
-      }).done;
-      await waitUntil(() => total(audit, 'relay') >= 900, WAIT, 'all lines processed');
-      expect(await stopDaemon(d)).toBe(0);
-      expect(exactlyOnceProblems(auditCounts(audit).get('relay'), 900)).toEqual([]);
+      });
       // Seen as truncated (size < offset), or as rewritten when the file had regrown past our offset before we looked.
       expect(d.lines.filter((l) => /relay\.log: (truncated|rewritten)/.test(l.text)).length).toBe(2);
       expect(existsSync(`${f}.2`)).toBe(true);
@@ -138,22 +159,15 @@ describe('pollscope run: following files', () => {
   it(
     'truncation noticed only after the file regrew past our offset (stat polling only): found by the first bytes',
     async () => {
-      const { dir, audit, common } = setup();
-      const f = path.join(dir, 'relay.log');
-      const d = await runDaemon([...common, '--log', f, '--no-watch', '--poll-interval', '400ms'], dir);
       // 150 lines, a pause longer than the poll (all read), truncate, 150 longer lines at once, pause.
-      await runWriter({
-        path: f,
+      const { d } = await followOneWriter(['--no-watch', '--poll-interval', '400ms'], {
         count: 450,
         rate: 100000,
         batch: 150,
         rotateEvery: 150,
         rotate: 'truncate',
         pauseBeforeRotateMs: 900,
-      }).done;
-      await waitUntil(() => total(audit, 'relay') >= 450, WAIT, 'all lines processed');
-      expect(await stopDaemon(d)).toBe(0);
-      expect(exactlyOnceProblems(auditCounts(audit).get('relay'), 450)).toEqual([]);
+      });
       expect(d.lines.some((l) => /relay\.log: (rewritten|truncated)/.test(l.text))).toBe(true);
     },
     budget(4),
@@ -162,16 +176,13 @@ describe('pollscope run: following files', () => {
   it(
     'several rename rotations between two looks (slow polls, no change hints): the generations never seen at the path are read too',
     async () => {
-      const { dir, audit, common } = setup();
-      const f = path.join(dir, 'relay.log');
+      const { dir, audit, common, log: f } = setup();
       const d = await runDaemon([...common, '--log', f, '--no-watch', '--poll-interval', '1s'], dir);
       await d.waitForLine(/relay\.log: does not exist \(yet\); waiting for it/, WAIT);
       // 50 lines per generation at 2,000 lines/s: a rotation every 25 ms, ~40 per look.
       const r = await runWriter({ path: f, count: 1500, rate: 2000, rotateEvery: 50, rotate: 'rename' }).done;
       expect(r.rotations).toBe(29);
-      await waitUntil(() => total(audit, 'relay') >= 1500, WAIT, 'all lines processed');
-      expect(await stopDaemon(d)).toBe(0);
-      expect(exactlyOnceProblems(auditCounts(audit).get('relay'), 1500)).toEqual([]);
+      await stopWhenProcessedOnce(d, audit, 1500);
       expect(d.lines.some((l) => /rotated more than once between two looks/.test(l.text))).toBe(true);
     },
     budget(5),
@@ -180,8 +191,7 @@ describe('pollscope run: following files', () => {
   it(
     'copytruncate while the daemon is stopped: the copy is the content it had read, not a new file',
     async () => {
-      const { dir, audit, common } = setup();
-      const f = path.join(dir, 'relay.log');
+      const { dir, audit, common, log: f } = setup();
       const args = [...common, '--log', f];
       let d = await runDaemon(args, dir);
       await d.waitForLine(/relay\.log: does not exist \(yet\); waiting for it/, WAIT);
@@ -205,20 +215,13 @@ describe('pollscope run: following files', () => {
   it(
     'a file deleted and created again (the inode may be reused): each line once',
     async () => {
-      const { dir, audit, common } = setup();
-      const f = path.join(dir, 'relay.log');
-      const d = await runDaemon([...common, '--log', f], dir);
-      await runWriter({
-        path: f,
+      await followOneWriter([], {
         count: 600,
         rate: 4000,
         rotateEvery: 200,
         rotate: 'recreate',
         pauseBeforeRotateMs: 300,
-      }).done;
-      await waitUntil(() => total(audit, 'relay') >= 600, WAIT, 'all lines processed');
-      expect(await stopDaemon(d)).toBe(0);
-      expect(exactlyOnceProblems(auditCounts(audit).get('relay'), 600)).toEqual([]);
+      });
     },
     budget(4),
   );
@@ -226,8 +229,7 @@ describe('pollscope run: following files', () => {
   it(
     'kill -9 twice while a writer appends and rotates: after restarts every line was processed exactly once',
     async () => {
-      const { dir, audit, common } = setup();
-      const f = path.join(dir, 'relay.log');
+      const { dir, audit, common, log: f } = setup();
       const args = [...common, '--log', f, '--from', 'start'];
       let d = await runDaemon(args, dir);
       const w = runWriter({ path: f, count: 5000, rate: 2500, rotateEvery: 700, rotate: 'rename' });
@@ -246,9 +248,7 @@ describe('pollscope run: following files', () => {
       d = await runDaemon(args, dir);
       const r = await w.done;
       expect(r.rotations).toBe(7);
-      await waitUntil(() => total(audit, 'relay') >= 5000, WAIT, 'all lines processed');
-      expect(await stopDaemon(d)).toBe(0);
-      expect(exactlyOnceProblems(auditCounts(audit).get('relay'), 5000)).toEqual([]);
+      await stopWhenProcessedOnce(d, audit, 5000);
     },
     budget(11),
   );
@@ -256,8 +256,7 @@ describe('pollscope run: following files', () => {
   it(
     '--from end skips what a file held at the first start; a checkpoint wins over it at the next start',
     async () => {
-      const { dir, audit, common } = setup();
-      const f = path.join(dir, 'relay.log');
+      const { dir, audit, common, log: f } = setup();
       writeFileSync(f, [0, 1, 2].map(line).join(''));
       let d = await runDaemon([...common, '--log', f], dir);
       appendFileSync(f, line(3) + line(4));
@@ -265,9 +264,7 @@ describe('pollscope run: following files', () => {
       expect(await stopDaemon(d)).toBe(0);
       appendFileSync(f, line(5) + line(6)); // while stopped
       d = await runDaemon([...common, '--log', f, '--from', 'end'], dir);
-      await waitUntil(() => total(audit, 'relay') >= 4, WAIT, 'lines appended while stopped');
-      expect(await stopDaemon(d)).toBe(0);
-      expect(exactlyOnceProblems(auditCounts(audit).get('relay'), 4, 3)).toEqual([]);
+      await stopWhenProcessedOnce(d, audit, 4, { what: 'lines appended while stopped', start: 3 });
     },
     budget(6),
   );
@@ -275,8 +272,7 @@ describe('pollscope run: following files', () => {
   it(
     'partial last line held until its newline; oversize, NUL and invalid UTF-8 lines do not stop anything',
     async () => {
-      const { dir, audit, common } = setup();
-      const f = path.join(dir, 'relay.log');
+      const { dir, audit, common, log: f } = setup();
       writeFileSync(f, '');
       const d = await runDaemon([...common, '--log', f, '--max-line-bytes', '300'], dir);
       const partial = line(1);
@@ -296,10 +292,7 @@ describe('pollscope run: following files', () => {
       );
       appendFileSync(f, 'y'.repeat(400)); // oversize and still without newline: skipped, not buffered
       appendFileSync(f, 'y'.repeat(400) + '\n' + line(2));
-      await waitUntil(() => total(audit, 'relay') >= 3, WAIT, 'lines after the bad ones');
-      expect(await stopDaemon(d)).toBe(0);
-      const counts = auditCounts(audit).get('relay');
-      expect(exactlyOnceProblems(counts, 3)).toEqual([]);
+      await stopWhenProcessedOnce(d, audit, 3, { what: 'lines after the bad ones' });
       expect(readFileSync(audit, 'utf8')).toContain('relay\tbad \u0000 \ufffd\ufffd\ufffd');
       expect(readFileSync(audit, 'utf8')).toContain('relay\tseq=1 payload\n'); // held whole, not cut at the 40th byte
     },
@@ -309,14 +302,11 @@ describe('pollscope run: following files', () => {
   it(
     '--flush-partial-after hands a line still missing its newline over after the quiet time',
     async () => {
-      const { dir, audit, common } = setup();
-      const f = path.join(dir, 'relay.log');
+      const { dir, audit, common, log: f } = setup();
       writeFileSync(f, '');
       const d = await runDaemon([...common, '--log', f, '--flush-partial-after', '300ms'], dir);
       appendFileSync(f, line(0).trimEnd());
-      await waitUntil(() => total(audit, 'relay') >= 1, WAIT, 'the partial line');
-      expect(await stopDaemon(d)).toBe(0);
-      expect(exactlyOnceProblems(auditCounts(audit).get('relay'), 1)).toEqual([]);
+      await stopWhenProcessedOnce(d, audit, 1, { what: 'the partial line' });
     },
     budget(3),
   );

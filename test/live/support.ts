@@ -6,9 +6,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ROOT } from '../helpers.js';
+import { afterEach } from 'vitest';
+import { CLI, ROOT, killLeft } from '../helpers.js';
 
-export const CLI = path.join(ROOT, 'dist', 'cli.js');
+export { CLI };
 const WRITER = path.join(ROOT, 'test', 'live', 'writer.mjs');
 
 export function requireBuild(): void {
@@ -20,14 +21,33 @@ const children = new Set<ChildProcess>();
 
 /** Kills (SIGKILL, by pid) whatever a test left running. */
 export function killAll(): void {
-  for (const c of children)
-    if (c.exitCode === null && c.signalCode === null && c.pid !== undefined) process.kill(c.pid, 'SIGKILL');
-  children.clear();
+  killLeft(children);
 }
 
 export function tempDir(): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'pollscope-live-'));
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * For a test file whose tests each work in a fresh temporary directory: registers an afterEach that
+ * kills (SIGKILL, by pid) what the test left running — started by runDaemon and runWriter, or put
+ * into `children` by the file's own spawns — and removes that directory, even when the test failed.
+ * Returns what a test calls for its directory.
+ */
+export function tempDirPerTest(children: Set<ChildProcess> = new Set()): () => string {
+  let cleanup: (() => void) | null = null;
+  afterEach(() => {
+    killAll();
+    killLeft(children);
+    cleanup?.();
+    cleanup = null;
+  });
+  return () => {
+    const t = tempDir();
+    cleanup = t.cleanup;
+    return t.dir;
+  };
 }
 
 export interface DaemonProc {

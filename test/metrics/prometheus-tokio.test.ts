@@ -9,14 +9,14 @@
  * spans the OTLP receiver got; promtool checks what we serve.
  * Needs `npm run build` first (npm test does it).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, WAIT_MS, freePort, stopChild, waitFor } from '../helpers.js';
+import { ROOT, WAIT_MS, stopChild, waitForAnswer, type StartedPrometheus } from '../helpers.js';
 import { OtlpReceiver } from '../traces/otlp-receiver.js';
-import { key, run, samples, scrape } from './support.js';
+import { run, scrape, scrapedWhileWritten } from './support.js';
 
 const RELAY = 'relay-tokio';
 const FIXTURE = path.join(ROOT, 'test/real-relay-tokio/fixtures/stalls.full.log');
@@ -29,52 +29,12 @@ const LINES = readFileSync(FIXTURE, 'utf8')
   .filter((l) => l !== '').length;
 
 const tmp = mkdtempSync(path.join(tmpdir(), 'pollscope-prometheus-tokio-'));
-const followed = path.join(tmp, 'relay.log');
 const children: ChildProcess[] = [];
 const receiver = new OtlpReceiver();
 
-function start(cmd: string, args: string[]): { child: ChildProcess; stderr: () => string; stdout: () => string } {
-  const child = spawn(cmd, args, { cwd: tmp, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d: Buffer) => {
-    out += d.toString();
-  });
-  child.stderr.on('data', (d: Buffer) => {
-    err += d.toString();
-  });
-  return { child, stderr: () => err, stdout: () => out };
-}
-
-/** Waits (up to WAIT_MS) until `f` gives a value; an error (a server not up yet) counts as not yet. */
-function until<T>(what: string, f: () => Promise<T | undefined> | T | undefined): Promise<T> {
-  return waitFor(
-    what,
-    async () => {
-      try {
-        return await f();
-      } catch {
-        return undefined; // not up yet
-      }
-    },
-    { intervalMs: 200 },
-  );
-}
-
-interface Sample {
-  metric: Record<string, string>;
-  value: [number, string];
-}
-let promUrl = '';
-async function query(q: string): Promise<Sample[]> {
-  const res = await fetch(`${promUrl}/api/v1/query?query=${encodeURIComponent(q)}`);
-  const body = (await res.json()) as { status: string; data: { result: Sample[] } };
-  if (body.status !== 'success') throw new Error(`query ${q}: ${JSON.stringify(body)}`);
-  return body.data.result;
-}
+let prometheus: StartedPrometheus;
 async function one(q: string): Promise<number> {
-  const r = await query(q);
+  const r = await prometheus.query(q);
   if (r.length !== 1) throw new Error(`query ${q}: ${r.length} series`);
   return Number(r[0].value[1]);
 }
@@ -84,73 +44,15 @@ describe('a real Prometheus scraping `pollscope run` on a tokio relay log', () =
 
   beforeAll(async () => {
     await receiver.start();
-    writeFileSync(followed, '');
-    const daemon = start(process.execPath, [
-      path.join(ROOT, 'dist/cli.js'),
-      'run',
-      '--log',
-      followed,
-      '--relay',
-      RELAY,
-      '--from',
-      'start',
-      '--checkpoint',
-      path.join(tmp, 'checkpoint.json'),
-      '--metrics-listen',
-      '127.0.0.1:0',
-      '--otlp-endpoint',
-      receiver.url,
-    ]);
-    daemonUrl = await until(
-      "the daemon's metrics endpoint",
-      () => /metrics on (http:\/\/127\.0\.0\.1:\d+)\/metrics/.exec(daemon.stderr())?.[1],
-    );
-
-    const promPort = await freePort();
-    promUrl = `http://127.0.0.1:${promPort}`;
-    writeFileSync(
-      path.join(tmp, 'prometheus.yml'),
-      [
-        'global:',
-        '  scrape_interval: 1s',
-        '  scrape_timeout: 1s',
-        'scrape_configs:',
-        '  - job_name: pollscope',
-        '    static_configs:',
-        `      - targets: ['${new URL(daemonUrl).host}']`,
-        '',
-      ].join('\n'),
-    );
-    start('prometheus', [
-      `--config.file=${path.join(tmp, 'prometheus.yml')}`,
-      `--storage.tsdb.path=${path.join(tmp, 'data')}`,
-      `--web.listen-address=127.0.0.1:${promPort}`,
-      '--enable-feature=exemplar-storage',
-      '--log.level=warn',
-    ]);
-    await until('Prometheus scraping the daemon', async () => {
-      const up = await query('up{job="pollscope"}');
-      return up.length === 1 && up[0].value[1] === '1' ? true : undefined;
-    });
-
-    // The relay "writes" its log now, at the pace of its timestamps (~8.5 s).
-    const writer = start(process.execPath, [
-      path.join(ROOT, 'test/metrics/pace-writer.mjs'),
-      JSON.stringify({ src: FIXTURE, dst: followed, lines: LINES, speed: 1 }),
-    ]);
-    await until('the writer', () => (writer.stdout().includes(`done ${LINES}`) ? true : undefined));
-    await until('the daemon to read every line', async () => {
-      const s = samples((await scrape(`${daemonUrl}/metrics`)).body);
-      const n = ['decoded', 'ignored', 'malformed', 'oversize'].reduce(
-        (a, o) => a + (s.get(key('pollscope_lines_total', { relay: RELAY, outcome: o })) ?? 0),
-        0,
-      );
-      return n === LINES ? true : undefined;
-    });
-    await until('Prometheus to scrape the final state', async () => {
-      const n = await one(`sum(pollscope_lines_total{relay="${RELAY}"})`);
-      return n === LINES ? true : undefined;
-    });
+    // The relay writes the fixture at the pace of its timestamps (~8.5 s).
+    ({ daemonUrl, prometheus } = await scrapedWhileWritten({
+      dir: tmp,
+      relay: RELAY,
+      src: FIXTURE,
+      lines: LINES,
+      runArgs: ['--otlp-endpoint', receiver.url],
+      children,
+    }));
   }, 6 * WAIT_MS); // five waits of up to WAIT_MS each, and the writer
 
   afterAll(async () => {
@@ -194,9 +96,9 @@ describe('a real Prometheus scraping `pollscope run` on a tokio relay log', () =
     ];
     const connExemplars = exemplars.filter((m) => m[1].includes('span="Connection::poll"'));
     expect(connExemplars.length).toBeGreaterThan(0);
-    await until('the receiver to hold the exemplars’ spans', () => {
+    await waitForAnswer('the receiver to hold the exemplars’ spans', () => {
       const got = new Set(receiver.spans.map((s) => `${s.traceId}/${s.spanId}`));
-      return connExemplars.every((m) => got.has(`${m[2]}/${m[3]}`)) ? true : undefined;
+      return connExemplars.every((m) => got.has(`${m[2]}/${m[3]}`));
     });
     const named = receiver.spans.filter((s) => connExemplars.some((m) => m[2] === s.traceId && m[3] === s.spanId));
     // Each exemplar's span is that poll: its duration is the exemplar's value.
@@ -206,7 +108,7 @@ describe('a real Prometheus scraping `pollscope run` on a tokio relay log', () =
       expect(Math.abs(Number(span.end - span.start) / 1e9 - Number(m[4]))).toBeLessThan(2e-6);
     }
     const res = await fetch(
-      `${promUrl}/api/v1/query_exemplars?query=${encodeURIComponent(`relay_libp2p_poll_duration_seconds_bucket{relay="${RELAY}"}`)}&start=0&end=${Date.now() / 1000 + 60}`,
+      `${prometheus.url}/api/v1/query_exemplars?query=${encodeURIComponent(`relay_libp2p_poll_duration_seconds_bucket{relay="${RELAY}"}`)}&start=0&end=${Date.now() / 1000 + 60}`,
     );
     const body = (await res.json()) as {
       status: string;

@@ -7,14 +7,14 @@
  * blocked poll live on relay_poll_stall_active_seconds. promtool checks what we serve.
  * Needs `npm run build` first (npm test does it).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { replay } from '../../src/replay.js';
-import { ROOT, WAIT_MS, freePort, stopChild, waitFor } from '../helpers.js';
-import { key, run, samples, scrape } from './support.js';
+import { ROOT, WAIT_MS, stopChild, type StartedPrometheus } from '../helpers.js';
+import { key, run, samples, scrape, scrapedWhileWritten } from './support.js';
 
 const RELAY = 'relay-t';
 /** samples/relay-stall.log up to 22:30:04.44 (3.4 s of log): a 1.5 s blocked poll at 22:30:02.38. */
@@ -22,50 +22,11 @@ const LINES = 520;
 const BLOCKED_POLL = '300ms'; // the stall is active for 1.2 s: more than one scrape interval
 
 const tmp = mkdtempSync(path.join(tmpdir(), 'pollscope-prometheus-'));
-const followed = path.join(tmp, 'relay.log');
 const slice = path.join(tmp, 'slice.log');
 const children: ChildProcess[] = [];
 
-function start(cmd: string, args: string[]): { child: ChildProcess; stderr: () => string; stdout: () => string } {
-  const child = spawn(cmd, args, { cwd: tmp, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d: Buffer) => {
-    out += d.toString();
-  });
-  child.stderr.on('data', (d: Buffer) => {
-    err += d.toString();
-  });
-  return { child, stderr: () => err, stdout: () => out };
-}
-
-/** Waits (up to WAIT_MS) until `f` gives a value; an error (a server not up yet) counts as not yet. */
-function until<T>(what: string, f: () => Promise<T | undefined> | T | undefined): Promise<T> {
-  return waitFor(
-    what,
-    async () => {
-      try {
-        return await f();
-      } catch {
-        return undefined; // not up yet
-      }
-    },
-    { intervalMs: 200 },
-  );
-}
-
-interface Sample {
-  metric: Record<string, string>;
-  value: [number, string];
-}
-let promUrl = '';
-async function query(q: string): Promise<Sample[]> {
-  const res = await fetch(`${promUrl}/api/v1/query?query=${encodeURIComponent(q)}`);
-  const body = (await res.json()) as { status: string; data: { result: Sample[] } };
-  if (body.status !== 'success') throw new Error(`query ${q}: ${JSON.stringify(body)}`);
-  return body.data.result;
-}
+let prometheus: StartedPrometheus;
+const query = (q: string) => prometheus.query(q);
 /** One value per `label` value, from an instant query. */
 async function byLabel(q: string, label: string): Promise<Record<string, number>> {
   return Object.fromEntries((await query(q)).map((s) => [s.metric[label] ?? '', Number(s.value[1])]));
@@ -73,81 +34,20 @@ async function byLabel(q: string, label: string): Promise<Record<string, number>
 
 describe('a real Prometheus scraping `pollscope run`', () => {
   let daemonUrl = '';
-  let daemon: ReturnType<typeof start>;
 
   beforeAll(async () => {
     writeFileSync(
       slice,
       readFileSync(path.join(ROOT, 'samples/relay-stall.log'), 'utf8').split('\n').slice(0, LINES).join('\n') + '\n',
     );
-    writeFileSync(followed, '');
-    daemon = start(process.execPath, [
-      path.join(ROOT, 'dist/cli.js'),
-      'run',
-      '--log',
-      followed,
-      '--relay',
-      RELAY,
-      '--from',
-      'start',
-      '--checkpoint',
-      path.join(tmp, 'checkpoint.json'),
-      '--blocked-poll',
-      BLOCKED_POLL,
-      '--metrics-listen',
-      '127.0.0.1:0',
-    ]);
-    daemonUrl = await until(
-      "the daemon's metrics endpoint",
-      () => /metrics on (http:\/\/127\.0\.0\.1:\d+)\/metrics/.exec(daemon.stderr())?.[1],
-    );
-
-    const promPort = await freePort();
-    promUrl = `http://127.0.0.1:${promPort}`;
-    writeFileSync(
-      path.join(tmp, 'prometheus.yml'),
-      [
-        'global:',
-        '  scrape_interval: 1s',
-        '  scrape_timeout: 1s',
-        'scrape_configs:',
-        '  - job_name: pollscope',
-        '    static_configs:',
-        `      - targets: ['${new URL(daemonUrl).host}']`,
-        '',
-      ].join('\n'),
-    );
-    start('prometheus', [
-      `--config.file=${path.join(tmp, 'prometheus.yml')}`,
-      `--storage.tsdb.path=${path.join(tmp, 'data')}`,
-      `--web.listen-address=127.0.0.1:${promPort}`,
-      '--enable-feature=exemplar-storage',
-      '--log.level=warn',
-    ]);
-    await until('Prometheus scraping the daemon', async () => {
-      const up = await query('up{job="pollscope"}');
-      return up.length === 1 && up[0].value[1] === '1' ? true : undefined;
-    });
-
-    // The relay "writes" its log now, at the pace of its timestamps.
-    const writer = start(process.execPath, [
-      path.join(ROOT, 'test/metrics/pace-writer.mjs'),
-      JSON.stringify({ src: slice, dst: followed, lines: LINES, speed: 1 }),
-    ]);
-    await until('the writer', () => (writer.stdout().includes(`done ${LINES}`) ? true : undefined));
-    // Every line read by the daemon, and a scrape of that state stored by Prometheus.
-    await until('the daemon to read every line', async () => {
-      const s = samples((await scrape(`${daemonUrl}/metrics`)).body);
-      const n = ['decoded', 'ignored', 'malformed', 'oversize'].reduce(
-        (a, o) => a + (s.get(key('pollscope_lines_total', { relay: RELAY, outcome: o })) ?? 0),
-        0,
-      );
-      return n === LINES ? true : undefined;
-    });
-    await until('Prometheus to scrape the final state', async () => {
-      const r = await query(`sum(pollscope_lines_total{relay="${RELAY}"})`);
-      return r.length === 1 && Number(r[0].value[1]) === LINES ? true : undefined;
-    });
+    ({ daemonUrl, prometheus } = await scrapedWhileWritten({
+      dir: tmp,
+      relay: RELAY,
+      src: slice,
+      lines: LINES,
+      runArgs: ['--blocked-poll', BLOCKED_POLL],
+      children,
+    }));
   }, 6 * WAIT_MS); // five waits of up to WAIT_MS each
 
   afterAll(async () => {
@@ -223,7 +123,7 @@ describe('a real Prometheus scraping `pollscope run`', () => {
     expect(Number((await query('scrape_samples_scraped{job="pollscope"}'))[0].value[1])).toBeGreaterThan(300);
     // Prometheus asked for OpenMetrics (the format that carries exemplars) and got it: there a
     // counter's family is named without `_total`; parsed as Prometheus text it would keep it.
-    const meta = (await (await fetch(`${promUrl}/api/v1/metadata?metric=relay_epoll_wakeups`)).json()) as {
+    const meta = (await (await fetch(`${prometheus.url}/api/v1/metadata?metric=relay_epoll_wakeups`)).json()) as {
       data: Record<string, Array<{ type: string }>>;
     };
     expect(meta.data.relay_epoll_wakeups?.[0]?.type).toBe('counter');

@@ -1,8 +1,21 @@
 /**
  * Shared by the metrics tests: the hand-written relay log whose numbers docs in exact-values.test.ts
- * derive by hand, a reader for the exposition text (samples by series), and promtool.
+ * derive by hand, a reader for the exposition text (samples by series), promtool, and a real
+ * Prometheus scraping `pollscope run` while a relay log is written.
  */
-import { execFile } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import {
+  ROOT,
+  metricsBaseUrl,
+  startChild,
+  startPollscopeRun,
+  startPrometheus,
+  waitForAnswer,
+  waitForOutput,
+  type StartedPrometheus,
+} from '../helpers.js';
 
 /** `name{a="1",b="2"}` (labels sorted, `le` included) → value, for every sample line. */
 export function samples(text: string): Map<string, number> {
@@ -98,4 +111,71 @@ export function handLog(): string[] {
     waitStart('00:09.300500'), // still waiting at the end
     L('00:12.000000', 'relay_v2', 'rv2: shutting down'),
   ];
+}
+
+/**
+ * A real Prometheus scraping `pollscope run` (relay `relay`) every second while pace-writer.mjs
+ * appends the first `lines` lines of `src` to the followed file at the pace of their timestamps.
+ * Resolves once the daemon has read every line and Prometheus has stored a scrape of that final
+ * state, so that what it holds can be compared with what the daemon serves. Five waits of up to
+ * WAIT_MS each; every process goes into `children` (the caller stops them).
+ */
+export async function scrapedWhileWritten(o: {
+  dir: string;
+  relay: string;
+  src: string;
+  lines: number;
+  /** More `pollscope run` options (thresholds, an OTLP endpoint). */
+  runArgs: string[];
+  children: ChildProcess[];
+}): Promise<{ daemonUrl: string; prometheus: StartedPrometheus }> {
+  const followed = path.join(o.dir, 'relay.log');
+  writeFileSync(followed, '');
+  const daemon = startPollscopeRun(
+    {
+      log: followed,
+      relay: o.relay,
+      checkpoint: path.join(o.dir, 'checkpoint.json'),
+      args: [...o.runArgs, '--metrics-listen', '127.0.0.1:0'],
+      cwd: o.dir,
+    },
+    o.children,
+  );
+  const daemonUrl = await metricsBaseUrl(daemon);
+  const prometheus = await startPrometheus({
+    dir: o.dir,
+    children: o.children,
+    exemplars: true,
+    targets: [new URL(daemonUrl).host],
+  });
+  await waitForAnswer('Prometheus scraping the daemon', async () => {
+    const up = await prometheus.query('up{job="pollscope"}');
+    return up.length === 1 && up[0].value[1] === '1';
+  });
+
+  // The relay "writes" its log now, at the pace of its timestamps.
+  const writer = startChild(
+    process.execPath,
+    [
+      path.join(ROOT, 'test/metrics/pace-writer.mjs'),
+      JSON.stringify({ src: o.src, dst: followed, lines: o.lines, speed: 1 }),
+    ],
+    o.children,
+    { cwd: o.dir },
+  );
+  await waitForOutput(writer.child, writer.stdout, (t) => t.includes(`done ${o.lines}`), 'the writer');
+  // Every line read by the daemon, and a scrape of that state stored by Prometheus.
+  await waitForAnswer('the daemon to read every line', async () => {
+    const s = samples((await scrape(`${daemonUrl}/metrics`)).body);
+    const n = ['decoded', 'ignored', 'malformed', 'oversize'].reduce(
+      (a, outcome) => a + (s.get(key('pollscope_lines_total', { relay: o.relay, outcome })) ?? 0),
+      0,
+    );
+    return n === o.lines;
+  });
+  await waitForAnswer('Prometheus to scrape the final state', async () => {
+    const r = await prometheus.query(`sum(pollscope_lines_total{relay="${o.relay}"})`);
+    return r.length === 1 && Number(r[0].value[1]) === o.lines;
+  });
+  return { daemonUrl, prometheus };
 }

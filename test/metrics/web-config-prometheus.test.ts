@@ -11,8 +11,17 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import bcrypt from 'bcryptjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, freePort } from '../helpers.js';
-import { makeCerts, promQuery, start, stop, until, type Started } from '../fleet/support.js';
+import {
+  ROOT,
+  WAIT_MS,
+  metricsBaseUrl,
+  promQuery,
+  startPollscopeRun,
+  startPrometheus,
+  stopChild,
+  waitForAnswer,
+} from '../helpers.js';
+import { makeCerts } from '../fleet/support.js';
 import { run } from './support.js';
 
 const tmp = mkdtempSync(path.join(tmpdir(), 'pollscope-webprom-'));
@@ -20,7 +29,6 @@ const children: ChildProcess[] = [];
 const f = (name: string) => path.join(tmp, name);
 
 describe('a real Prometheus scraping pollscope over TLS with basic auth', () => {
-  let daemon: Started;
   let promUrl = '';
   let target = '';
 
@@ -40,31 +48,18 @@ describe('a real Prometheus scraping pollscope over TLS with basic auth', () => 
     );
     writeFileSync(f('password'), 'scrape-secret\n');
     writeFileSync(f('wrong-password'), 'not-the-secret\n');
-    daemon = start(
-      process.execPath,
-      [
-        path.join(ROOT, 'dist/cli.js'),
-        'run',
-        '--log',
-        path.join(ROOT, 'samples/relay-stall.log'),
-        '--relay',
-        'relay-tls',
-        '--from',
-        'start',
-        '--no-watch',
-        '--checkpoint',
-        f('checkpoint.json'),
-        '--metrics-listen',
-        '127.0.0.1:0',
-        '--web-config-file',
-        f('web.yml'),
-      ],
-      tmp,
+    const daemon = startPollscopeRun(
+      {
+        log: path.join(ROOT, 'samples/relay-stall.log'),
+        relay: 'relay-tls',
+        checkpoint: f('checkpoint.json'),
+        args: ['--no-watch', '--metrics-listen', '127.0.0.1:0', '--web-config-file', f('web.yml')],
+        cwd: tmp,
+      },
       children,
     );
-    const url = await until("the daemon's TLS metrics endpoint", () =>
-      Promise.resolve(/metrics on (https:\/\/127\.0\.0\.1:\d+)\/metrics/.exec(daemon.stderr())?.[1]),
-    );
+    const url = await metricsBaseUrl(daemon);
+    expect(url).toMatch(/^https:/); // the TLS endpoint
     target = new URL(url).host;
     const job = (name: string, passwordFile: string) => [
       `  - job_name: ${name}`,
@@ -77,9 +72,10 @@ describe('a real Prometheus scraping pollscope over TLS with basic auth', () => 
       '    static_configs:',
       `      - targets: ['${target}']`,
     ];
-    writeFileSync(
-      f('prometheus.yml'),
-      [
+    const prometheus = await startPrometheus({
+      dir: tmp,
+      children,
+      config: [
         'global:',
         '  scrape_interval: 1s',
         '  scrape_timeout: 1s',
@@ -88,53 +84,38 @@ describe('a real Prometheus scraping pollscope over TLS with basic auth', () => 
         ...job('pollscope-wrong-password', f('wrong-password')),
         '',
       ].join('\n'),
-    );
-    const promPort = await freePort();
-    promUrl = `http://127.0.0.1:${promPort}`;
-    start(
-      'prometheus',
-      [
-        `--config.file=${f('prometheus.yml')}`,
-        `--storage.tsdb.path=${f('data')}`,
-        `--web.listen-address=127.0.0.1:${promPort}`,
-        '--log.level=warn',
-      ],
-      tmp,
-      children,
-    );
-    await until(
-      'Prometheus to scrape both jobs',
-      async () => {
-        const up = await promQuery(promUrl, 'up');
-        return up.length === 2 ? true : undefined;
-      },
-      30_000,
-    );
-  }, 60_000);
+    });
+    promUrl = prometheus.url;
+    await waitForAnswer('Prometheus to scrape both jobs', async () => (await promQuery(promUrl, 'up')).length === 2);
+  }, 4 * WAIT_MS); // the daemon's endpoint, Prometheus ready, both jobs scraped
 
   afterAll(async () => {
-    for (const c of children) await stop(c);
+    for (const c of children) await stopChild(c);
     rmSync(tmp, { recursive: true, force: true });
-  });
+  }, 2 * WAIT_MS);
 
-  it('scrapes with the right password and stores pollscope series; the wrong password gets 401', async () => {
-    const up = Object.fromEntries((await promQuery(promUrl, 'up')).map((s) => [s.metric.job, Number(s.value[1])]));
-    expect(up).toEqual({ 'pollscope-tls': 1, 'pollscope-wrong-password': 0 });
-    const lines = await until('the relay line count in Prometheus', async () => {
-      const r = await promQuery(promUrl, 'sum(pollscope_lines_total{job="pollscope-tls",relay="relay-tls"})');
-      return r.length === 1 && Number(r[0].value[1]) > 0 ? Number(r[0].value[1]) : undefined;
-    });
-    expect(lines).toBeGreaterThan(1000);
-    // Nothing from the wrong-password job reached storage, and its target says why.
-    expect(await promQuery(promUrl, 'pollscope_lines_total{job="pollscope-wrong-password"}')).toEqual([]);
-    const res = await fetch(`${promUrl}/api/v1/targets`);
-    const targets = (await res.json()) as {
-      data: { activeTargets: { labels: { job: string }; lastError: string; health: string }[] };
-    };
-    const wrong = targets.data.activeTargets.find((t) => t.labels.job === 'pollscope-wrong-password');
-    expect(wrong?.health).toBe('down');
-    expect(wrong?.lastError).toMatch(/401/);
-  });
+  it(
+    'scrapes with the right password and stores pollscope series; the wrong password gets 401',
+    async () => {
+      const up = Object.fromEntries((await promQuery(promUrl, 'up')).map((s) => [s.metric.job, Number(s.value[1])]));
+      expect(up).toEqual({ 'pollscope-tls': 1, 'pollscope-wrong-password': 0 });
+      const lines = await waitForAnswer('the relay line count in Prometheus', async () => {
+        const r = await promQuery(promUrl, 'sum(pollscope_lines_total{job="pollscope-tls",relay="relay-tls"})');
+        return r.length === 1 && Number(r[0].value[1]) > 0 ? Number(r[0].value[1]) : undefined;
+      });
+      expect(lines).toBeGreaterThan(1000);
+      // Nothing from the wrong-password job reached storage, and its target says why.
+      expect(await promQuery(promUrl, 'pollscope_lines_total{job="pollscope-wrong-password"}')).toEqual([]);
+      const res = await fetch(`${promUrl}/api/v1/targets`);
+      const targets = (await res.json()) as {
+        data: { activeTargets: { labels: { job: string }; lastError: string; health: string }[] };
+      };
+      const wrong = targets.data.activeTargets.find((t) => t.labels.job === 'pollscope-wrong-password');
+      expect(wrong?.health).toBe('down');
+      expect(wrong?.lastError).toMatch(/401/);
+    },
+    2 * WAIT_MS,
+  ); // the line count's wait (up to WAIT_MS)
 
   it('promtool accepts the scrape config and the web config', async () => {
     const cfg = await run('promtool', ['check', 'config', f('prometheus.yml')]);

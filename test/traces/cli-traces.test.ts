@@ -2,26 +2,27 @@
  * `pollscope replay --otlp-endpoint` as a user runs it (needs `npm run build`): the stalls' trace
  * ids and Jaeger links in the report are those of traces the collector received.
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { OtlpReceiver, type ReceivedSpan } from './otlp-receiver.js';
-import { ROOT, WAIT_MS, exitOf, waitForOutput } from '../helpers.js';
+import { CLI, ROOT, WAIT_MS, exitOf, startPollscopeRun, stopChild, waitForOutput } from '../helpers.js';
 
 const run = promisify(execFile);
-const CLI = path.join(ROOT, 'dist/cli.js');
 const SAMPLE = path.join(ROOT, 'samples/relay-stall.log');
 const receiver = new OtlpReceiver();
+const children: ChildProcess[] = [];
 
 beforeAll(async () => {
   await receiver.start();
 });
 afterAll(async () => {
+  for (const c of children) await stopChild(c);
   await receiver.stop();
-});
+}, 2 * WAIT_MS);
 
 async function cli(
   args: string[],
@@ -102,40 +103,20 @@ it(
     const dir = mkdtempSync(path.join(tmpdir(), 'pollscope-run-traces-'));
     const log = path.join(dir, 'relay.log');
     copyFileSync(SAMPLE, log);
-    const child = spawn(
-      process.execPath,
-      [
-        CLI,
-        'run',
-        '--log',
+    const daemon = startPollscopeRun(
+      {
         log,
-        '--relay',
-        'live-relay',
-        '--from',
-        'start',
-        '--checkpoint',
-        path.join(dir, 'cp.json'),
-        '--metrics-listen',
-        'off',
-        '--otlp-endpoint',
-        receiver.url,
-        '--trace-sample',
-        '1',
-      ],
-      { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] },
+        relay: 'live-relay',
+        checkpoint: path.join(dir, 'cp.json'),
+        args: ['--metrics-listen', 'off', '--otlp-endpoint', receiver.url, '--trace-sample', '1'],
+        cwd: ROOT,
+      },
+      children,
     );
+    const child = daemon.child;
     try {
-      let stderr = '';
-      child.stderr.on('data', (d: Buffer) => {
-        stderr += String(d);
-      });
       // The silence is the last stall of the sample: once it is reported the whole file went through.
-      await waitForOutput(
-        child,
-        () => stderr,
-        (t) => t.includes('silent'),
-        'the silent stall to be reported',
-      );
+      await waitForOutput(child, daemon.stderr, (t) => t.includes('silent'), 'the silent stall to be reported');
       const exited = exitOf(child);
       child.kill('SIGTERM');
       expect(await exited).toBe(0);
@@ -156,7 +137,7 @@ it(
       expect(live.length).toBeGreaterThan(100);
       expect(new Set(live.map(key))).toEqual(new Set(replayed.map(key)));
     } finally {
-      if (child.exitCode === null) child.kill('SIGKILL');
+      await stopChild(child); // already stopped unless the test failed before
       rmSync(dir, { recursive: true, force: true });
     }
   },

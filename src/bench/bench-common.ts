@@ -24,19 +24,25 @@ export type BenchFlags<O extends FlagOptions> = ReturnType<
 >['values'];
 
 /**
- * Parses a bench script's flags strictly. A wrong flag (unknown, or a value missing) is the
- * caller's exit code 2: what is wrong (and `usage`, when given) goes to stderr and the result is
- * undefined.
+ * Parses a bench script's flags strictly, `--help` included. Returns the values, or the exit code
+ * the script ends with: 0 after `--help` (usage on stdout), 2 for a wrong flag (unknown, or a
+ * value missing: what is wrong and the usage on stderr).
  */
 export function parseBenchFlags<O extends FlagOptions>(
   argv: string[],
   options: O,
-  usage?: string,
-): BenchFlags<O> | undefined {
+  usage: string,
+): BenchFlags<O> | number {
+  let values: BenchFlags<O>;
   try {
-    return parseArgs({ args: argv, strict: true, options }).values;
+    values = parseArgs({ args: argv, strict: true, options }).values;
   } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n${usage === undefined ? '' : `${usage}\n`}`);
-    return undefined;
+    process.stderr.write(`${(err as Error).message}\n${usage}\n`);
+    return 2;
   }
+  if ((values as { help?: unknown }).help === true) {
+    process.stdout.write(`${usage}\n`);
+    return 0;
+  }
+  return values;
 }

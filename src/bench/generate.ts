@@ -1915,11 +1915,7 @@ function main(argv: string[]): number {
     },
     USAGE,
   );
-  if (values === undefined) return 2;
-  if (values.help) {
-    process.stdout.write(USAGE + '\n');
-    return 0;
-  }
+  if (typeof values === 'number') return values;
   const envelope = values.envelope as EnvelopeId | undefined;
   const lines = Number(values.lines);
   if (!envelope || !ENVELOPE_IDS.includes(envelope) || !Number.isInteger(lines) || lines < 1 || !values.out) {

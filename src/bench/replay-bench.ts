@@ -206,27 +206,28 @@ function table(head: string[], rows: string[][], rightAlign: boolean[]): string 
   return [line(head), w.map((n) => '-'.repeat(n)).join('  '), ...rows.map(line)].join('\n') + '\n';
 }
 
+const USAGE =
+  'Usage: npm run bench [-- --quick] [--only ENV,...] [--runs N] [--regen] [--cli PATH] [--strict]\n' +
+  '         [--replay-args "--jobs 2"] [--gz (also each input gzip\'d by gzip -6: replay speed of .gz)]\n' +
+  `Envelopes: ${ENVELOPE_IDS.join(', ')}`;
+
 async function main(argv: string[]): Promise<number> {
-  const values = parseBenchFlags(argv, {
-    quick: { type: 'boolean' },
-    only: { type: 'string' },
-    runs: { type: 'string' },
-    regen: { type: 'boolean' },
-    cli: { type: 'string' },
-    strict: { type: 'boolean' },
-    'replay-args': { type: 'string', default: '' },
-    gz: { type: 'boolean' },
-    help: { type: 'boolean', short: 'h' },
-  });
-  if (values === undefined) return 2;
-  if (values.help) {
-    process.stdout.write(
-      'Usage: npm run bench [-- --quick] [--only ENV,...] [--runs N] [--regen] [--cli PATH] [--strict]\n' +
-        '         [--replay-args "--jobs 2"] [--gz (also each input gzip\'d by gzip -6: replay speed of .gz)]\n' +
-        `Envelopes: ${ENVELOPE_IDS.join(', ')}\n`,
-    );
-    return 0;
-  }
+  const values = parseBenchFlags(
+    argv,
+    {
+      quick: { type: 'boolean' },
+      only: { type: 'string' },
+      runs: { type: 'string' },
+      regen: { type: 'boolean' },
+      cli: { type: 'string' },
+      strict: { type: 'boolean' },
+      'replay-args': { type: 'string', default: '' },
+      gz: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    USAGE,
+  );
+  if (typeof values === 'number') return values;
   const quick = values.quick === true;
   let specs = FULL.map((s) => ({ ...s, lines: quick ? 100_000 : s.lines }));
   if (values.only) {

@@ -109,11 +109,7 @@ async function main(argv: string[]): Promise<number> {
     },
     USAGE,
   );
-  if (values === undefined) return 2;
-  if (values.help) {
-    process.stdout.write(USAGE + '\n');
-    return 0;
-  }
+  if (typeof values === 'number') return values;
   const only = values.only?.split(',');
   const files = FILES.filter((f) => only === undefined || only.includes(f.envelope) || only.includes(f.name));
   if (files.length === 0) throw new Error(`--only: none of ${FILES.map((f) => f.envelope).join(', ')}`);
